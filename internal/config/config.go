@@ -1,0 +1,107 @@
+// Package config resolves settings the way the toolkit documents: a flag
+// given on the command line, else the environment, else .env.local, else
+// .env (both read from the working directory, as Next.js does), else the
+// default. It is the only place that reads the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/joho/godotenv"
+	"github.com/spf13/pflag"
+)
+
+// SecretVars are the environment names of the signing secret, in the order
+// they are tried: Clerk's current name, then the older one.
+var SecretVars = []string{"CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_WEBHOOK_SECRET"}
+
+// Env looks names up in the process environment, then .env.local, then
+// .env.
+type Env struct {
+	lookup func(string) (string, bool)
+	files  []envFile
+}
+
+type envFile struct {
+	name string
+	vars map[string]string
+}
+
+// LoadEnv reads .env.local and .env from dir. A missing file is fine; a
+// file that cannot be parsed is an error naming it.
+func LoadEnv(dir string) (*Env, error) {
+	e := &Env{lookup: os.LookupEnv}
+	for _, name := range []string{".env.local", ".env"} {
+		path := filepath.Join(dir, name)
+		vars, err := godotenv.Read(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		e.files = append(e.files, envFile{name: name, vars: vars})
+	}
+	return e, nil
+}
+
+// NewEnv returns an Env over fixed layers, for tests: vars stands for the
+// process environment, files for .env.local then .env.
+func NewEnv(vars map[string]string, files ...map[string]string) *Env {
+	e := &Env{lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
+	for i, f := range files {
+		e.files = append(e.files, envFile{name: fmt.Sprintf("file%d", i), vars: f})
+	}
+	return e
+}
+
+// Lookup returns the value of name and where it came from ("environment",
+// ".env.local" or ".env"). An empty value counts as unset.
+func (e *Env) Lookup(name string) (value, source string) {
+	if v, ok := e.lookup(name); ok && v != "" {
+		return v, "environment"
+	}
+	for _, f := range e.files {
+		if v := f.vars[name]; v != "" {
+			return v, f.name
+		}
+	}
+	return "", ""
+}
+
+// ApplyFlags gives every flag in vars (flag name → variable name) that was
+// not set on the command line the value of its variable, if any.
+func (e *Env) ApplyFlags(flags *pflag.FlagSet, vars map[string]string) error {
+	for flag, name := range vars {
+		f := flags.Lookup(flag)
+		if f == nil || f.Changed {
+			continue
+		}
+		v, source := e.Lookup(name)
+		if v == "" {
+			continue
+		}
+		if err := flags.Set(flag, v); err != nil {
+			return fmt.Errorf("%s (from %s) is not a valid --%s: %w", name, source, flag, err)
+		}
+	}
+	return nil
+}
+
+// Secret returns the signing secret: the flag value when given, else the
+// first of SecretVars that is set, and a description of where it came from.
+func (e *Env) Secret(flagValue string) (value, source string) {
+	if flagValue != "" {
+		return flagValue, "--secret"
+	}
+	for _, name := range SecretVars {
+		if v, src := e.Lookup(name); v != "" {
+			return v, name + " (" + src + ")"
+		}
+	}
+	return "", ""
+}

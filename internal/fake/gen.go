@@ -1,0 +1,292 @@
+// Package fake generates realistic Clerk webhook events and signs them the
+// way Svix does. The tests, the benchmark and mockclerk all use it.
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v7"
+	"github.com/tidwall/sjson"
+
+	"github.com/clerk-sync/clerk-sync/fixtures"
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// Event is one generated webhook body.
+type Event struct {
+	Type   string
+	UserID string
+	Body   []byte
+}
+
+// User is the generator's picture of one Clerk user; each event it emits
+// moves the picture forward.
+type User struct {
+	ID        string
+	FirstName *string
+	LastName  *string
+	Username  *string
+	Emails    []Email // in Clerk's order, which puts the primary anywhere
+	PrimaryID *string // primary_email_address_id
+	Phone     *string
+	ImageURL  string
+	CreatedAt int64 // Unix ms
+	UpdatedAt int64 // Unix ms
+	Deleted   bool
+	DeletedAt int64 // the envelope timestamp of user.deleted, in Unix ms
+}
+
+// Email is one entry of email_addresses.
+type Email struct {
+	ID      string
+	Address string
+}
+
+// Row is the users-table row that the user's events should leave behind,
+// or nil when the user is deleted (hard-delete mode).
+func (u *User) Row() *store.User {
+	if u.Deleted {
+		return nil
+	}
+	var email *string
+	if u.PrimaryID != nil {
+		for _, e := range u.Emails {
+			if e.ID == *u.PrimaryID {
+				email = &e.Address
+			}
+		}
+	}
+	image := u.ImageURL
+	return &store.User{
+		ID: u.ID, ClerkID: u.ID, Email: email,
+		FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, ImageURL: &image,
+		CreatedAt: time.UnixMilli(u.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(u.UpdatedAt).UTC(),
+	}
+}
+
+// Generator makes users and their events. The same seed gives the same
+// events. It is not safe for concurrent use.
+type Generator struct {
+	f     *gofakeit.Faker
+	clock int64 // Unix ms; moves forward with every event
+}
+
+// New returns a Generator whose first event happens at start.
+func New(seed uint64, start time.Time) *Generator {
+	return &Generator{f: gofakeit.New(seed), clock: start.UnixMilli()}
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// ID returns a Clerk-style id: prefix, underscore, 27 base62 characters.
+func (g *Generator) ID(prefix string) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + 28)
+	b.WriteString(prefix)
+	b.WriteByte('_')
+	b.WriteByte('2') // Clerk's KSUID-style ids of today start with 2
+	for range 26 {
+		b.WriteByte(base62[g.f.IntN(len(base62))])
+	}
+	return b.String()
+}
+
+// tick advances the clock by 1 ms to 2 s and returns it.
+func (g *Generator) tick() int64 {
+	g.clock += int64(1 + g.f.IntN(2000))
+	return g.clock
+}
+
+// NewUser invents a user. Most have a name and one email; some have
+// several emails with the primary not first, some only a phone number,
+// some only a username.
+func (g *Generator) NewUser() *User {
+	now := g.tick()
+	u := &User{ID: g.ID("user"), CreatedAt: now, UpdatedAt: now}
+	u.ImageURL = "https://img.clerk.com/" + g.f.LetterN(40)
+	first, last := g.f.FirstName(), g.f.LastName()
+	switch n := g.f.IntN(100); {
+	case n < 15: // phone only
+		phone := "+1555" + g.f.DigitN(7)
+		u.Phone = &phone
+	case n < 20: // username only
+		name := strings.ToLower(g.f.Username())
+		u.Username = &name
+	default:
+		u.FirstName, u.LastName = &first, &last
+		u.Emails = []Email{{ID: g.ID("idn"), Address: g.email(first, last)}}
+		u.PrimaryID = &u.Emails[0].ID
+		if n < 35 { // a second address, listed before the primary
+			u.Emails = append([]Email{{ID: g.ID("idn"), Address: g.email(first, last)}}, u.Emails...)
+		}
+	}
+	return u
+}
+
+func (g *Generator) email(first, last string) string {
+	domains := []string{"example.com", "example.org", "mail.example.net", "work.example.io"}
+	return strings.ToLower(fmt.Sprintf("%s.%s%d@%s", first, last, g.f.IntN(1000), domains[g.f.IntN(len(domains))]))
+}
+
+// Created returns the user.created event of u.
+func (g *Generator) Created(u *User) Event {
+	return g.userEvent(clerk.UserCreated, u, u.CreatedAt)
+}
+
+// Updated changes something about u, as a user editing their profile
+// would, and returns the user.updated event.
+func (g *Generator) Updated(u *User) Event {
+	u.UpdatedAt = g.tick()
+	switch g.f.IntN(4) {
+	case 0:
+		first := g.f.FirstName()
+		u.FirstName = &first
+	case 1:
+		last := g.f.LastName()
+		u.LastName = &last
+	case 2:
+		name := strings.ToLower(g.f.Username())
+		u.Username = &name
+	case 3: // a new primary email, added last
+		first, last := g.f.FirstName(), g.f.LastName()
+		u.Emails = append(u.Emails, Email{ID: g.ID("idn"), Address: g.email(first, last)})
+		u.PrimaryID = &u.Emails[len(u.Emails)-1].ID
+	}
+	return g.userEvent(clerk.UserUpdated, u, u.UpdatedAt)
+}
+
+// Deleted marks u deleted and returns the user.deleted event.
+func (g *Generator) Deleted(u *User) Event {
+	u.Deleted, u.DeletedAt = true, g.tick()
+	body := g.fixture(clerk.UserDeleted)
+	body = set(body, "data.id", u.ID)
+	if g.f.IntN(5) == 0 {
+		// Some of Clerk's payloads carry the envelope timestamp in seconds.
+		u.DeletedAt -= u.DeletedAt % 1000
+		body = set(body, "timestamp", u.DeletedAt/1000)
+	} else {
+		body = set(body, "timestamp", u.DeletedAt)
+	}
+	body = set(body, "instance_id", g.instance())
+	return Event{Type: clerk.UserDeleted, UserID: u.ID, Body: body}
+}
+
+// Lifecycle returns the events of a new user in the order Clerk emits
+// them: created, then updates, then deleted if asked.
+func (g *Generator) Lifecycle(updates int, deleted bool) (*User, []Event) {
+	u := g.NewUser()
+	evs := []Event{g.Created(u)}
+	for range updates {
+		evs = append(evs, g.Updated(u))
+	}
+	if deleted {
+		evs = append(evs, g.Deleted(u))
+	}
+	return u, evs
+}
+
+// Other returns an event of a type the sync ignores, e.g. session.created.
+func (g *Generator) Other(eventType string) Event {
+	body := []byte(`{"data":{"object":"session","id":"","user_id":"","status":"active"},"object":"event","type":"","timestamp":0}`)
+	body = set(body, "type", eventType)
+	body = set(body, "data.id", g.ID("sess"))
+	body = set(body, "timestamp", g.tick())
+	return Event{Type: eventType, Body: body}
+}
+
+func (g *Generator) instance() string { return "ins_2pQm7Tz0Ha3MqE6y9Lc2Vr8Dk4J" }
+
+func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
+	body := g.fixture(eventType)
+	type verification struct {
+		Attempts int    `json:"attempts"`
+		ExpireAt int64  `json:"expire_at"`
+		Status   string `json:"status"`
+		Strategy string `json:"strategy"`
+	}
+	type emailAddress struct {
+		CreatedAt    int64        `json:"created_at"`
+		EmailAddress string       `json:"email_address"`
+		ID           string       `json:"id"`
+		LinkedTo     []any        `json:"linked_to"`
+		MatchesSSO   bool         `json:"matches_sso_connection"`
+		Object       string       `json:"object"`
+		Reserved     bool         `json:"reserved"`
+		UpdatedAt    int64        `json:"updated_at"`
+		Verification verification `json:"verification"`
+	}
+	emails := make([]emailAddress, 0, len(u.Emails))
+	for _, e := range u.Emails {
+		emails = append(emails, emailAddress{
+			CreatedAt: u.CreatedAt, EmailAddress: e.Address, ID: e.ID, LinkedTo: []any{},
+			Object: "email_address", UpdatedAt: u.CreatedAt,
+			Verification: verification{Attempts: 1, ExpireAt: u.CreatedAt + 600_000, Status: "verified", Strategy: "email_code"},
+		})
+	}
+	phones := []any{}
+	var phoneID *string
+	if u.Phone != nil {
+		id := "idn_2phone" + u.ID[len(u.ID)-18:]
+		phoneID = &id
+		phones = append(phones, map[string]any{
+			"object": "phone_number", "id": id, "phone_number": *u.Phone, "reserved": false,
+			"reserved_for_second_factor": false, "default_second_factor": false, "linked_to": []any{},
+			"backup_codes": nil, "created_at": u.CreatedAt, "updated_at": u.CreatedAt,
+			"verification": verification{Attempts: 1, ExpireAt: u.CreatedAt + 600_000, Status: "verified", Strategy: "phone_code"},
+		})
+	}
+	raw, _ := json.Marshal(emails)
+	body, _ = sjson.SetRawBytes(body, "data.email_addresses", raw)
+	raw, _ = json.Marshal(phones)
+	body, _ = sjson.SetRawBytes(body, "data.phone_numbers", raw)
+	for path, v := range map[string]any{
+		"data.id":                                  u.ID,
+		"data.first_name":                          u.FirstName,
+		"data.last_name":                           u.LastName,
+		"data.username":                            u.Username,
+		"data.image_url":                           u.ImageURL,
+		"data.primary_email_address_id":            u.PrimaryID,
+		"data.primary_phone_number_id":             phoneID,
+		"data.created_at":                          u.CreatedAt,
+		"data.updated_at":                          u.UpdatedAt,
+		"data.last_active_at":                      u.UpdatedAt,
+		"data.password_enabled":                    len(u.Emails) > 0,
+		"instance_id":                              g.instance(),
+		"timestamp":                                at + int64(g.f.IntN(50)),
+		"event_attributes.http_request.client_ip":  g.f.IPv4Address(),
+		"event_attributes.http_request.user_agent": g.f.UserAgent(),
+	} {
+		body = set(body, path, v)
+	}
+	return Event{Type: eventType, UserID: u.ID, Body: body}
+}
+
+// fixture returns a copy of the embedded fixture for eventType.
+func (g *Generator) fixture(eventType string) []byte {
+	b, err := fixtures.Event(eventType)
+	if err != nil {
+		panic(err) // the generator only asks for the fixtures it ships with
+	}
+	return append([]byte(nil), b...)
+}
+
+// set writes v at path, where v is a string, number, bool or a nil pointer.
+func set(body []byte, path string, v any) []byte {
+	switch p := v.(type) {
+	case *string:
+		if p == nil {
+			v = nil
+		} else {
+			v = *p
+		}
+	}
+	out, err := sjson.SetBytes(body, path, v)
+	if err != nil {
+		panic(fmt.Sprintf("set %s: %v", path, err)) // paths are constants of this file
+	}
+	return out
+}

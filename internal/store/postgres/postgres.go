@@ -1,0 +1,222 @@
+// Package postgres is the PostgreSQL driver of the store, on pgx v5's
+// pgxpool. Several sync processes may share one database: every rule of the
+// contract is enforced by row locks inside one statement-per-delivery
+// function (see migrations/0001_init.sql), never by reading first.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
+// Commits wait for the WAL flush; more connections in flight let one flush
+// cover more deliveries.
+const DefaultMaxConns = 32
+
+// Store is the PostgreSQL store.
+type Store struct {
+	pool   *pgxpool.Pool
+	delete store.DeleteMode
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to url, checks that the server answers and migrates the
+// schema.
+func Open(ctx context.Context, url string, mode store.DeleteMode) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "clerk-sync"
+	}
+	if !hasParam(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres pool: %w", err)
+	}
+	s := &Store{pool: pool, delete: mode}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, classify("migrate", err)
+	}
+	return s, nil
+}
+
+// Apply implements store.Store.
+func (s *Store) Apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
+	var outcome string
+	err := s.pool.QueryRow(ctx,
+		`SELECT clerk_sync_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		d.SvixID, d.Type, c.UserID, c.Version, c.Deleted, s.delete == store.SoftDelete,
+		c.Email, c.FirstName, c.LastName, c.Username, c.ImageURL,
+		timestamp(c.CreatedAt), timestamp(c.UpdatedAt), d.ReceivedAt, d.Payload,
+	).Scan(&outcome)
+	if err == nil {
+		return store.Outcome(outcome), nil
+	}
+	err = classify("apply", err)
+	if !errors.Is(err, store.ErrPermanent) {
+		return "", err
+	}
+	// The function rolled back as a whole; record why, so that the failure
+	// is visible and a retry of the same svix-id runs again.
+	o, rerr := s.Record(ctx, d, store.Failed, err.Error())
+	if rerr != nil {
+		return "", rerr
+	}
+	if o == store.Duplicate {
+		// Another replica applied the same message meanwhile.
+		return store.Duplicate, nil
+	}
+	return store.Failed, err
+}
+
+// Record implements store.Store.
+func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, errMsg string) (store.Outcome, error) {
+	var userID, msg *string
+	if d.UserID != "" {
+		userID = &d.UserID
+	}
+	if errMsg != "" {
+		msg = &errMsg
+	}
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO clerk_sync_deliveries AS d (svix_id, event_type, user_id, outcome, error, received_at, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (svix_id) DO UPDATE
+			SET event_type = excluded.event_type, user_id = excluded.user_id, outcome = excluded.outcome,
+				error = excluded.error, attempts = d.attempts + 1, received_at = excluded.received_at,
+				payload = excluded.payload
+			WHERE d.outcome IN ('failed', 'rejected')`,
+		d.SvixID, d.Type, userID, string(o), msg, d.ReceivedAt, d.Payload)
+	if err != nil {
+		return "", classify("record delivery", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.Duplicate, nil
+	}
+	return o, nil
+}
+
+// Users implements store.Store.
+func (s *Store) Users(ctx context.Context) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT "id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl",
+			"createdAt", "updatedAt", "deletedAt"
+		FROM "User" ORDER BY "id" COLLATE "C"`)
+	if err != nil {
+		return nil, classify("list users", err)
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) {
+		var u store.User
+		err := r.Scan(&u.ID, &u.ClerkID, &u.Email, &u.FirstName, &u.LastName, &u.Username, &u.ImageURL,
+			&u.CreatedAt, &u.UpdatedAt, &u.DeletedAt)
+		return u, err
+	})
+	if err != nil {
+		return nil, classify("list users", err)
+	}
+	return users, nil
+}
+
+// UserStates implements store.Store.
+func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
+	rows, err := s.pool.Query(ctx, `SELECT user_id, version, deleted FROM clerk_sync_users ORDER BY user_id COLLATE "C"`)
+	if err != nil {
+		return nil, classify("list user states", err)
+	}
+	states, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.UserState, error) {
+		var st store.UserState
+		err := r.Scan(&st.UserID, &st.Version, &st.Deleted)
+		return st, err
+	})
+	if err != nil {
+		return nil, classify("list user states", err)
+	}
+	return states, nil
+}
+
+// Delivery implements store.Store.
+func (s *Store) Delivery(ctx context.Context, svixID string) (store.Record, error) {
+	var (
+		r              store.Record
+		userID, errMsg *string
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT svix_id, event_type, user_id, outcome, error, attempts, received_at, payload
+		FROM clerk_sync_deliveries WHERE svix_id = $1`, svixID).
+		Scan(&r.SvixID, &r.Type, &userID, &r.Outcome, &errMsg, &r.Attempts, &r.ReceivedAt, &r.Payload)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("delivery %s: %w", svixID, store.ErrNotFound)
+	}
+	if err != nil {
+		return r, classify("read delivery", err)
+	}
+	if userID != nil {
+		r.UserID = *userID
+	}
+	if errMsg != nil {
+		r.Error = *errMsg
+	}
+	return r, nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return classify("ping postgres", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// timestamp returns t in UTC for a TIMESTAMP (without time zone) column,
+// which is how Prisma stores DateTime on PostgreSQL.
+func timestamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+// classify translates a pgx error into the store's vocabulary: SQLSTATE
+// classes that a retry may fix are ErrUnavailable, the rest of the server's
+// refusals are ErrPermanent, and anything that is not an answer from the
+// server (network, closed pool, context) is ErrUnavailable.
+func classify(op string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "08", // connection exception
+			"40", // transaction rollback: serialization failure, deadlock
+			"53", // insufficient resources
+			"57", // operator intervention: shutdown, cancel
+			"58": // system error
+			return fmt.Errorf("%s: %w: %s (SQLSTATE %s)", op, store.ErrUnavailable, pgErr.Message, pgErr.Code)
+		}
+		return fmt.Errorf("%s: %w: %s (SQLSTATE %s)", op, store.ErrPermanent, pgErr.Message, pgErr.Code)
+	}
+	return fmt.Errorf("%s: %w: %v", op, store.ErrUnavailable, err)
+}

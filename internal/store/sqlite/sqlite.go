@@ -1,0 +1,313 @@
+// Package sqlite is the embedded store: one SQLite file in WAL mode through
+// the pure-Go modernc.org/sqlite driver, no cgo and no server.
+//
+// SQLite has one writer at a time, so one goroutine owns the write
+// connection and applies the deliveries waiting for it together: one
+// transaction and one fsync for the lot, a savepoint for each delivery so
+// that one failure does not undo the others. Every caller still gets its
+// answer only after the commit that holds its delivery.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// maxBatch bounds how many deliveries share one commit.
+const maxBatch = 256
+
+// Store is the SQLite store.
+type Store struct {
+	db     *sql.DB
+	path   string
+	delete store.DeleteMode
+
+	// mu guards closed; senders hold it for reading while they queue, so
+	// that Close never closes the queue under a sender.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan *request
+	wg     sync.WaitGroup
+}
+
+var _ store.Store = (*Store)(nil)
+
+// request is one delivery waiting for the writer.
+type request struct {
+	delivery store.Delivery
+	change   *store.Change // nil for Record
+	outcome  store.Outcome // for Record
+	errMsg   string
+	done     chan result
+}
+
+type result struct {
+	outcome store.Outcome
+	err     error
+}
+
+// Open opens (creating if needed) the database file at path and migrates
+// it. path may also be a "sqlite:" or "file:" URL.
+func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, error) {
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "sqlite:")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return nil, errors.New("open sqlite: empty file name")
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	s := &Store{db: db, path: path, delete: mode, queue: make(chan *request, maxBatch)}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate sqlite %s: %w", path, classify(err))
+	}
+	w, err := newWriter(ctx, db, mode)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, classify(err))
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		w.run(s.queue)
+	}()
+	return s, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) migrate(ctx context.Context) error {
+	all, err := store.Migrations(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// BEGIN IMMEDIATE takes the write lock first, so two processes that
+	// start together do not both apply the same migration.
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`) //nolint:errcheck // a no-op after COMMIT
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS clerk_sync_migrations (
+		version INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var current int
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM clerk_sync_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	for _, m := range all {
+		if m.Version <= current {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO clerk_sync_migrations (version, applied_at) VALUES (?, ?)`,
+			m.Version, time.Now().UnixMilli()); err != nil {
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, `COMMIT`)
+	return err
+}
+
+// Apply implements store.Store.
+func (s *Store) Apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
+	return s.do(ctx, &request{delivery: d, change: &c})
+}
+
+// Record implements store.Store.
+func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, errMsg string) (store.Outcome, error) {
+	return s.do(ctx, &request{delivery: d, outcome: o, errMsg: errMsg})
+}
+
+func (s *Store) do(ctx context.Context, r *request) (store.Outcome, error) {
+	r.done = make(chan result, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return "", fmt.Errorf("queue delivery: %w: the store is closed", store.ErrUnavailable)
+	}
+	select {
+	case s.queue <- r:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return "", fmt.Errorf("queue delivery: %w: %w", store.ErrUnavailable, ctx.Err())
+	}
+	// Once queued the delivery will be committed or refused; wait for the
+	// answer even if the caller has gone, so that it is never misreported.
+	res := <-r.done
+	return res.outcome, res.err
+}
+
+// Users implements store.Store.
+func (s *Store) Users(ctx context.Context) ([]store.User, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT "id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl",
+			"createdAt", "updatedAt", "deletedAt"
+		FROM "User" ORDER BY "id"`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", classify(err))
+	}
+	defer rows.Close()
+	var users []store.User
+	for rows.Next() {
+		var (
+			u                store.User
+			created, updated millis
+			deleted          millis
+		)
+		if err := rows.Scan(&u.ID, &u.ClerkID, &u.Email, &u.FirstName, &u.LastName, &u.Username, &u.ImageURL,
+			&created, &updated, &deleted); err != nil {
+			return nil, fmt.Errorf("list users: %w", classify(err))
+		}
+		u.CreatedAt, u.UpdatedAt = created.time(), updated.time()
+		if deleted.valid {
+			t := deleted.time()
+			u.DeletedAt = &t
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", classify(err))
+	}
+	return users, nil
+}
+
+// UserStates implements store.Store.
+func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT user_id, version, deleted FROM clerk_sync_users ORDER BY user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list user states: %w", classify(err))
+	}
+	defer rows.Close()
+	var states []store.UserState
+	for rows.Next() {
+		var st store.UserState
+		if err := rows.Scan(&st.UserID, &st.Version, &st.Deleted); err != nil {
+			return nil, fmt.Errorf("list user states: %w", classify(err))
+		}
+		states = append(states, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list user states: %w", classify(err))
+	}
+	return states, nil
+}
+
+// Delivery implements store.Store.
+func (s *Store) Delivery(ctx context.Context, svixID string) (store.Record, error) {
+	var (
+		r              store.Record
+		userID, errMsg sql.NullString
+		received       int64
+	)
+	err := s.db.QueryRowContext(ctx, `
+		SELECT svix_id, event_type, user_id, outcome, error, attempts, received_at, payload
+		FROM clerk_sync_deliveries WHERE svix_id = ?`, svixID).
+		Scan(&r.SvixID, &r.Type, &userID, &r.Outcome, &errMsg, &r.Attempts, &received, &r.Payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("delivery %s: %w", svixID, store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("read delivery: %w", classify(err))
+	}
+	r.UserID, r.Error = userID.String, errMsg.String
+	r.ReceivedAt = time.UnixMilli(received).UTC()
+	return r, nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM clerk_sync_migrations LIMIT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("ping sqlite: %w", classify(err))
+	}
+	return nil
+}
+
+// Close stops the writer after the deliveries already queued, then closes
+// the file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.queue)
+	s.mu.Unlock()
+	s.wg.Wait()
+	return s.db.Close()
+}
+
+// millis scans a DATETIME column that holds Unix milliseconds.
+type millis struct {
+	ms    int64
+	valid bool
+}
+
+func (m *millis) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		m.valid = false
+	case int64:
+		m.ms, m.valid = v, true
+	case time.Time:
+		// Written by SQLite itself, e.g. a DEFAULT CURRENT_TIMESTAMP.
+		m.ms, m.valid = v.UnixMilli(), true
+	default:
+		return fmt.Errorf("datetime column holds %T, want Unix milliseconds", v)
+	}
+	return nil
+}
+
+func (m millis) time() time.Time { return time.UnixMilli(m.ms).UTC() }
+
+// classify translates a SQLite error into the store's vocabulary: a busy
+// or locked database, I/O and a full disk may pass; anything else is the
+// database refusing the change.
+func classify(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_INTERRUPT:
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		}
+		return fmt.Errorf("%w: %v", store.ErrPermanent, err)
+	}
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrPermanent) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+}

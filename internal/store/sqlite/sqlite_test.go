@@ -1,0 +1,55 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
+	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{Open: open})
+}
+
+func open(t *testing.T, mode store.DeleteMode) (store.Store, func(string) error) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	st, err := sqlite.Open(context.Background(), path, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	exec := func(q string) error {
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.Exec(q)
+		return err
+	}
+	return st, exec
+}
+
+func TestOpenTwiceKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "again.db")
+	for range 2 {
+		st, err := sqlite.Open(context.Background(), "sqlite:"+path, store.HardDelete)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Ping(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
+}
+
+func TestOpenRefusesADirectory(t *testing.T) {
+	if _, err := sqlite.Open(context.Background(), t.TempDir(), store.HardDelete); err == nil {
+		t.Fatal("opening a directory as the database succeeded")
+	}
+}

@@ -1,0 +1,220 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// The statements of one delivery. The writer is the only one, so reading
+// the ledger first and then writing is safe.
+const (
+	sqlLedgerOutcome = `SELECT outcome FROM clerk_sync_deliveries WHERE svix_id = ?`
+	sqlTombstone     = `
+		INSERT INTO clerk_sync_users (user_id, version, deleted, changed_at) VALUES (?, ?, 1, ?)
+		ON CONFLICT (user_id) DO UPDATE
+			SET deleted = 1, version = excluded.version, changed_at = excluded.changed_at
+			WHERE NOT deleted`
+	sqlAdvance = `
+		INSERT INTO clerk_sync_users (user_id, version, deleted, changed_at) VALUES (?, ?, 0, ?)
+		ON CONFLICT (user_id) DO UPDATE
+			SET version = excluded.version, changed_at = excluded.changed_at
+			WHERE NOT deleted AND version < excluded.version`
+	sqlDeleteUser     = `DELETE FROM "User" WHERE "id" = ?`
+	sqlSoftDeleteUser = `UPDATE "User" SET "deletedAt" = ? WHERE "id" = ?`
+	sqlUpsertUser     = `
+		INSERT INTO "User" ("id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl", "createdAt", "updatedAt")
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT ("id") DO UPDATE SET
+			"email" = excluded."email",
+			"firstName" = excluded."firstName",
+			"lastName" = excluded."lastName",
+			"username" = excluded."username",
+			"imageUrl" = excluded."imageUrl",
+			"createdAt" = excluded."createdAt",
+			"updatedAt" = excluded."updatedAt"`
+	sqlRecord = `
+		INSERT INTO clerk_sync_deliveries (svix_id, event_type, user_id, outcome, error, received_at, payload)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (svix_id) DO UPDATE
+			SET event_type = excluded.event_type, user_id = excluded.user_id, outcome = excluded.outcome,
+				error = excluded.error, attempts = attempts + 1, received_at = excluded.received_at,
+				payload = excluded.payload
+			WHERE outcome IN ('failed', 'rejected')`
+)
+
+// writer owns the one write connection and its prepared statements.
+type writer struct {
+	conn  *sql.Conn
+	soft  bool
+	stmts map[string]*sql.Stmt
+}
+
+func newWriter(ctx context.Context, db *sql.DB, mode store.DeleteMode) (*writer, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{conn: conn, soft: mode == store.SoftDelete, stmts: map[string]*sql.Stmt{}}
+	for _, q := range []string{sqlLedgerOutcome, sqlTombstone, sqlAdvance, sqlDeleteUser, sqlSoftDeleteUser, sqlUpsertUser, sqlRecord} {
+		st, err := conn.PrepareContext(ctx, q)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		w.stmts[q] = st
+	}
+	return w, nil
+}
+
+// run applies queued requests until the queue is closed, as many per
+// commit as are waiting.
+func (w *writer) run(queue <-chan *request) {
+	defer w.conn.Close()
+	batch := make([]*request, 0, maxBatch)
+	for first := range queue {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+// commit applies a batch in one transaction and answers every request.
+func (w *writer) commit(batch []*request) {
+	ctx := context.Background()
+	results := make([]result, len(batch))
+	if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		w.answerAll(batch, fmt.Errorf("begin: %w", classify(err)))
+		return
+	}
+	for i, r := range batch {
+		results[i] = w.applyOne(ctx, r)
+	}
+	if _, err := w.conn.ExecContext(ctx, `COMMIT`); err != nil {
+		w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // the commit error is what we report
+		w.answerAll(batch, fmt.Errorf("commit: %w", classify(err)))
+		return
+	}
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+}
+
+func (w *writer) answerAll(batch []*request, err error) {
+	for _, r := range batch {
+		r.done <- result{err: err}
+	}
+}
+
+// applyOne runs one request inside a savepoint of the batch transaction.
+func (w *writer) applyOne(ctx context.Context, r *request) result {
+	if _, err := w.conn.ExecContext(ctx, `SAVEPOINT d`); err != nil {
+		return result{err: fmt.Errorf("savepoint: %w", classify(err))}
+	}
+	var (
+		o   store.Outcome
+		err error
+	)
+	if r.change != nil {
+		o, err = w.apply(ctx, r.delivery, *r.change)
+	} else {
+		o, err = w.record(ctx, r.delivery, r.outcome, r.errMsg)
+	}
+	if err != nil {
+		w.conn.ExecContext(ctx, `ROLLBACK TO d`) //nolint:errcheck // the first error is what we report
+		err = classify(err)
+		if r.change != nil && errors.Is(err, store.ErrPermanent) {
+			// Keep the failure visible, and replayable, in the ledger.
+			if _, rerr := w.record(ctx, r.delivery, store.Failed, err.Error()); rerr != nil {
+				err = fmt.Errorf("%w; recording the failure: %w", err, classify(rerr))
+			} else {
+				o = store.Failed
+			}
+		}
+	}
+	if _, rerr := w.conn.ExecContext(ctx, `RELEASE d`); rerr != nil && err == nil {
+		err = fmt.Errorf("release savepoint: %w", classify(rerr))
+	}
+	return result{outcome: o, err: err}
+}
+
+func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
+	var prev string
+	err := w.stmts[sqlLedgerOutcome].QueryRowContext(ctx, d.SvixID).Scan(&prev)
+	switch {
+	case err == nil && store.Outcome(prev).Done():
+		return store.Duplicate, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return "", err
+	}
+	now := time.Now().UnixMilli()
+	outcome := store.Stale
+	if c.Deleted {
+		res, err := w.stmts[sqlTombstone].ExecContext(ctx, c.UserID, c.Version, now)
+		if err != nil {
+			return "", err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			outcome = store.Applied
+			if w.soft {
+				_, err = w.stmts[sqlSoftDeleteUser].ExecContext(ctx, c.Version, c.UserID)
+			} else {
+				_, err = w.stmts[sqlDeleteUser].ExecContext(ctx, c.UserID)
+			}
+			if err != nil {
+				return "", err
+			}
+		}
+	} else {
+		res, err := w.stmts[sqlAdvance].ExecContext(ctx, c.UserID, c.Version, now)
+		if err != nil {
+			return "", err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			outcome = store.Applied
+			if _, err := w.stmts[sqlUpsertUser].ExecContext(ctx, c.UserID, c.UserID, c.Email, c.FirstName,
+				c.LastName, c.Username, c.ImageURL, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli()); err != nil {
+				return "", err
+			}
+		}
+	}
+	return w.record(ctx, d, outcome, "")
+}
+
+func (w *writer) record(ctx context.Context, d store.Delivery, o store.Outcome, errMsg string) (store.Outcome, error) {
+	res, err := w.stmts[sqlRecord].ExecContext(ctx, d.SvixID, d.Type, nullable(d.UserID), string(o),
+		nullable(errMsg), d.ReceivedAt.UnixMilli(), d.Payload)
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.Duplicate, nil
+	}
+	return o, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,143 @@
+// Package store holds the domain of the sync (deliveries, user changes,
+// outcomes) and the contract that each database driver implements. It
+// imports only the standard library; the drivers live in store/sqlite and
+// store/postgres and are checked by one shared suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Outcome is what a delivery did. It is the "outcome" of the HTTP answer
+// and of the ledger row.
+type Outcome string
+
+// The outcomes of a delivery.
+const (
+	// Applied: the change was written (or a tombstone was recorded).
+	Applied Outcome = "applied"
+	// Duplicate: this svix-id was already done; nothing changed.
+	Duplicate Outcome = "duplicate"
+	// Stale: the stored version is newer, or the user is tombstoned.
+	Stale Outcome = "stale"
+	// Ignored: an event type the sync does not act on.
+	Ignored Outcome = "ignored"
+	// Rejected: the body was verified but cannot be applied.
+	Rejected Outcome = "rejected"
+	// Failed: the database refused the change for good (e.g. a constraint
+	// of the user's table). A later retry of the same svix-id runs again.
+	Failed Outcome = "failed"
+)
+
+// Done reports whether a ledger row with this outcome makes a later
+// delivery of the same svix-id a duplicate. Rejected and failed deliveries
+// are attempted again: the cause may have been fixed since.
+func (o Outcome) Done() bool {
+	return o == Applied || o == Stale || o == Ignored
+}
+
+// Errors that drivers translate their own errors into.
+var (
+	// ErrUnavailable: the database could not be reached or the transaction
+	// could not complete for a reason that a retry may fix. Nothing was
+	// recorded as done.
+	ErrUnavailable = errors.New("database unavailable")
+	// ErrPermanent: the database refused the change itself (constraint,
+	// bad value). The delivery is recorded as failed.
+	ErrPermanent = errors.New("database refused the change")
+)
+
+// DeleteMode says what user.deleted does to the user's row.
+type DeleteMode string
+
+// Delete modes.
+const (
+	HardDelete DeleteMode = "hard" // delete the row
+	SoftDelete DeleteMode = "soft" // set "deletedAt"
+)
+
+// Delivery is one verified webhook request as the ledger records it.
+type Delivery struct {
+	SvixID     string
+	Type       string
+	UserID     string // empty when the body has none
+	ReceivedAt time.Time
+	Payload    []byte // the raw body, byte for byte, for replay
+}
+
+// Change is what a user event asks of the user's row.
+type Change struct {
+	UserID string
+	// Version orders the events of one user (Unix ms): data.updated_at for
+	// user.created and user.updated, the envelope timestamp for user.deleted.
+	Version int64
+	// Deleted is true for user.deleted; the fields below are then unset.
+	Deleted   bool
+	Email     *string
+	FirstName *string
+	LastName  *string
+	Username  *string
+	ImageURL  *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// User is a row of the default users table.
+type User struct {
+	ID        string
+	ClerkID   string
+	Email     *string
+	FirstName *string
+	LastName  *string
+	Username  *string
+	ImageURL  *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+}
+
+// UserState is our bookkeeping for one Clerk user id.
+type UserState struct {
+	UserID  string
+	Version int64
+	Deleted bool // tombstoned: no later event brings the user back
+}
+
+// Record is one row of the delivery ledger.
+type Record struct {
+	Delivery
+	Outcome  Outcome
+	Error    string
+	Attempts int
+}
+
+// Store is the contract of a database driver. Every method that writes
+// does so in one transaction.
+type Store interface {
+	// Apply records the delivery and applies the change in one transaction:
+	// Duplicate when the svix-id is already done, Stale when the stored
+	// version is not older or the user is tombstoned, else Applied. A
+	// permanent error records the delivery as Failed and returns an error
+	// wrapping ErrPermanent; any other error wraps ErrUnavailable and
+	// leaves nothing recorded.
+	Apply(ctx context.Context, d Delivery, c Change) (Outcome, error)
+	// Record stores a delivery that changes no user (Ignored, Rejected or
+	// Failed, with errMsg). It returns Duplicate, and stores nothing, when
+	// the svix-id is already done.
+	Record(ctx context.Context, d Delivery, o Outcome, errMsg string) (Outcome, error)
+	// Users lists the rows of the users table ordered by id.
+	Users(ctx context.Context) ([]User, error)
+	// UserStates lists the bookkeeping of every user id seen, ordered by id.
+	UserStates(ctx context.Context) ([]UserState, error)
+	// Delivery returns the ledger row of one svix-id, or ErrNotFound.
+	Delivery(ctx context.Context, svixID string) (Record, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the connections.
+	Close() error
+}
+
+// ErrNotFound: no such row.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,55 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// DiffUsers describes how got differs from want, or returns "" when they
+// hold the same rows.
+func DiffUsers(got, want []store.User) string {
+	byID := func(a, b store.User) int { return strings.Compare(a.ID, b.ID) }
+	got, want = slices.Clone(got), slices.Clone(want)
+	slices.SortFunc(got, byID)
+	slices.SortFunc(want, byID)
+	var b strings.Builder
+	gi, wi := 0, 0
+	for gi < len(got) || wi < len(want) {
+		switch {
+		case wi == len(want) || (gi < len(got) && got[gi].ID < want[wi].ID):
+			fmt.Fprintf(&b, "extra   %s\n", show(got[gi]))
+			gi++
+		case gi == len(got) || want[wi].ID < got[gi].ID:
+			fmt.Fprintf(&b, "missing %s\n", show(want[wi]))
+			wi++
+		default:
+			if show(got[gi]) != show(want[wi]) {
+				fmt.Fprintf(&b, "got     %s\nwant    %s\n", show(got[gi]), show(want[wi]))
+			}
+			gi++
+			wi++
+		}
+	}
+	return b.String()
+}
+
+func show(u store.User) string {
+	s := func(p *string) string {
+		if p == nil {
+			return "NULL"
+		}
+		return fmt.Sprintf("%q", *p)
+	}
+	t := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+	deleted := "NULL"
+	if u.DeletedAt != nil {
+		deleted = t(*u.DeletedAt)
+	}
+	return fmt.Sprintf("%s clerkId=%s email=%s first=%s last=%s username=%s image=%s created=%s updated=%s deleted=%s",
+		u.ID, u.ClerkID, s(u.Email), s(u.FirstName), s(u.LastName), s(u.Username), s(u.ImageURL),
+		t(u.CreatedAt), t(u.UpdatedAt), deleted)
+}

@@ -1,0 +1,331 @@
+// Package storetest is the conformance suite that every store driver
+// passes: the rules of the sync contract, checked against a real database,
+// plus property tests over shuffled, duplicated and concurrent delivery.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tidwall/sjson"
+
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// Harness opens stores of one driver for the suite.
+type Harness struct {
+	// Open returns a store on a fresh, empty database, closed when the test
+	// ends, and a function that runs raw SQL on that database (used to give
+	// the users table a constraint that the sync must trip over).
+	Open func(t *testing.T, mode store.DeleteMode) (store.Store, func(sql string) error)
+	// Concurrent is true when two processes may apply to the same database
+	// at once (PostgreSQL): the property tests then also race two appliers.
+	Concurrent bool
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, h Harness) {
+	t.Run("Rules", func(t *testing.T) { runRules(t, h) })
+	t.Run("Property", func(t *testing.T) { runProperty(t, h) })
+}
+
+// env is one test's store with a generator and helpers.
+type env struct {
+	t    *testing.T
+	st   store.Store
+	exec func(string) error
+	g    *fake.Generator
+	seq  int
+}
+
+func newEnv(t *testing.T, h Harness, mode store.DeleteMode) *env {
+	st, exec := h.Open(t, mode)
+	return &env{t: t, st: st, exec: exec, g: fake.New(1, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))}
+}
+
+// apply sends ev as a new delivery (fresh svix-id) and returns its id.
+func (e *env) apply(ev fake.Event) (string, store.Outcome, error) {
+	e.t.Helper()
+	e.seq++
+	id := fmt.Sprintf("msg_test_%d", e.seq)
+	o, err := e.applyID(id, ev)
+	return id, o, err
+}
+
+func (e *env) applyID(id string, ev fake.Event) (store.Outcome, error) {
+	e.t.Helper()
+	d, c, err := delivery(id, ev)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.st.Apply(context.Background(), d, c)
+}
+
+// delivery parses a generated event into what the syncer hands the store.
+func delivery(id string, ev fake.Event) (store.Delivery, store.Change, error) {
+	parsed, c, err := clerk.Parse(ev.Body)
+	if err != nil || c == nil {
+		return store.Delivery{}, store.Change{}, fmt.Errorf("generated %s does not parse: %v", ev.Type, err)
+	}
+	return store.Delivery{SvixID: id, Type: parsed.Type, UserID: c.UserID, ReceivedAt: time.Now().UTC(), Payload: ev.Body}, *c, nil
+}
+
+// expect applies ev as a new delivery and fails unless the outcome is want.
+func (e *env) expect(want store.Outcome, ev fake.Event) string {
+	e.t.Helper()
+	id, o, err := e.apply(ev)
+	e.must(want, o, err)
+	return id
+}
+
+// expectID applies ev under svix-id id and fails unless the outcome is want.
+func (e *env) expectID(want store.Outcome, id string, ev fake.Event) {
+	e.t.Helper()
+	o, err := e.applyID(id, ev)
+	e.must(want, o, err)
+}
+
+func (e *env) must(want store.Outcome, got store.Outcome, err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatalf("outcome: %v, want %s", err, want)
+	}
+	if got != want {
+		e.t.Fatalf("outcome %s, want %s", got, want)
+	}
+}
+
+// rows returns the users table.
+func (e *env) rows() []store.User {
+	e.t.Helper()
+	users, err := e.st.Users(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return users
+}
+
+// wantRows fails unless the users table is exactly want.
+func (e *env) wantRows(want ...*fake.User) {
+	e.t.Helper()
+	var rows []store.User
+	for _, u := range want {
+		if r := u.Row(); r != nil {
+			rows = append(rows, *r)
+		}
+	}
+	if diff := DiffUsers(e.rows(), rows); diff != "" {
+		e.t.Fatalf("users table:\n%s", diff)
+	}
+}
+
+func (e *env) state(userID string) (store.UserState, bool) {
+	e.t.Helper()
+	states, err := e.st.UserStates(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.UserID == userID {
+			return s, true
+		}
+	}
+	return store.UserState{}, false
+}
+
+func (e *env) record(id string) store.Record {
+	e.t.Helper()
+	r, err := e.st.Delivery(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("ledger row %s: %v", id, err)
+	}
+	return r
+}
+
+func runRules(t *testing.T, h Harness) {
+	t.Run("created then updated", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		id, o, err := e.apply(e.g.Created(u))
+		e.must(store.Applied, o, err)
+		e.wantRows(u)
+		e.expect(store.Applied, e.g.Updated(u))
+		e.wantRows(u)
+		r := e.record(id)
+		if r.Outcome != store.Applied || r.Type != clerk.UserCreated || r.UserID != u.ID || r.Attempts != 1 || len(r.Payload) == 0 {
+			t.Fatalf("ledger row %+v", r)
+		}
+		if st, _ := e.state(u.ID); st.Version != u.UpdatedAt || st.Deleted {
+			t.Fatalf("state %+v, want version %d", st, u.UpdatedAt)
+		}
+	})
+	t.Run("same svix-id is a duplicate", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		ev := e.g.Created(u)
+		id, o, err := e.apply(ev)
+		e.must(store.Applied, o, err)
+		e.expectID(store.Duplicate, id, ev)
+		e.wantRows(u)
+		if r := e.record(id); r.Attempts != 1 || r.Outcome != store.Applied {
+			t.Fatalf("a duplicate changed the ledger: %+v", r)
+		}
+	})
+	t.Run("update before create creates the user; the late create is stale", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		created := e.g.Created(u)
+		e.expect(store.Applied, e.g.Updated(u))
+		e.expect(store.Stale, created)
+		e.wantRows(u)
+	})
+	t.Run("an older update is stale", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		e.expect(store.Applied, e.g.Created(u))
+		older := e.g.Updated(u)
+		e.expect(store.Applied, e.g.Updated(u))
+		e.expect(store.Stale, older)
+		e.wantRows(u)
+	})
+	t.Run("same version under a new svix-id is stale", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		ev := e.g.Created(u)
+		e.expect(store.Applied, ev)
+		id, o, err := e.apply(ev)
+		e.must(store.Stale, o, err)
+		if r := e.record(id); r.Outcome != store.Stale {
+			t.Fatalf("ledger outcome %s, want stale", r.Outcome)
+		}
+	})
+	t.Run("deleted removes the row and tombstones the user", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		created := e.g.Created(u)
+		e.expect(store.Applied, created)
+		late := e.g.Updated(u)
+		e.expect(store.Applied, e.g.Deleted(u))
+		e.wantRows()
+		if st, ok := e.state(u.ID); !ok || !st.Deleted {
+			t.Fatalf("no tombstone: %+v", st)
+		}
+		// Neither a late update (newer than anything applied) nor a replayed
+		// create under a new id brings the user back.
+		e.expect(store.Stale, late)
+		e.expect(store.Stale, created)
+		e.wantRows()
+		e.expect(store.Stale, e.g.Deleted(u))
+	})
+	t.Run("a tombstone wins over a newer version", func(t *testing.T) {
+		// Clerk's envelope timestamp may be in seconds, so a user.deleted can
+		// carry a smaller version than the user's last update.
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		e.expect(store.Applied, e.g.Created(u))
+		late := e.g.Updated(u)
+		del := e.g.Deleted(u)
+		del.Body, _ = sjson.SetBytes(del.Body, "timestamp", u.CreatedAt/1000)
+		e.expect(store.Applied, del)
+		e.expect(store.Stale, late)
+		e.wantRows()
+	})
+	t.Run("deleted for an unknown user leaves only a tombstone", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		created := e.g.Created(u)
+		e.expect(store.Applied, e.g.Deleted(u))
+		e.expect(store.Stale, created)
+		e.wantRows()
+		if st, ok := e.state(u.ID); !ok || !st.Deleted {
+			t.Fatalf("no tombstone: %+v", st)
+		}
+	})
+	t.Run("soft delete keeps the row with deletedAt", func(t *testing.T) {
+		e := newEnv(t, h, store.SoftDelete)
+		u := e.g.NewUser()
+		e.expect(store.Applied, e.g.Created(u))
+		want := u.Row()
+		late := e.g.Updated(u)
+		e.expect(store.Applied, e.g.Deleted(u))
+		e.expect(store.Stale, late)
+		rows := e.rows()
+		if len(rows) != 1 || rows[0].DeletedAt == nil || !rows[0].DeletedAt.Equal(time.UnixMilli(u.DeletedAt)) {
+			t.Fatalf("rows %+v, want one with deletedAt %v", rows, time.UnixMilli(u.DeletedAt).UTC())
+		}
+		rows[0].DeletedAt = nil
+		if diff := DiffUsers(rows, []store.User{*want}); diff != "" {
+			t.Fatalf("soft-deleted row changed:\n%s", diff)
+		}
+	})
+	t.Run("ignored and rejected deliveries are recorded", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		ctx := context.Background()
+		d := store.Delivery{SvixID: "msg_ignored", Type: "session.created", ReceivedAt: time.Now(), Payload: []byte(`{}`)}
+		if o, err := e.st.Record(ctx, d, store.Ignored, ""); err != nil || o != store.Ignored {
+			t.Fatalf("record ignored: %s %v", o, err)
+		}
+		if o, err := e.st.Record(ctx, d, store.Ignored, ""); err != nil || o != store.Duplicate {
+			t.Fatalf("record ignored again: %s %v, want duplicate", o, err)
+		}
+		rej := store.Delivery{SvixID: "msg_rejected", Type: "unknown", ReceivedAt: time.Now(), Payload: []byte(`not json`)}
+		for i := 1; i <= 2; i++ {
+			if o, err := e.st.Record(ctx, rej, store.Rejected, "malformed"); err != nil || o != store.Rejected {
+				t.Fatalf("record rejected #%d: %s %v", i, o, err)
+			}
+		}
+		if r := e.record("msg_rejected"); r.Attempts != 2 || r.Error != "malformed" || string(r.Payload) != "not json" || r.UserID != "" {
+			t.Fatalf("rejected ledger row %+v", r)
+		}
+		if _, err := e.st.Delivery(ctx, "msg_nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing delivery: %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("a refused change is recorded as failed and can be retried", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		if err := e.exec(`CREATE UNIQUE INDEX "User_email_key" ON "User"("email")`); err != nil {
+			t.Fatal(err)
+		}
+		a, b := e.g.NewUser(), e.g.NewUser()
+		for len(a.Emails) == 0 {
+			a = e.g.NewUser()
+		}
+		b.Emails, b.PrimaryID = a.Emails, a.PrimaryID // the same primary email
+		e.expect(store.Applied, e.g.Created(a))
+		evB := e.g.Created(b)
+		id, o, err := e.apply(evB)
+		if o != store.Failed || !errors.Is(err, store.ErrPermanent) {
+			t.Fatalf("got %s, %v; want failed, ErrPermanent", o, err)
+		}
+		if r := e.record(id); r.Outcome != store.Failed || r.Error == "" {
+			t.Fatalf("ledger row %+v, want failed with the error", r)
+		}
+		if _, ok := e.state(b.ID); ok {
+			t.Fatal("the failed delivery advanced the user's version")
+		}
+		e.wantRows(a)
+		if err := e.exec(`DROP INDEX "User_email_key"`); err != nil {
+			t.Fatal(err)
+		}
+		e.expectID(store.Applied, id, evB)
+		if r := e.record(id); r.Outcome != store.Applied || r.Attempts != 2 || r.Error != "" {
+			t.Fatalf("retried ledger row %+v", r)
+		}
+		e.wantRows(a, b)
+	})
+	t.Run("a closed store is unavailable", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		if err := e.st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.applyID("msg_closed", e.g.Created(e.g.NewUser()))
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("apply on a closed store: %v, want ErrUnavailable", err)
+		}
+	})
+}

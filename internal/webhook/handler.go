@@ -1,0 +1,172 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/syncer"
+)
+
+// DefaultMaxBody is the largest body accepted unless configured otherwise.
+const DefaultMaxBody = 1 << 20
+
+// Applier applies verified deliveries; *syncer.Syncer is one.
+type Applier interface {
+	Apply(ctx context.Context, svixID string, body []byte) syncer.Result
+}
+
+// Report describes one request to the webhook path, for logs and the
+// inspector.
+type Report struct {
+	Received  time.Time
+	SvixID    string
+	EventType string
+	UserID    string
+	Verified  bool
+	Outcome   string // an store.Outcome, or "rejected"/"failed" before the store
+	Reason    string // set when refused or failed
+	Error     string
+	Status    int
+	Latency   time.Duration
+	Header    http.Header
+	Body      []byte
+}
+
+// Answer is the JSON body of every response.
+type Answer struct {
+	Outcome string `json:"outcome"`
+	SvixID  string `json:"svix_id,omitempty"`
+	UserID  string `json:"user_id,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Handler serves the webhook path.
+type Handler struct {
+	verifier *Verifier
+	applier  Applier
+	maxBody  int64
+	log      *slog.Logger
+	observe  func(Report)
+}
+
+// Options configure a Handler.
+type Options struct {
+	// MaxBody is the largest accepted body in bytes (DefaultMaxBody if 0).
+	MaxBody int64
+	// Log receives the causes of database errors (never secrets).
+	Log *slog.Logger
+	// Observe, when set, is called once per request after it is answered.
+	Observe func(Report)
+}
+
+// NewHandler returns the webhook handler.
+func NewHandler(v *Verifier, a Applier, opts Options) *Handler {
+	h := &Handler{verifier: v, applier: a, maxBody: opts.MaxBody, log: opts.Log, observe: opts.Observe}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBody
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rep := h.serve(w, r)
+	if h.observe != nil {
+		rep.Received, rep.Latency, rep.Header = start, time.Since(start), r.Header
+		h.observe(rep)
+	}
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) Report {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return h.reject(w, Report{}, &Rejection{ReasonMethod, http.StatusMethodNotAllowed, "use POST"})
+	}
+	svixID, _, rej := checkHeaders(r.Header)
+	rep := Report{SvixID: svixID}
+	if rej != nil {
+		return h.reject(w, rep, rej)
+	}
+	if r.ContentLength > h.maxBody {
+		return h.reject(w, rep, tooLarge(h.maxBody))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return h.reject(w, rep, tooLarge(h.maxBody))
+		}
+		return h.reject(w, rep, &Rejection{ReasonMalformed, http.StatusBadRequest, "reading the body: " + err.Error()})
+	}
+	rep.Body = body
+	if rej := h.verifier.Verify(r.Header, body); rej != nil {
+		return h.reject(w, rep, rej)
+	}
+	rep.Verified = true
+
+	res := h.applier.Apply(r.Context(), svixID, body)
+	rep.EventType, rep.UserID, rep.Outcome = res.EventType, res.UserID, string(res.Outcome)
+	ans := Answer{Outcome: string(res.Outcome), SvixID: svixID, UserID: res.UserID}
+	switch {
+	case res.Err == nil:
+		rep.Status = http.StatusOK
+	case res.Outcome == store.Rejected:
+		rep.Status, rep.Reason = http.StatusBadRequest, ReasonMalformed
+	case res.Outcome == store.Failed:
+		rep.Status, rep.Reason = http.StatusInternalServerError, ReasonDatabase
+		h.log.Error("delivery failed", "svix_id", svixID, "user_id", res.UserID, "err", res.Err)
+	default:
+		// Nothing was recorded: Svix will deliver it again.
+		rep.Status, rep.Reason, rep.Outcome = http.StatusServiceUnavailable, ReasonUnavailable, string(store.Failed)
+		ans.Outcome = rep.Outcome
+		h.log.Error("database unavailable", "svix_id", svixID, "err", res.Err)
+	}
+	if res.Err != nil {
+		rep.Error = res.Err.Error()
+		ans.Reason, ans.Error = rep.Reason, safeMessage(rep.Reason, res.Err)
+	}
+	writeJSON(w, rep.Status, ans)
+	return rep
+}
+
+func tooLarge(max int64) *Rejection {
+	return &Rejection{ReasonTooLarge, http.StatusRequestEntityTooLarge, "body is larger than " + byteSize(max)}
+}
+
+// reject answers a request refused before the database, which stores
+// nothing.
+func (h *Handler) reject(w http.ResponseWriter, rep Report, rej *Rejection) Report {
+	rep.Outcome, rep.Reason, rep.Error, rep.Status = string(store.Rejected), rej.Reason, rej.Msg, rej.Status
+	writeJSON(w, rej.Status, Answer{Outcome: rep.Outcome, SvixID: rep.SvixID, Reason: rej.Reason, Error: rej.Msg})
+	return rep
+}
+
+// safeMessage is what the sender may see of an error: the rejection's own
+// words, but not the database's internals.
+func safeMessage(reason string, err error) string {
+	switch reason {
+	case ReasonMalformed:
+		return err.Error()
+	case ReasonDatabase:
+		return "the database refused the change; it is recorded as failed"
+	default:
+		return "the database is unavailable; retry later"
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client may be gone; nothing to do
+}
