@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,9 +28,9 @@ type serveFlags struct {
 	path      string
 	secret    string
 	maxBody   int64
-	onDelete  string
-	logFormat string
-	logLevel  string
+	onDelete  *choice
+	logFormat *choice
+	logLevel  *choice
 }
 
 var envVars = map[string]string{
@@ -45,7 +44,11 @@ var envVars = map[string]string{
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	var f serveFlags
+	f := serveFlags{
+		onDelete:  newChoice(string(store.HardDelete), string(store.HardDelete), string(store.SoftDelete)),
+		logFormat: newChoice("text", "text", "json"),
+		logLevel:  newChoice("info", "debug", "info", "warn", "error"),
+	}
 	cmd := &cobra.Command{
 		Use:   "clerk-sync",
 		Short: "Keep a users table in step with Clerk's user webhooks",
@@ -80,9 +83,9 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
 	fl.StringVar(&f.secret, "secret", "", "Svix signing secret, whsec_… (prefer CLERK_WEBHOOK_SIGNING_SECRET: flags show in ps)")
 	fl.Int64Var(&f.maxBody, "max-body", webhook.DefaultMaxBody, "largest accepted body in bytes [CLERK_SYNC_MAX_BODY]")
-	fl.StringVar(&f.onDelete, "on-delete", string(store.HardDelete), `what user.deleted does: "hard" deletes the row, "soft" sets deletedAt [CLERK_SYNC_ON_DELETE]`)
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json [CLERK_SYNC_LOG_FORMAT]")
-	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error [CLERK_SYNC_LOG_LEVEL]")
+	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets deletedAt [CLERK_SYNC_ON_DELETE]`)
+	fl.Var(f.logFormat, "log-format", "log format: text or json [CLERK_SYNC_LOG_FORMAT]")
+	fl.Var(f.logLevel, "log-level", "log level: debug, info, warn or error [CLERK_SYNC_LOG_LEVEL]")
 	return cmd
 }
 
@@ -99,14 +102,8 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if err := env.ApplyFlags(cmd.Flags(), envVars); err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, f.logFormat, f.logLevel)
-	if err != nil {
-		return err
-	}
-	mode := store.DeleteMode(f.onDelete)
-	if mode != store.HardDelete && mode != store.SoftDelete {
-		return fmt.Errorf(`--on-delete must be "hard" or "soft", not %q`, f.onDelete)
-	}
+	log := newLogger(stderr, f.logFormat.value, f.logLevel.value)
+	mode := store.DeleteMode(f.onDelete.value)
 	if f.maxBody <= 0 {
 		return fmt.Errorf("--max-body must be positive, not %d", f.maxBody)
 	}
@@ -158,17 +155,14 @@ func logDelivery(log *slog.Logger, r webhook.Report) {
 	log.Log(context.Background(), level, "delivery", attrs...)
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+// newLogger builds the one logger of the process; format and level are
+// already checked by their flags.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
-	}
+	lv.UnmarshalText([]byte(level)) //nolint:errcheck // one of the choice's values
 	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return nil, errors.New(`--log-format must be "text" or "json"`)
+	return slog.New(slog.NewTextHandler(w, opts))
 }

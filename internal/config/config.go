@@ -85,7 +85,7 @@ func (e *Env) ApplyFlags(flags *pflag.FlagSet, vars map[string]string) error {
 		if v == "" {
 			continue
 		}
-		if err := flags.Set(flag, v); err != nil {
+		if err := f.Value.Set(v); err != nil {
 			return fmt.Errorf("%s (from %s) is not a valid --%s: %w", name, source, flag, err)
 		}
 	}

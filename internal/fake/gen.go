@@ -95,6 +95,12 @@ func (g *Generator) ID(prefix string) string {
 	return b.String()
 }
 
+// Follow moves the clock past u's last change, so that the next event
+// about u is newer than those already sent.
+func (g *Generator) Follow(u *User) {
+	g.clock = max(g.clock, u.CreatedAt, u.UpdatedAt, u.DeletedAt)
+}
+
 // tick advances the clock by 1 ms to 2 s and returns it.
 func (g *Generator) tick() int64 {
 	g.clock += int64(1 + g.f.IntN(2000))

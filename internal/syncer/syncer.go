@@ -5,7 +5,6 @@ package syncer
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
@@ -74,10 +73,4 @@ func (s *Syncer) record(ctx context.Context, d store.Delivery, o store.Outcome, 
 		return got, nil
 	}
 	return got, reason
-}
-
-// IsUnavailable reports whether a result's error means nothing was
-// recorded and the sender should retry.
-func IsUnavailable(err error) bool {
-	return errors.Is(err, store.ErrUnavailable)
 }

@@ -78,6 +78,9 @@ func (s Secret) Fingerprint() string {
 // String implements fmt.Stringer without revealing the secret.
 func (s Secret) String() string { return s.Fingerprint() }
 
+// GoString implements fmt.GoStringer, so that %#v does not reveal it either.
+func (s Secret) GoString() string { return "webhook.Secret(" + s.Fingerprint() + ")" }
+
 // LogValue implements slog.LogValuer without revealing the secret.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.Fingerprint()) }
 

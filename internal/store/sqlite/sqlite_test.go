@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -12,26 +11,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{Open: open})
-}
-
-func open(t *testing.T, mode store.DeleteMode) (store.Store, func(string) error) {
-	path := filepath.Join(t.TempDir(), "test.db")
-	st, err := sqlite.Open(context.Background(), path, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	exec := func(q string) error {
-		db, err := sql.Open("sqlite", path)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		_, err = db.Exec(q)
-		return err
-	}
-	return st, exec
+	storetest.Run(t, storetest.Harness{Open: storetest.SQLite})
 }
 
 func TestOpenTwiceKeepsData(t *testing.T) {

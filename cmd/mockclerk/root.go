@@ -1,0 +1,29 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mockclerk",
+		Short: "A fake Clerk: sign webhook events with a local secret and fire them",
+		Long: `mockclerk sends the webhooks Clerk would send — same bytes, same Svix headers —
+without a Clerk account, so any Clerk webhook handler can be tested offline:
+clerk-sync, or your own route that verifies with Svix or Clerk's verifyWebhook.
+
+The signing secret is shared with clerk-sync: --secret, else
+CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET, from the environment,
+.env.local or .env in the working directory. Create one with
+` + "`mockclerk secret --write-env`" + `.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
+	cmd.AddCommand(newSecretCmd(stdout), newSendCmd(stdout, stderr))
+	return cmd
+}

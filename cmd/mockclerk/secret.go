@@ -1,0 +1,75 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clerk-sync/clerk-sync/internal/config"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
+)
+
+// secretBytes is the size of a generated key; Svix's own are 24 bytes.
+const secretBytes = 24
+
+type secretCmd struct {
+	writeEnv  bool
+	ifMissing bool
+}
+
+func newSecretCmd(stdout io.Writer) *cobra.Command {
+	var c secretCmd
+	cmd := &cobra.Command{
+		Use:   "secret",
+		Short: "Generate a whsec_ signing secret",
+		Long: `secret prints a new Svix signing secret (whsec_ and 24 random bytes in base64).
+With --write-env it also sets CLERK_WEBHOOK_SIGNING_SECRET in .env.local,
+leaving the file's other lines alone, so that clerk-sync and mockclerk in this
+directory share it.`,
+		Example: `  mockclerk secret
+  mockclerk secret --write-env
+  mockclerk secret --write-env --if-missing   # what task dev runs`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.run(stdout) },
+	}
+	cmd.Flags().BoolVar(&c.writeEnv, "write-env", false, "write CLERK_WEBHOOK_SIGNING_SECRET into .env.local")
+	cmd.Flags().BoolVar(&c.ifMissing, "if-missing", false, "with --write-env: keep the secret already configured, if it is valid")
+	return cmd
+}
+
+func (c *secretCmd) run(stdout io.Writer) error {
+	if c.ifMissing {
+		env, err := config.LoadEnv(".")
+		if err != nil {
+			return err
+		}
+		if raw, source := env.Secret(""); raw != "" {
+			s, err := webhook.ParseSecret(raw)
+			if err != nil {
+				return fmt.Errorf("the secret from %s is not usable (%w); fix or remove it", source, err)
+			}
+			fmt.Fprintf(stdout, "signing secret %s already set by %s\n", s.Fingerprint(), source)
+			return nil
+		}
+	}
+	key := make([]byte, secretBytes)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	raw := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	if !c.writeEnv {
+		fmt.Fprintln(stdout, raw)
+		return nil
+	}
+	if err := config.SetInFile(".env.local", config.SecretVars[0], raw); err != nil {
+		return err
+	}
+	s, _ := webhook.ParseSecret(raw)
+	wd, _ := os.Getwd()
+	fmt.Fprintf(stdout, "wrote %s=%s to %s/.env.local\n", config.SecretVars[0], s.Fingerprint(), wd)
+	return nil
+}

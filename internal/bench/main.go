@@ -1,0 +1,263 @@
+// Command bench is `task bench`: it builds the receiver, runs it against a
+// durable throwaway PostgreSQL and against SQLite, fires a generated
+// stream of signed deliveries at it from 1, 16 and 64 concurrent senders,
+// checks the final users table row by row, and measures the PostgreSQL
+// ceiling of the same statements with pgbench in the same run.
+//
+//	go run ./internal/bench [flags]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/load"
+	"github.com/clerk-sync/clerk-sync/internal/pgtest"
+	"github.com/clerk-sync/clerk-sync/internal/server"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
+)
+
+// webhookPath is the receiver's default webhook path.
+const webhookPath = "/api/webhooks/clerk"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config holds the flags.
+type config struct {
+	stores      []string
+	concurrency []int
+	deliveries  int
+	users       int
+	dup, delete float64
+	seed        uint64
+	keep        bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stores := fs.String("stores", "postgres,sqlite", "stores to measure, comma-separated: postgres, sqlite")
+	conc := fs.String("concurrency", "1,16,64", "numbers of concurrent senders, comma-separated")
+	fs.IntVar(&c.deliveries, "deliveries", 20000, "deliveries per run, duplicates included")
+	fs.IntVar(&c.users, "users", 2000, "users; each is created once, so 2000 gives about 10/80/10% created/updated/deleted, 9500 gives 50/40/10%")
+	fs.Float64Var(&c.dup, "dup", 0.05, "share of deliveries that repeat an earlier one (same svix-id, bytes and headers)")
+	fs.Float64Var(&c.delete, "delete", 0.10, "share of unique deliveries that are user.deleted (at most one per user)")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated workload")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (receiver logs, SQLite files, pgbench script)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
+
+Builds bin/clerk-sync, starts it against a fresh database for every store and
+sender count (PostgreSQL: a throwaway durable cluster; SQLite: a temporary
+file), fires the same shuffled, signed workload at it, checks the final users
+table against the generator's expected rows, and prints one table with
+deliveries/s, latency, the receiver's peak RSS and, for PostgreSQL, the pgbench
+ceiling of the same three statements at the same client count.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	for s := range strings.SplitSeq(*stores, ",") {
+		if s != "postgres" && s != "sqlite" {
+			return c, fmt.Errorf("-stores: unknown store %q (want postgres or sqlite)", s)
+		}
+		c.stores = append(c.stores, s)
+	}
+	for s := range strings.SplitSeq(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("-concurrency: %q is not a positive number", s)
+		}
+		c.concurrency = append(c.concurrency, n)
+	}
+	if c.dup < 0 || c.dup >= 1 || c.delete < 0 || c.delete > 1 {
+		return c, errors.New("-dup must be in [0, 1) and -delete in [0, 1]")
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	began, loadAvg := time.Now(), loadAverage()
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "clerk-sync-bench-*")
+	if err != nil {
+		return fmt.Errorf("create temporary directory: %w", err)
+	}
+	if cfg.keep {
+		defer fmt.Fprintln(stdout, "kept", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+
+	fmt.Fprintln(stdout, "building", binary)
+	bin, err := build(ctx, root)
+	if err != nil {
+		return err
+	}
+	w, err := generate(cfg.seed, cfg.deliveries, cfg.users, cfg.dup, cfg.delete)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "workload:", w.mix())
+
+	var cl *pgtest.Cluster
+	var pgSettings []string
+	if slices.Contains(cfg.stores, "postgres") {
+		fmt.Fprintln(stdout, "starting a durable throwaway PostgreSQL")
+		cl, err = pgtest.Start(ctx, pgtest.Options{Durable: true, Settings: map[string]string{
+			"max_connections": "300", "shared_buffers": "256MB",
+		}})
+		if err != nil {
+			return fmt.Errorf("start postgres: %w", err)
+		}
+		defer cl.Stop()
+		if pgSettings, err = settings(ctx, cl, "server_version", "fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_connections"); err != nil {
+			return err
+		}
+	}
+
+	var results []result
+	for _, st := range cfg.stores {
+		for _, n := range cfg.concurrency {
+			r, err := measure(ctx, cfg, bin, tmp, cl, w, st, n)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, r.progress())
+			results = append(results, r)
+		}
+	}
+	fmt.Fprintln(stdout)
+	printMachine(stdout, loadAvg, pgSettings)
+	printTable(stdout, results)
+	fmt.Fprintf(stdout, "\nwhole run: %s\n", time.Since(began).Round(time.Second))
+	return nil
+}
+
+// result is one row of the table.
+type result struct {
+	store   string
+	senders int
+	stats   load.Stats
+	rss     int64   // bytes; 0 when it could not be read
+	check   string  // "exact" or the counts of wrong rows
+	ceiling float64 // pgbench tps at the same client count; 0 when not measured
+	notes   []string
+}
+
+// measure runs the workload once against a fresh database of one store.
+func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluster, w *workload, storeName string, senders int) (result, error) {
+	r := result{store: storeName, senders: senders}
+	name := fmt.Sprintf("%s_c%d", storeName, senders)
+	db := filepath.Join(tmp, name+".db")
+	if storeName == "postgres" {
+		var err error
+		if db, err = freshPostgres(ctx, cl, name); err != nil {
+			return r, err
+		}
+	}
+	logPath := filepath.Join(tmp, name+".log")
+	secret := newSecret()
+	rcv, err := startReceiver(bin, tmp, logPath, db, secret)
+	if err != nil {
+		return r, err
+	}
+	defer rcv.stop()
+	if err := rcv.waitReady(ctx, logPath); err != nil {
+		return r, err
+	}
+	// Signed now: the receiver refuses timestamps older than 5 minutes.
+	ds, err := w.sign(secret, time.Now())
+	if err != nil {
+		return r, err
+	}
+	r.stats, err = load.Run(ctx, rcv.base+webhookPath, ds, load.Options{Concurrency: senders})
+	if err != nil {
+		return r, fmt.Errorf("fire %s: %w", name, err)
+	}
+	if r.stats.Errors > 0 {
+		r.note("%d requests without an answer, first: %v", r.stats.Errors, r.stats.FirstErr)
+	}
+	if n := r.stats.Non2xx(); n > 0 {
+		r.note("non-2xx answers: %v (receiver log: %s)", r.stats.Status, logPath)
+	}
+	if r.rss, err = rcv.peakRSS(); err != nil {
+		r.note("%v", err)
+	}
+	if err := rcv.stop(); err != nil {
+		r.note("receiver did not exit cleanly on SIGTERM: %v (log: %s)", err, logPath)
+	}
+	if r.check, err = checkTable(ctx, db, w.want, &r); err != nil {
+		return r, err
+	}
+	if storeName == "postgres" {
+		if r.ceiling, err = ceiling(ctx, cl, tmp, senders, cfg.users, w.updateBody()); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func (r *result) note(format string, args ...any) {
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// checkTable compares the users table of db with want, exactly, and notes
+// the first differences.
+func checkTable(ctx context.Context, db string, want []store.User, r *result) (string, error) {
+	st, _, err := server.OpenStore(ctx, db, store.HardDelete)
+	if err != nil {
+		return "", fmt.Errorf("open %s for the table check: %w", r.store, err)
+	}
+	defer st.Close()
+	got, err := st.Users(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read users for the table check: %w", err)
+	}
+	diff := storetest.DiffUsers(got, want)
+	if diff == "" {
+		return "exact", nil
+	}
+	lines := strings.Split(strings.TrimSpace(diff), "\n")
+	count := func(prefix string) int {
+		return len(slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return !strings.HasPrefix(l, prefix) }))
+	}
+	r.note("table differs (%d rows read, %d expected); first differences:\n    %s",
+		len(got), len(want), strings.Join(lines[:min(len(lines), 6)], "\n    "))
+	return fmt.Sprintf("%d wrong, %d missing, %d extra", count("got "), count("missing "), count("extra ")), nil
+}

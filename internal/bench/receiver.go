@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// binary is where the receiver is built, relative to the module root. Never
+// a bare "sync", which would shadow the system command.
+const binary = "bin/clerk-sync"
+
+// build compiles cmd/sync into root/bin/clerk-sync and returns its path.
+func build(ctx context.Context, root string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", binary, "./cmd/sync")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build receiver: %w\n%s", err, out)
+	}
+	return filepath.Join(root, binary), nil
+}
+
+// moduleRoot returns the directory of go.mod, so that the bench runs from
+// anywhere inside the module.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("find the module root (run inside the repository): %v", err)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// receiver is a running clerk-sync child process.
+type receiver struct {
+	cmd    *exec.Cmd
+	base   string // http://127.0.0.1:port
+	exited chan struct{}
+	err    error // Wait's result, set when exited closes
+}
+
+// startReceiver starts bin on db with secret, logging to logPath at the
+// default level (one line per delivery: part of the real cost). It runs in
+// dir so that no .env file of the developer's sneaks in.
+func startReceiver(bin, dir, logPath, db, secret string) (*receiver, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create receiver log: %w", err)
+	}
+	defer logf.Close() // the child has its own copy
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(bin, "--addr", addr, "--db", db)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
+	cmd.Env = append(cleanEnv("CLERK_", "DATABASE_URL"), "CLERK_WEBHOOK_SIGNING_SECRET="+secret)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start receiver: %w", err)
+	}
+	r := &receiver{cmd: cmd, base: "http://" + addr, exited: make(chan struct{})}
+	go func() { r.err = cmd.Wait(); close(r.exited) }()
+	return r, nil
+}
+
+// waitReady polls GET /readyz until the receiver answers 200.
+func (r *receiver) waitReady(ctx context.Context, logPath string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/readyz", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-r.exited:
+			return fmt.Errorf("receiver exited before it was ready (%v); see %s", r.err, logPath)
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s/readyz: %w; see %s", r.base, ctx.Err(), logPath)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// peakRSS returns the child's peak resident set size in bytes (VmHWM).
+func (r *receiver) peakRSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read peak RSS: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmHWM %q: %w", v, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("read peak RSS: no VmHWM in /proc status")
+}
+
+// stop sends SIGTERM, which drains the deliveries in flight, and kills the
+// child if it has not exited within 30 s. It is safe to call twice.
+func (r *receiver) stop() error {
+	select {
+	case <-r.exited:
+		return r.err
+	default:
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+		return r.err
+	case <-time.After(30 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+		return errors.New("stop receiver: killed after 30 s without exiting on SIGTERM")
+	}
+}
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// cleanEnv is our environment without the variables that start with any
+// of prefixes, so that a developer's settings cannot redirect a child.
+func cleanEnv(prefixes ...string) []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(kv, p) })
+	})
+}

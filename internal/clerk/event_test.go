@@ -1,0 +1,122 @@
+package clerk
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestParseReferenceExamples(t *testing.T) {
+	tests := []struct {
+		file    string
+		typ     string
+		userID  string
+		version int64
+		deleted bool
+		email   string // "" for none
+		first   string
+	}{
+		{"user.created.docs.json", UserCreated, "user_29w83sxmDNGwOuEthce5gg56FcC", 1654012591835, false, "example@example.org", "Example"},
+		// Its primary_email_address_id matches no entry: no email, not [0].
+		{"user.created.openapi.json", UserCreated, "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S", 1716883200000, false, "", "John"},
+		{"user.updated.openapi.json", UserUpdated, "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S", 1716883500000, false, "", "John"},
+		// The envelope timestamp is in seconds here.
+		{"user.deleted.openapi.json", UserDeleted, "user_2g7np7Hrk0SN6kj5EDMLDaKNL0S", 1716883200000, true, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, c, err := Parse(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != tt.typ || c.UserID != tt.userID || c.Version != tt.version || c.Deleted != tt.deleted {
+				t.Fatalf("got %s %+v", ev.Type, c)
+			}
+			if got := deref(c.Email); got != tt.email {
+				t.Fatalf("email %q, want %q", got, tt.email)
+			}
+			if got := deref(c.FirstName); got != tt.first {
+				t.Fatalf("first name %q, want %q", got, tt.first)
+			}
+			if !tt.deleted && !c.UpdatedAt.Equal(time.UnixMilli(tt.version)) {
+				t.Fatalf("updatedAt %v", c.UpdatedAt)
+			}
+		})
+	}
+}
+
+func TestPrimaryEmailIsNotTheFirst(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("testdata", "user.object.full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := []byte(`{"object":"event","type":"user.updated","timestamp":1611948436,"data":` + string(body) + `}`)
+	_, c, err := Parse(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deref(c.Email) != "john.doe@clerk.test" || c.Version != 1611948436000 {
+		t.Fatalf("got %+v", c)
+	}
+	two := []byte(`{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,
+		"primary_email_address_id":"idn_b",
+		"email_addresses":[{"id":"idn_a","email_address":"old@example.com"},{"id":"idn_b","email_address":"new@example.com"}]}}`)
+	if _, c, err := Parse(two); err != nil || deref(c.Email) != "new@example.com" {
+		t.Fatalf("got %v %v", c, err)
+	}
+	phoneOnly := []byte(`{"type":"user.created","data":{"id":"user_2","updated_at":1700000000000,
+		"primary_email_address_id":null,"email_addresses":[],"username":"  ","phone_numbers":[{"id":"idn_p","phone_number":"+15555550100"}]}}`)
+	if _, c, err := Parse(phoneOnly); err != nil || c.Email != nil || c.Username != nil {
+		t.Fatalf("got %+v %v", c, err)
+	}
+}
+
+func TestParseOtherTypes(t *testing.T) {
+	ev, c, err := Parse([]byte(`{"type":"session.created","object":"event","data":{"id":"sess_1"},"unknown":1}`))
+	if err != nil || c != nil || ev.Type != "session.created" {
+		t.Fatalf("got %+v %+v %v", ev, c, err)
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	for name, body := range map[string]string{
+		"not json":                 `not json`,
+		"array":                    `[1,2]`,
+		"null":                     `null`,
+		"no type":                  `{"data":{"id":"user_1"}}`,
+		"no data":                  `{"type":"user.created"}`,
+		"data not an object":       `{"type":"user.updated","data":"user_1"}`,
+		"no data.id":               `{"type":"user.created","data":{"updated_at":1700000000000}}`,
+		"no updated_at":            `{"type":"user.updated","data":{"id":"user_1"}}`,
+		"deleted without data.id":  `{"type":"user.deleted","timestamp":1700000000,"data":{"object":"user","deleted":true}}`,
+		"wrong field type":         `{"type":"user.created","data":{"id":"user_1","updated_at":"yesterday"}}`,
+		"deleted, wrong data type": `{"type":"user.deleted","data":{"id":7}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := Parse([]byte(body)); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
+func TestMillis(t *testing.T) {
+	for in, want := range map[int64]int64{0: 0, 1716883200: 1716883200000, 1716883200123: 1716883200123} {
+		if got := Millis(in); got != want {
+			t.Errorf("Millis(%d) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,165 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+)
+
+// deliveries signs n events; every fifth is sent twice.
+func deliveries(t *testing.T, n int) []fake.Delivery {
+	t.Helper()
+	s, err := fake.NewSigner("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fake.New(1, time.Unix(1_700_000_000, 0))
+	var ds []fake.Delivery
+	for i := range n {
+		d, err := g.Deliver(s, g.Created(g.NewUser()), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+		if i%5 == 0 {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// receiver answers like clerk-sync: applied the first time, duplicate
+// after; it refuses one svix-id with 503 and drops the connection of
+// another without answering.
+type receiver struct {
+	refuse, drop string
+
+	mu      sync.Mutex
+	seen    map[string]bool
+	dials   int
+	active  int
+	maxSeen int
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("svix-id")
+	rc.mu.Lock()
+	rc.active++
+	rc.maxSeen = max(rc.maxSeen, rc.active)
+	dup := rc.seen[id]
+	rc.seen[id] = true
+	rc.mu.Unlock()
+	defer func() {
+		rc.mu.Lock()
+		rc.active--
+		rc.mu.Unlock()
+	}()
+	switch {
+	case id == rc.drop:
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
+	case id == rc.refuse:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"outcome": "failed"})
+		return
+	}
+	outcome := "applied"
+	if dup {
+		outcome = "duplicate"
+	}
+	json.NewEncoder(w).Encode(map[string]string{"outcome": outcome, "svix_id": id})
+}
+
+func TestRun(t *testing.T) {
+	ds := deliveries(t, 500) // 600 requests, 100 of them repeats; ds[3] and ds[4] are sent once
+	const senders = 8
+	rc := &receiver{refuse: ds[3].ID, drop: ds[4].ID, seen: map[string]bool{}}
+	srv := httptest.NewUnstartedServer(rc)
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			rc.mu.Lock()
+			rc.dials++
+			rc.mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	st, err := Run(context.Background(), srv.URL, ds, Options{Concurrency: senders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sent != len(ds) {
+		t.Errorf("sent %d, want %d", st.Sent, len(ds))
+	}
+	if st.Status[200] != len(ds)-2 || st.Status[503] != 1 || st.Non2xx() != 1 {
+		t.Errorf("status counts %v, want %d×200 and 1×503", st.Status, len(ds)-2)
+	}
+	if st.Outcomes["applied"] != 498 || st.Outcomes["duplicate"] != 100 || st.Outcomes["failed"] != 1 {
+		t.Errorf("outcomes %v, want 498 applied, 100 duplicate, 1 failed", st.Outcomes)
+	}
+	if st.Errors != 1 || st.FirstErr == nil {
+		t.Errorf("errors %d (%v), want 1 for the dropped connection", st.Errors, st.FirstErr)
+	}
+	if !(st.P50 <= st.P90 && st.P90 <= st.P99 && st.P99 <= st.Max && st.Max > 0) {
+		t.Errorf("latencies out of order: p50 %v p90 %v p99 %v max %v", st.P50, st.P90, st.P99, st.Max)
+	}
+	if st.PerSecond <= 0 {
+		t.Errorf("deliveries/s = %v", st.PerSecond)
+	}
+	// Keep-alive: about one connection per sender. A few more are normal
+	// (a dial started while another connection came free is kept), but
+	// with Go's default of 2 idle connections per host this run dials
+	// hundreds.
+	if rc.dials > 3*senders {
+		t.Errorf("%d connections for %d senders: connections are not reused", rc.dials, senders)
+	}
+	if rc.maxSeen > senders {
+		t.Errorf("%d requests at once, want at most %d", rc.maxSeen, senders)
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	ds := deliveries(t, 50)
+	srv := httptest.NewServer(&receiver{seen: map[string]bool{}})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	st, err := Run(ctx, srv.URL, ds, Options{Concurrency: 4})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if st.Status[200] != 0 {
+		t.Errorf("%d answered after cancel, want 0", st.Status[200])
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var lat []time.Duration
+	for i := 1; i <= 100; i++ {
+		lat = append(lat, time.Duration(i))
+	}
+	for _, tc := range []struct {
+		in   []time.Duration
+		p    int
+		want time.Duration
+	}{
+		{lat, 50, 50}, {lat, 90, 90}, {lat, 99, 99}, {lat, 100, 100},
+		{lat[:1], 50, 1}, {lat[:1], 99, 1}, {lat[:3], 50, 2}, {nil, 99, 0},
+	} {
+		if got := percentile(tc.in, tc.p); got != tc.want {
+			t.Errorf("percentile(n=%d, %d) = %v, want %v", len(tc.in), tc.p, got, tc.want)
+		}
+	}
+}
