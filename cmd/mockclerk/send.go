@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/clerk-sync/clerk-sync/fixtures"
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
@@ -139,27 +137,17 @@ func (c *sendCmd) targetUser(g *fake.Generator, statePath string) (*fake.User, e
 	return last, nil
 }
 
-// override applies path=value pairs to the event's data. A value that is
-// valid JSON (a number, true, null, an object) is set as such, anything
-// else as a string.
+// override applies path=value pairs to the event's data.
 func override(body []byte, sets []string) ([]byte, error) {
 	for _, kv := range sets {
 		path, value, ok := strings.Cut(kv, "=")
-		if !ok || path == "" {
+		if !ok {
 			return nil, fmt.Errorf("--set %q: want path=value", kv)
 		}
 		var err error
-		if gjson.Valid(value) {
-			body, err = sjson.SetRawBytes(body, "data."+path, []byte(value))
-		} else {
-			body, err = sjson.SetBytes(body, "data."+path, value)
-		}
-		if err != nil {
+		if body, err = fake.Override(body, path, value); err != nil {
 			return nil, fmt.Errorf("--set %q: %w", kv, err)
 		}
-	}
-	if !gjson.ValidBytes(body) {
-		return nil, fmt.Errorf("the event is not valid JSON after --set")
 	}
 	return body, nil
 }

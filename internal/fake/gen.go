@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
+	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
 	"github.com/clerk-sync/clerk-sync/fixtures"
@@ -181,6 +182,30 @@ func (g *Generator) Deleted(u *User) Event {
 	return Event{Type: clerk.UserDeleted, UserID: u.ID, Body: body}
 }
 
+// Event returns an event of any type that has a fixture: user.created
+// invents a new user (and returns it), user.updated and user.deleted act on
+// u (which must not be nil), other types mention u when given.
+func (g *Generator) Event(eventType string, u *User) (Event, *User, error) {
+	switch eventType {
+	case clerk.UserCreated:
+		u = g.NewUser()
+		return g.Created(u), u, nil
+	case clerk.UserUpdated, clerk.UserDeleted:
+		if u == nil {
+			return Event{}, nil, fmt.Errorf("%s needs a user", eventType)
+		}
+		g.Follow(u)
+		if eventType == clerk.UserUpdated {
+			return g.Updated(u), u, nil
+		}
+		return g.Deleted(u), u, nil
+	}
+	if _, err := fixtures.Event(eventType); err != nil {
+		return Event{}, nil, err
+	}
+	return g.Other(eventType, u), u, nil
+}
+
 // Lifecycle returns the events of a new user in the order Clerk emits
 // them: created, then updates, then deleted if asked.
 func (g *Generator) Lifecycle(updates int, deleted bool) (*User, []Event) {
@@ -195,13 +220,40 @@ func (g *Generator) Lifecycle(updates int, deleted bool) (*User, []Event) {
 	return u, evs
 }
 
-// Other returns an event of a type the sync ignores, e.g. session.created.
-func (g *Generator) Other(eventType string) Event {
-	body := []byte(`{"data":{"object":"session","id":"","user_id":"","status":"active"},"object":"event","type":"","timestamp":0}`)
+// Other returns an event of a type the sync ignores, from its fixture
+// when there is one (session.created, organization.created), with fresh
+// ids and time; u, when not nil, is the user it is about.
+func (g *Generator) Other(eventType string, u *User) Event {
+	body, err := fixtures.Event(eventType)
+	if err != nil {
+		body = []byte(`{"data":{"object":"unknown","id":""},"object":"event","type":"","timestamp":0}`)
+	}
+	body = append([]byte(nil), body...)
+	now := g.tick()
+	prefix := strings.SplitN(eventType, ".", 2)[0]
+	if prefix == "organization" {
+		prefix = "org"
+	} else if prefix == "session" {
+		prefix = "sess"
+	}
 	body = set(body, "type", eventType)
-	body = set(body, "data.id", g.ID("sess"))
-	body = set(body, "timestamp", g.tick())
-	return Event{Type: eventType, Body: body}
+	body = set(body, "data.id", g.ID(prefix))
+	body = set(body, "timestamp", now)
+	body = set(body, "instance_id", g.instance())
+	for _, path := range []string{"data.created_at", "data.updated_at", "data.last_active_at"} {
+		if gjson.GetBytes(body, path).Exists() {
+			body = set(body, path, now)
+		}
+	}
+	ev := Event{Type: eventType, Body: body}
+	if u != nil {
+		for _, path := range []string{"data.user_id", "data.created_by"} {
+			if gjson.GetBytes(body, path).Exists() {
+				ev.Body = set(ev.Body, path, u.ID)
+			}
+		}
+	}
+	return ev
 }
 
 func (g *Generator) instance() string { return "ins_2pQm7Tz0Ha3MqE6y9Lc2Vr8Dk4J" }

@@ -269,7 +269,7 @@ func runContract(t *testing.T, open func(t *testing.T) *rig) {
 	})
 	t.Run("other event types → ignored, recorded", func(t *testing.T) {
 		for _, typ := range []string{"session.created", "organization.updated", "email.created"} {
-			d := r.deliver(r.g.Other(typ))
+			d := r.deliver(r.g.Other(typ, nil))
 			r.expect(d, 200, store.Ignored)
 			if o := r.stored(d.ID); o != store.Ignored {
 				t.Fatalf("ledger: %q", o)

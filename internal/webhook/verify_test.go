@@ -73,7 +73,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	now := time.Now()
 	v := verifierAt(t, secret, now)
-	for _, ev := range []fake.Event{g.Created(g.NewUser()), g.Other("session.created")} {
+	for _, ev := range []fake.Event{g.Created(g.NewUser()), g.Other("session.created", nil)} {
 		d, err := g.Deliver(s, ev, now)
 		if err != nil {
 			t.Fatal(err)
