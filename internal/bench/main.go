@@ -174,9 +174,10 @@ type result struct {
 	store   string
 	senders int
 	stats   load.Stats
-	rss     int64   // bytes; 0 when it could not be read
-	check   string  // "exact" or the counts of wrong rows
-	ceiling float64 // pgbench tps at the same client count; 0 when not measured
+	rss     int64                                    // bytes; 0 when it could not be read
+	cpu     struct{ receiver, sender time.Duration } // CPU time used while firing
+	check   string                                   // "exact" or the counts of wrong rows
+	ceiling float64                                  // pgbench tps at the same client count; 0 when not measured
 	notes   []string
 }
 
@@ -206,9 +207,15 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 	if err != nil {
 		return r, err
 	}
+	rcvCPU, _ := rcv.cpuTime()
+	ownCPU := selfCPU()
 	r.stats, err = load.Run(ctx, rcv.base+webhookPath, ds, load.Options{Concurrency: senders})
 	if err != nil {
 		return r, fmt.Errorf("fire %s: %w", name, err)
+	}
+	r.cpu.sender = selfCPU() - ownCPU
+	if cpu, err := rcv.cpuTime(); err == nil {
+		r.cpu.receiver = cpu - rcvCPU
 	}
 	if r.stats.Errors > 0 {
 		r.note("%d requests without an answer, first: %v", r.stats.Errors, r.stats.FirstErr)
@@ -231,6 +238,16 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 		}
 	}
 	return r, nil
+}
+
+// selfCPU returns the CPU time this process has used, user plus system:
+// the senders share the machine with the receiver and the database.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (r *result) note(format string, args ...any) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -115,6 +116,29 @@ func (r *receiver) peakRSS() (int64, error) {
 		}
 	}
 	return 0, errors.New("read peak RSS: no VmHWM in /proc status")
+}
+
+// cpuTime returns the CPU time the child has used so far, user plus
+// system, from /proc/<pid>/stat.
+func (r *receiver) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read receiver CPU time: %w", err)
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14 and stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("read receiver CPU time: short /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("parse receiver CPU time: %w", err)
+	}
+	// Linux reports in USER_HZ ticks, 100 per second on every platform Go
+	// supports.
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 // stop sends SIGTERM, which drains the deliveries in flight, and kills the

@@ -296,6 +296,31 @@ func runContract(t *testing.T, open func(t *testing.T) *rig) {
 			t.Fatalf("ledger %+v %v: want failed with the database's message", rec, err)
 		}
 	})
+	t.Run("each way mockclerk spoils a delivery is refused with its reason", func(t *testing.T) {
+		for _, tc := range []struct {
+			shape  fake.Shape
+			status int
+			reason string
+		}{
+			{fake.Shape{Tamper: fake.TamperBody}, 400, webhook.ReasonBadSignature},
+			{fake.Shape{Tamper: fake.TamperSignature}, 400, webhook.ReasonBadSignature},
+			{fake.Shape{Tamper: fake.TamperSecret}, 400, webhook.ReasonBadSignature},
+			{fake.Shape{Skew: -6 * time.Minute}, 400, webhook.ReasonTooOld},
+			{fake.Shape{Skew: 6 * time.Minute}, 400, webhook.ReasonTooNew},
+			{fake.Shape{NoSign: true}, 400, webhook.ReasonMissingHeaders},
+			{fake.Shape{Headers: fake.HeadersWebhook}, 200, ""},
+		} {
+			d := r.deliver(r.g.Created(r.g.NewUser()))
+			h, body, err := tc.shape.Sign(r.signer, d, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, ans := r.post(http.MethodPost, h, bytes.NewReader(body))
+			if code != tc.status || ans.Reason != tc.reason {
+				t.Errorf("%+v: got %d %+v, want %d %s", tc.shape, code, ans, tc.status, tc.reason)
+			}
+		}
+	})
 	t.Run("healthz and readyz", func(t *testing.T) {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			resp, err := http.Get(r.url + path)

@@ -136,14 +136,30 @@ func checkHeaders(h http.Header) (id string, ts time.Time, rej *Rejection) {
 // Verify checks the signature first (so a forgery is called one whatever
 // its timestamp), then the timestamp against now ± Tolerance.
 func (v *Verifier) Verify(h http.Header, body []byte) *Rejection {
-	_, ts, rej := checkHeaders(h)
-	if rej != nil {
+	if rej := v.CheckSignature(h, body); rej != nil {
+		return rej
+	}
+	return CheckTime(h, v.now())
+}
+
+// CheckSignature checks the headers and the signature, not the time: what
+// can still be judged of a delivery captured long ago.
+func (v *Verifier) CheckSignature(h http.Header, body []byte) *Rejection {
+	if _, _, rej := checkHeaders(h); rej != nil {
 		return rej
 	}
 	if err := v.wh.VerifyIgnoringTimestamp(body, h); err != nil {
 		return &Rejection{ReasonBadSignature, http.StatusBadRequest, "no svix-signature matches the body and the signing secret"}
 	}
-	now := v.now()
+	return nil
+}
+
+// CheckTime refuses a timestamp more than Tolerance away from now.
+func CheckTime(h http.Header, now time.Time) *Rejection {
+	_, ts, rej := checkHeaders(h)
+	if rej != nil {
+		return rej
+	}
 	switch {
 	case ts.Before(now.Add(-Tolerance)):
 		return &Rejection{ReasonTooOld, http.StatusBadRequest, fmt.Sprintf("svix-timestamp is %s old; the limit is %s", now.Sub(ts).Round(time.Second), Tolerance)}
