@@ -10,6 +10,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	github.com/svix/svix-webhooks v1.44.0
+	github.com/tidwall/gjson v1.20.2
 	github.com/tidwall/sjson v1.2.9
 	modernc.org/sqlite v1.62.0
 )
@@ -113,7 +114,6 @@ require (
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
-	github.com/tidwall/gjson v1.20.2 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.3.0 // indirect
 	github.com/u-root/u-root v0.16.0 // indirect

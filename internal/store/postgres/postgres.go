@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,10 +24,33 @@ import (
 // cover more deliveries.
 const DefaultMaxConns = 32
 
+// Group commit: committers goroutines each take the deliveries waiting at
+// that moment (up to maxBatch) and apply them in one transaction, one
+// round trip and one WAL flush. Fewer committers than requests in flight
+// make bigger batches; every caller is answered only after the commit that
+// holds its delivery.
+const (
+	committers = 1
+	maxBatch   = 64
+)
+
 // Store is the PostgreSQL store.
 type Store struct {
 	pool   *pgxpool.Pool
 	delete store.DeleteMode
+	queue  *store.Queue[*request]
+}
+
+// request is one delivery waiting for a committer.
+type request struct {
+	d    store.Delivery
+	c    store.Change
+	done chan result
+}
+
+type result struct {
+	outcome store.Outcome
+	err     error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -56,21 +81,94 @@ func Open(ctx context.Context, url string, mode store.DeleteMode) (*Store, error
 		pool.Close()
 		return nil, classify("migrate", err)
 	}
+	s.queue = store.NewQueue(committers, maxBatch, s.commit)
 	return s, nil
 }
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
-	var outcome string
-	err := s.pool.QueryRow(ctx,
-		`SELECT clerk_sync_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		d.SvixID, d.Type, c.UserID, c.Version, c.Deleted, s.delete == store.SoftDelete,
+	r := &request{d: d, c: c, done: make(chan result, 1)}
+	if err := s.queue.Put(ctx, r); err != nil {
+		return "", err
+	}
+	// Once queued the delivery will be committed or refused; wait for the
+	// answer even if the caller has gone, so that it is never misreported.
+	res := <-r.done
+	return res.outcome, res.err
+}
+
+const applySQL = `SELECT clerk_sync_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+
+func (s *Store) applyArgs(r *request) []any {
+	d, c := r.d, r.c
+	return []any{d.SvixID, d.Type, c.UserID, c.Version, c.Deleted, s.delete == store.SoftDelete,
 		c.Email, c.FirstName, c.LastName, c.Username, c.ImageURL,
-		timestamp(c.CreatedAt), timestamp(c.UpdatedAt), d.ReceivedAt, d.Payload,
-	).Scan(&outcome)
+		timestamp(c.CreatedAt), timestamp(c.UpdatedAt), d.ReceivedAt, d.Payload}
+}
+
+// commit applies a batch in one transaction. If anything in it fails, the
+// transaction is rolled back and each delivery is applied on its own, so
+// that one refused change costs only itself.
+func (s *Store) commit(batch []*request) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if len(batch) > 1 {
+		if outcomes, err := s.applyBatch(ctx, batch); err == nil {
+			for i, r := range batch {
+				r.done <- result{outcome: outcomes[i]}
+			}
+			return
+		}
+	}
+	for _, r := range batch {
+		o, err := s.applyOne(ctx, r)
+		r.done <- result{outcome: o, err: err}
+	}
+}
+
+// applyBatch sends BEGIN, one call per delivery and COMMIT in one round
+// trip. The calls go in user-id order: every transaction then takes its
+// users' row locks in the same order, so that two batches cannot
+// deadlock.
+func (s *Store) applyBatch(ctx context.Context, batch []*request) ([]store.Outcome, error) {
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(batch[a].c.UserID, batch[b].c.UserID) })
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, i := range order {
+		b.Queue(applySQL, s.applyArgs(batch[i])...)
+	}
+	b.Queue("COMMIT")
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	outcomes := make([]store.Outcome, len(batch))
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	for _, i := range order {
+		var o string
+		if err := br.QueryRow().Scan(&o); err != nil {
+			return nil, err
+		}
+		outcomes[i] = store.Outcome(o)
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	return outcomes, br.Close()
+}
+
+// applyOne applies one delivery in its own transaction (one statement).
+func (s *Store) applyOne(ctx context.Context, r *request) (store.Outcome, error) {
+	var outcome string
+	err := s.pool.QueryRow(ctx, applySQL, s.applyArgs(r)...).Scan(&outcome)
 	if err == nil {
 		return store.Outcome(outcome), nil
 	}
+	d := r.d
 	err = classify("apply", err)
 	if !errors.Is(err, store.ErrPermanent) {
 		return "", err
@@ -186,8 +284,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements store.Store.
+// Close implements store.Store: it answers the deliveries already queued,
+// then closes the pool.
 func (s *Store) Close() error {
+	s.queue.Close()
 	s.pool.Close()
 	return nil
 }

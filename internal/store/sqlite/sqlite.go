@@ -33,12 +33,11 @@ type Store struct {
 	path   string
 	delete store.DeleteMode
 
-	// mu guards closed; senders hold it for reading while they queue, so
-	// that Close never closes the queue under a sender.
-	mu     sync.RWMutex
-	closed bool
-	queue  chan *request
-	wg     sync.WaitGroup
+	queue  *store.Queue[*request]
+	writer *writer
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,7 +76,7 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	s := &Store{db: db, path: path, delete: mode, queue: make(chan *request, maxBatch)}
+	s := &Store{db: db, path: path, delete: mode}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, classify(err))
@@ -87,11 +86,8 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, classify(err))
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		w.run(s.queue)
-	}()
+	// One writer: SQLite allows no other.
+	s.writer, s.queue = w, store.NewQueue(1, maxBatch, w.commit)
 	return s, nil
 }
 
@@ -151,17 +147,8 @@ func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, e
 
 func (s *Store) do(ctx context.Context, r *request) (store.Outcome, error) {
 	r.done = make(chan result, 1)
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return "", fmt.Errorf("queue delivery: %w: the store is closed", store.ErrUnavailable)
-	}
-	select {
-	case s.queue <- r:
-		s.mu.RUnlock()
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return "", fmt.Errorf("queue delivery: %w: %w", store.ErrUnavailable, ctx.Err())
+	if err := s.queue.Put(ctx, r); err != nil {
+		return "", err
 	}
 	// Once queued the delivery will be committed or refused; wait for the
 	// answer even if the caller has gone, so that it is never misreported.
@@ -258,16 +245,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close stops the writer after the deliveries already queued, then closes
 // the file.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	close(s.queue)
-	s.mu.Unlock()
-	s.wg.Wait()
-	return s.db.Close()
+	s.queue.Close()
+	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.writer.conn.Close(), s.db.Close()) })
+	return s.closeErr
 }
 
 // millis scans a DATETIME column that holds Unix milliseconds.

@@ -58,6 +58,8 @@ type writer struct {
 	stmts map[string]*sql.Stmt
 }
 
+// newWriter prepares the statements on a connection of its own, closed
+// with the database.
 func newWriter(ctx context.Context, db *sql.DB, mode store.DeleteMode) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -73,29 +75,6 @@ func newWriter(ctx context.Context, db *sql.DB, mode store.DeleteMode) (*writer,
 		w.stmts[q] = st
 	}
 	return w, nil
-}
-
-// run applies queued requests until the queue is closed, as many per
-// commit as are waiting.
-func (w *writer) run(queue <-chan *request) {
-	defer w.conn.Close()
-	batch := make([]*request, 0, maxBatch)
-	for first := range queue {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		w.commit(batch)
-	}
 }
 
 // commit applies a batch in one transaction and answers every request.

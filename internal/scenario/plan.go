@@ -1,0 +1,403 @@
+package scenario
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+)
+
+// Options are what a Plan draws on besides the scenario.
+type Options struct {
+	// Gen generates the events; required. Its seed makes a plan repeatable.
+	Gen *fake.Generator
+	// Env answers ${.env:VAR} (the command passes os.LookupEnv or its
+	// configuration); nil means that nothing is set.
+	Env func(string) (string, bool)
+	// Now answers ${.now}; nil means time.Now.
+	Now func() time.Time
+	// Rand draws the duplicates and the shuffle; required when either is
+	// asked for.
+	Rand *rand.Rand
+	// Shuffle delivers in a random order (duplicates included) instead of
+	// the scenario's.
+	Shuffle bool
+	// Duplicate adds that many extra copies of randomly chosen deliveries.
+	// Without Shuffle each copy goes to a random place after its original,
+	// as a redelivery would.
+	Duplicate int
+}
+
+// Plan is a scenario's deliveries and the users they must leave behind.
+type Plan struct {
+	// Events are in the order to send them.
+	Events []Planned
+	// Users are the users that the delivered user events are about, each
+	// as of the latest of those events (Deleted when any delivered event
+	// deletes it): whatever the delivery order, the users table must end
+	// with exactly the non-nil u.Row() of these.
+	Users []*fake.User
+}
+
+// Planned is one delivery of a plan.
+type Planned struct {
+	// Step is the step's name, "name#i" for a step with a count.
+	Step  string
+	Event fake.Event
+	// Key identifies the delivery: events with the same Key are the same
+	// delivery (one svix-id, the same bytes) sent again.
+	Key int
+}
+
+// instance is one generated event of a step.
+type instance struct {
+	name string
+	key  int
+	ev   fake.Event
+	user *fake.User // for user events: the user it is about
+	snap *fake.User // for user events: that user right after it
+}
+
+// planner holds the state of one Plan run.
+type planner struct {
+	s      *Scenario
+	c      *compiled
+	opts   Options
+	counts map[string]int       // step name → its number of instances
+	byName map[string]*instance // instance name → instance
+	all    []*instance          // in generation order; key = position
+	users  []*fake.User         // in the order the scenario first met them
+	byID   map[string]*fake.User
+	last   map[*fake.User]*instance // the user's latest user event so far
+}
+
+// Plan generates the scenario's events in file order and lays out their
+// deliveries. Any error wraps ErrInvalid (or is a misuse of Options) and
+// comes before anything is sent.
+func (s *Scenario) Plan(opts Options) (Plan, error) {
+	c, err := s.compile()
+	if err != nil {
+		return Plan{}, err
+	}
+	switch {
+	case opts.Gen == nil:
+		return Plan{}, errors.New("plan: Options.Gen is required")
+	case opts.Duplicate < 0:
+		return Plan{}, fmt.Errorf("plan: Duplicate %d is negative", opts.Duplicate)
+	case (opts.Shuffle || opts.Duplicate > 0) && opts.Rand == nil:
+		return Plan{}, errors.New("plan: Options.Rand is required to shuffle or duplicate")
+	}
+	if opts.Env == nil {
+		opts.Env = func(string) (string, bool) { return "", false }
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	p := &planner{
+		s: s, c: c, opts: opts,
+		counts: map[string]int{}, byName: map[string]*instance{},
+		byID: map[string]*fake.User{}, last: map[*fake.User]*instance{},
+	}
+	for i := range c.steps {
+		if err := p.generateStep(&c.steps[i]); err != nil {
+			return Plan{}, err
+		}
+	}
+	events, err := p.deliveries()
+	if err != nil {
+		return Plan{}, err
+	}
+	r := opts.Rand
+	for range opts.Duplicate {
+		i := r.IntN(len(events))
+		events = slices.Insert(events, i+1+r.IntN(len(events)-i), events[i])
+	}
+	if opts.Shuffle {
+		r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+	}
+	return Plan{Events: events, Users: p.expected(events)}, nil
+}
+
+func (p *planner) generateStep(st *compiledStep) error {
+	n := st.fixed
+	if st.count != nil {
+		text, err := p.eval(st.count)
+		if err != nil {
+			return p.s.errorf(st.Name, "count: %v", err)
+		}
+		if n, err = strconv.Atoi(text); err != nil {
+			return p.s.errorf(st.Name, "count: %q is not a whole number", text)
+		}
+		if err := checkCount(n); err != nil {
+			return p.s.errorf(st.Name, "count: %v", err)
+		}
+	}
+	p.counts[st.Name] = n
+	for i := 1; i <= n; i++ {
+		name := st.Name
+		if st.repeats {
+			name = fmt.Sprintf("%s#%d", st.Name, i)
+		}
+		inst, err := p.generate(st, name)
+		if err != nil {
+			return p.s.errorf(name, "%v", err)
+		}
+		inst.key = len(p.all)
+		p.all = append(p.all, inst)
+		p.byName[name] = inst
+	}
+	return nil
+}
+
+// generate makes one event of st. Errors name the field, not the step.
+func (p *planner) generate(st *compiledStep, name string) (*instance, error) {
+	var u *fake.User
+	if st.user != nil {
+		id, err := p.eval(st.user)
+		if err != nil {
+			return nil, fmt.Errorf("user: %w", err)
+		}
+		if u, err = p.user(id); err != nil {
+			return nil, fmt.Errorf("user: %w", err)
+		}
+		if u.Deleted && clerk.IsUserEvent(st.Event) {
+			return nil, fmt.Errorf("user: %s was deleted by step %q before this one, and Clerk sends nothing about a deleted user (to deliver an update late, put it before the delete and reorder it with send)", u.ID, p.last[u].name)
+		}
+	}
+	ev, u, err := p.opts.Gen.Event(st.Event, u)
+	if err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	for _, set := range st.set {
+		v := string(set.raw)
+		if set.tmpl != nil {
+			if v, err = p.evalJSON(set.tmpl); err != nil {
+				return nil, fmt.Errorf("set %q: %w", set.path, err)
+			}
+		}
+		if ev.Body, err = fake.Override(ev.Body, set.path, v); err != nil {
+			return nil, fmt.Errorf("set %q: %w", set.path, err)
+		}
+	}
+	inst := &instance{name: name, ev: ev}
+	if !clerk.IsUserEvent(st.Event) {
+		return inst, nil
+	}
+	if len(st.set) > 0 {
+		if err := p.follow(u, ev); err != nil {
+			return nil, fmt.Errorf("set: %w", err)
+		}
+		inst.ev.UserID = u.ID
+	}
+	if st.Event == clerk.UserCreated {
+		if _, ok := p.byID[u.ID]; ok {
+			return nil, fmt.Errorf("set: another step of the scenario names user %s already", u.ID)
+		}
+		p.byID[u.ID] = u
+		p.users = append(p.users, u)
+	}
+	if prev := p.last[u]; prev != nil && st.Event != clerk.UserDeleted && u.UpdatedAt <= prev.snap.UpdatedAt {
+		// The sync keeps the highest updated_at: an event that does not
+		// move it forward would make the final row depend on the order.
+		return nil, fmt.Errorf("set: updated_at %d is not after %d of step %q", u.UpdatedAt, prev.snap.UpdatedAt, prev.name)
+	}
+	inst.user, inst.snap = u, snapshot(u)
+	p.last[u] = inst
+	return inst, nil
+}
+
+// user returns the user with this id: one the scenario has met, or one
+// that exists in Clerk already, whose details are invented.
+func (p *planner) user(id string) (*fake.User, error) {
+	if u, ok := p.byID[id]; ok {
+		return u, nil
+	}
+	if !strings.HasPrefix(id, "user_") {
+		return nil, fmt.Errorf("%q is not a user id (user_…)", id)
+	}
+	u := p.opts.Gen.NewUser()
+	u.ID = id
+	p.byID[id] = u
+	p.users = append(p.users, u)
+	return u, nil
+}
+
+// follow brings u in line with an event whose fields a step has set, so
+// that the expected row is what the sync makes of the event.
+func (p *planner) follow(u *fake.User, ev fake.Event) error {
+	_, change, err := clerk.Parse(ev.Body)
+	if err != nil {
+		return fmt.Errorf("the event no longer parses: %w", err)
+	}
+	if change.UserID != u.ID && ev.Type != clerk.UserCreated {
+		return fmt.Errorf("data.id %q is not the step's user %s: choose the user with \"user\"", change.UserID, u.ID)
+	}
+	u.ID = change.UserID
+	if ev.Type == clerk.UserDeleted {
+		return nil
+	}
+	if change.ImageURL == nil {
+		// fake.User cannot express a user without an image.
+		return errors.New("data.image_url must stay a non-empty string")
+	}
+	u.FirstName, u.LastName, u.Username, u.ImageURL = change.FirstName, change.LastName, change.Username, *change.ImageURL
+	u.CreatedAt, u.UpdatedAt = change.CreatedAt.UnixMilli(), change.UpdatedAt.UnixMilli()
+	u.Emails = nil
+	for _, e := range gjson.GetBytes(ev.Body, "data.email_addresses").Array() {
+		u.Emails = append(u.Emails, fake.Email{ID: e.Get("id").String(), Address: e.Get("email_address").String()})
+	}
+	u.PrimaryID = nil
+	if id := gjson.GetBytes(ev.Body, "data.primary_email_address_id"); id.Type == gjson.String {
+		u.PrimaryID = &id.Str
+	}
+	return nil
+}
+
+// snapshot copies u, so that later events do not change it.
+func snapshot(u *fake.User) *fake.User {
+	c := *u
+	c.Emails = slices.Clone(u.Emails)
+	if u.PrimaryID != nil {
+		id := *u.PrimaryID
+		c.PrimaryID = &id
+	}
+	return &c
+}
+
+// deliveries lists the scenario's deliveries in its send order.
+func (p *planner) deliveries() ([]Planned, error) {
+	var out []Planned
+	add := func(inst *instance) { out = append(out, Planned{Step: inst.name, Event: inst.ev, Key: inst.key}) }
+	if p.s.Send == nil {
+		for _, inst := range p.all {
+			add(inst)
+		}
+		return out, nil
+	}
+	for _, name := range p.s.Send {
+		if inst, ok := p.byName[name]; ok {
+			add(inst)
+			continue
+		}
+		// Not an instance's name: "step#i" past a count read from the
+		// environment, or a step with a count, which stands for all of it.
+		base, i, _ := splitIndex(name)
+		if i > 0 {
+			return nil, p.s.errorf("", "send %q: step %q happens %d times, there is no #%d", name, base, p.counts[base], i)
+		}
+		for i := 1; i <= p.counts[base]; i++ {
+			add(p.byName[fmt.Sprintf("%s#%d", base, i)])
+		}
+	}
+	return out, nil
+}
+
+// expected works out Plan.Users from the deliveries: a user's row is made
+// by its latest delivered event (versions grow in file order), unless a
+// delivered user.deleted tombstones it for good.
+func (p *planner) expected(events []Planned) []*fake.User {
+	delivered := make(map[int]bool, len(events))
+	for _, e := range events {
+		delivered[e.Key] = true
+	}
+	final := map[*fake.User]*fake.User{}
+	for _, inst := range p.all {
+		if inst.user == nil || !delivered[inst.key] {
+			continue
+		}
+		if f := final[inst.user]; f == nil || !f.Deleted {
+			final[inst.user] = inst.snap
+		}
+	}
+	var users []*fake.User
+	for _, u := range p.users {
+		if f := final[u]; f != nil {
+			users = append(users, f)
+		}
+	}
+	return users
+}
+
+// eval resolves a template to a string.
+func (p *planner) eval(t template) (string, error) {
+	var b strings.Builder
+	for _, seg := range t {
+		if seg.ref == nil {
+			b.WriteString(seg.lit)
+			continue
+		}
+		v, err := p.resolve(seg.ref)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(v.text())
+	}
+	return b.String(), nil
+}
+
+// evalJSON resolves a set value to the JSON that fake.Override sets: a
+// lone reference keeps the type of what it points at, anything else is a
+// string.
+func (p *planner) evalJSON(t template) (string, error) {
+	if len(t) == 1 && t[0].ref != nil {
+		v, err := p.resolve(t[0].ref)
+		if err != nil {
+			return "", err
+		}
+		if v.json != "" {
+			return v.json, nil
+		}
+	}
+	s, err := p.eval(t)
+	if err != nil {
+		return "", err
+	}
+	// Quoted, so that fake.Override does not read "123" or "null" as JSON.
+	b, _ := json.Marshal(s)
+	return string(b), nil
+}
+
+// resolve gives the value of one reference.
+func (p *planner) resolve(r *ref) (value, error) {
+	switch r.kind {
+	case refEnv:
+		if v, ok := p.opts.Env(r.arg); ok {
+			return value{str: v}, nil
+		}
+		if r.hasDef {
+			return value{str: r.def}, nil
+		}
+		return value{}, fmt.Errorf("%s: %s is not set and there is no default (%s)", r.text, r.arg, "${.env:"+r.arg+"|default}")
+	case refID:
+		return value{str: p.opts.Gen.ID(r.arg)}, nil
+	case refNow:
+		return value{json: strconv.FormatInt(p.opts.Now().UnixMilli(), 10)}, nil
+	}
+	name := r.step
+	if r.index > 0 {
+		name = fmt.Sprintf("%s#%d", r.step, r.index)
+	}
+	inst, ok := p.byName[name]
+	if !ok {
+		return value{}, fmt.Errorf("%s: step %q happens %d times, there is no #%d", r.text, r.step, p.counts[r.step], r.index)
+	}
+	res := gjson.GetBytes(inst.ev.Body, r.arg)
+	switch {
+	case !res.Exists() && r.hasDef:
+		return value{str: r.def}, nil
+	case !res.Exists():
+		return value{}, fmt.Errorf("%s: nothing at %q in the event of step %q", r.text, r.arg, name)
+	case res.Type == gjson.String:
+		return value{str: res.Str}, nil
+	}
+	return value{json: res.Raw}, nil
+}

@@ -1,0 +1,528 @@
+package scenario
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var (
+	start = time.Date(2025, 11, 27, 9, 0, 0, 0, time.UTC)
+	now   = time.Date(2025, 11, 27, 12, 0, 0, 0, time.UTC)
+)
+
+// testOptions are repeatable options: a seeded generator, a fixed clock,
+// and an environment with two variables.
+func testOptions(seed uint64) Options {
+	env := map[string]string{"PLAN": "pro", "EMPTY": "", "THREE": "3"}
+	return Options{
+		Gen: fake.New(seed, start),
+		Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Now: func() time.Time { return now },
+	}
+}
+
+func mustParse(t *testing.T, data string) *Scenario {
+	t.Helper()
+	s, err := Parse([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// event returns the body of the first delivery of step in p.
+func event(t *testing.T, p Plan, step string) []byte {
+	t.Helper()
+	for _, e := range p.Events {
+		if e.Step == step {
+			return e.Event.Body
+		}
+	}
+	t.Fatalf("no delivery of step %q", step)
+	return nil
+}
+
+func TestReferences(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string // a set value, JSON
+		path  string // where to look in the updated event, under data
+		want  string // the raw JSON expected there; "" to use match
+		match string // a regexp the string there must match
+	}{
+		{"literal", `"Grace"`, "first_name", `"Grace"`, ""},
+		{"literal that looks like JSON stays a string", `"123"`, "username", `"123"`, ""},
+		{"null literal", `null`, "username", `null`, ""},
+		{"object literal", `{"plan":"free","seats":3}`, "public_metadata", `{"plan":"free","seats":3}`, ""},
+		{"env set", `"${.env:PLAN}"`, "public_metadata.plan", `"pro"`, ""},
+		{"env set wins over default", `"${.env:PLAN|free}"`, "public_metadata.plan", `"pro"`, ""},
+		{"env set but empty", `"${.env:EMPTY|free}"`, "public_metadata.plan", `""`, ""},
+		{"env default", `"${.env:MISSING|free}"`, "public_metadata.plan", `"free"`, ""},
+		{"env default with colon", `"${.env:MISSING|https://example.com/a}"`, "image_url", `"https://example.com/a"`, ""},
+		{"env number is a string", `"${.env:THREE}"`, "public_metadata.seats", `"3"`, ""},
+		{"now is a number", `"${.now}"`, "public_metadata.seen", fmt.Sprint(now.UnixMilli()), ""},
+		{"now in text", `"at ${.now}"`, "public_metadata.seen", fmt.Sprintf(`"at %d"`, now.UnixMilli()), ""},
+		{"fresh id", `"${.id:idn}"`, "public_metadata.ref", "", `^idn_2[0-9A-Za-z]{26}$`},
+		{"step string", `"${created:data.id}"`, "external_id", "", `^user_2[0-9A-Za-z]{26}$`},
+		{"step array element", `"${created:data.image_url}"`, "public_metadata.was", "", `^https://img\.clerk\.com/`},
+		{"step number keeps its type", `"${created:data.created_at}"`, "public_metadata.since", "", `^1764[0-9]{9}$`},
+		{"step bool keeps its type", `"${created:data.banned}"`, "public_metadata.banned", `false`, ""},
+		{"step object keeps its type", `"${created:data.event_attributes}"`, "public_metadata.x", "", ""},
+		{"step value in text", `"id=${created:type}"`, "public_metadata.x", `"id=user.created"`, ""},
+		{"step path default", `"${created:data.nope|fallback}"`, "public_metadata.x", `"fallback"`, ""},
+		{"two references", `"${.env:PLAN}-${created:object}"`, "public_metadata.x", `"pro-event"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustParse(t, `{"name":"t","steps":[`+
+				`{"name":"created","event":"user.created"},`+
+				`{"name":"updated","event":"user.updated","user":"${created:data.id}","set":{"`+tt.path+`":`+tt.value+`}}]}`)
+			p, err := s.Plan(testOptions(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := gjson.GetBytes(event(t, p, "updated"), "data."+tt.path)
+			switch {
+			case tt.want != "" && got.Raw != tt.want:
+				t.Errorf("data.%s = %s, want %s", tt.path, got.Raw, tt.want)
+			case tt.match != "" && !regexp.MustCompile(tt.match).MatchString(got.String()):
+				t.Errorf("data.%s = %s, want a match of %s", tt.path, got.Raw, tt.match)
+			case !got.Exists():
+				t.Errorf("data.%s not set", tt.path)
+			}
+		})
+	}
+}
+
+func TestReferenceSeesTheStepsSetFields(t *testing.T) {
+	s := mustParse(t, `{"name":"t","steps":[
+		{"name":"a","event":"user.created","set":{"first_name":"Ada"}},
+		{"name":"b","event":"session.created","user":"${a:data.id}","set":{"status":"${a:data.first_name}"}}]}`)
+	p, err := s.Plan(testOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gjson.GetBytes(event(t, p, "b"), "data.status").String(); got != "Ada" {
+		t.Fatalf("status = %q, want Ada", got)
+	}
+	if got, want := gjson.GetBytes(event(t, p, "b"), "data.user_id").String(), p.Users[0].ID; got != want {
+		t.Fatalf("session.created user_id = %q, want %q", got, want)
+	}
+}
+
+// TestPlanErrors has one case per check that only Plan can make.
+func TestPlanErrors(t *testing.T) {
+	const created = `{"name":"created","event":"user.created"}`
+	steps := func(s ...string) string {
+		return `{"name":"t","steps":[` + strings.Join(s, ",") + `]}`
+	}
+	tests := []struct {
+		name string
+		json string
+		want []string
+	}{
+		{"path with nothing", steps(created, `{"name":"u","event":"user.updated","user":"${created:data.nope}"}`),
+			[]string{`step "u": user`, "${created:data.nope}", `nothing at "data.nope"`, `step "created"`}},
+		{"env unset without default", steps(`{"name":"a","event":"user.created","set":{"last_name":"${.env:MISSING}"}}`),
+			[]string{`step "a": set "last_name"`, "${.env:MISSING}", "MISSING is not set"}},
+		{"not a user id", steps(created, `{"name":"u","event":"user.updated","user":"${created:data.first_name|x}"}`),
+			[]string{`step "u": user`, "not a user id"}},
+		{"count from env not a number", steps(`{"name":"b","event":"user.created","count":"${.env:PLAN}"}`),
+			[]string{`step "b": count`, `"pro"`}},
+		{"count from env too big", steps(`{"name":"b","event":"user.created","count":"${.env:MISSING|20000}"}`),
+			[]string{`step "b": count`, "out of range"}},
+		{"reference past a count from env", steps(`{"name":"b","event":"user.created","count":"${.env:THREE}"}`, `{"name":"u","event":"user.updated","user":"${b#4:data.id}"}`),
+			[]string{`step "u": user`, "${b#4:data.id}", "happens 3 times"}},
+		{"send past a count from env", `{"name":"t","steps":[{"name":"b","event":"user.created","count":"${.env:THREE}"}],"send":["b#4"]}`,
+			[]string{`send "b#4"`, "happens 3 times"}},
+		{"event about a deleted user", steps(created, `{"name":"d","event":"user.deleted","user":"${created:data.id}"}`, `{"name":"u","event":"user.updated","user":"${created:data.id}"}`),
+			[]string{`step "u": user`, `deleted by step "d"`}},
+		{"updated_at backwards", steps(created, `{"name":"u","event":"user.updated","user":"${created:data.id}","set":{"updated_at":1}}`),
+			[]string{`step "u": set`, "not after", `step "created"`}},
+		{"no image", steps(`{"name":"a","event":"user.created","set":{"image_url":null}}`),
+			[]string{`step "a": set`, "image_url"}},
+		{"id changed on update", steps(created, `{"name":"u","event":"user.updated","user":"${created:data.id}","set":{"id":"user_other"}}`),
+			[]string{`step "u": set`, `"user_other"`, "choose the user"}},
+		{"id removed", steps(`{"name":"a","event":"user.created","set":{"id":""}}`),
+			[]string{`step "a": set`, "no data.id"}},
+		{"created id taken", steps(`{"name":"s","event":"session.created","user":"user_x"}`, `{"name":"a","event":"user.created","set":{"id":"user_x"}}`),
+			[]string{`step "a": set`, "user_x"}},
+		{"count instance named", steps(`{"name":"b","event":"user.created","count":2}`, `{"name":"u","event":"user.updated","user":"${b#2:data.nope}"}`),
+			[]string{`step "u": user`, `in the event of step "b#2"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := mustParse(t, tt.json).Plan(testOptions(1))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			for _, part := range tt.want {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+func TestPlanOptionErrors(t *testing.T) {
+	s, err := Load("lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"no generator", func(o *Options) { o.Gen = nil }, "Gen is required"},
+		{"negative duplicate", func(o *Options) { o.Duplicate = -1 }, "negative"},
+		{"shuffle without rand", func(o *Options) { o.Shuffle = true }, "Rand is required"},
+		{"duplicate without rand", func(o *Options) { o.Duplicate = 1 }, "Rand is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := testOptions(1)
+			tt.edit(&opts)
+			if _, err := s.Plan(opts); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSendRepeatsShareKeys(t *testing.T) {
+	s := mustParse(t, `{"name":"t","steps":[
+		{"name":"a","event":"user.created"},
+		{"name":"b","event":"user.created","count":3},
+		{"name":"c","event":"user.updated","user":"${a:data.id}"}],
+		"send":["c","a","b","a","b#2","c"]}`)
+	p, err := s.Plan(testOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range p.Events {
+		got = append(got, fmt.Sprintf("%s=%d", e.Step, e.Key))
+	}
+	want := []string{"c=4", "a=0", "b#1=1", "b#2=2", "b#3=3", "a=0", "b#2=2", "c=4"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("deliveries %v, want %v", got, want)
+	}
+	byKey := map[int]fake.Event{}
+	for _, e := range p.Events {
+		if prev, ok := byKey[e.Key]; ok && string(prev.Body) != string(e.Event.Body) {
+			t.Fatalf("key %d has two bodies", e.Key)
+		}
+		byKey[e.Key] = e.Event
+	}
+}
+
+func TestShuffleAndDuplicateKeepTheDeliveries(t *testing.T) {
+	s, err := Load("duplicates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := s.Plan(testOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		shuffle bool
+		dup     int
+	}{{false, 0}, {true, 0}, {false, 5}, {true, 5}, {true, 40}} {
+		t.Run(fmt.Sprintf("shuffle=%v,duplicate=%d", tt.shuffle, tt.dup), func(t *testing.T) {
+			opts := testOptions(1)
+			opts.Rand = rand.New(rand.NewPCG(7, uint64(tt.dup)))
+			opts.Shuffle, opts.Duplicate = tt.shuffle, tt.dup
+			p, err := s.Plan(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Events) != len(base.Events)+tt.dup {
+				t.Fatalf("%d deliveries, want %d", len(p.Events), len(base.Events)+tt.dup)
+			}
+			count := map[int]int{}
+			for _, e := range p.Events {
+				count[e.Key]++
+			}
+			extra := 0
+			for _, e := range base.Events {
+				count[e.Key]--
+			}
+			for key, n := range count {
+				if n < 0 {
+					t.Errorf("key %d lost %d deliveries", key, -n)
+				}
+				extra += n
+			}
+			if extra != tt.dup {
+				t.Errorf("%d extra deliveries, want %d", extra, tt.dup)
+			}
+			if !tt.shuffle {
+				// The scenario's own order survives, copies come after their original.
+				var firsts []int
+				seen := map[int]int{}
+				for _, e := range p.Events {
+					seen[e.Key]++
+					if seen[e.Key] <= baseCount(base, e.Key) {
+						firsts = append(firsts, e.Key)
+					}
+				}
+				if !slices.Equal(firsts, keys(base.Events)) {
+					t.Errorf("order %v, want %v with copies after", keys(p.Events), keys(base.Events))
+				}
+			}
+		})
+	}
+}
+
+func baseCount(p Plan, key int) int {
+	n := 0
+	for _, e := range p.Events {
+		if e.Key == key {
+			n++
+		}
+	}
+	return n
+}
+
+func keys(events []Planned) []int {
+	var out []int
+	for _, e := range events {
+		out = append(out, e.Key)
+	}
+	return out
+}
+
+// TestExpectedRows applies every built-in's deliveries, shuffled and
+// duplicated, under the sync's rules (one apply per svix-id, the highest
+// updated_at wins, a delete is final) and checks the rows against
+// Plan.Users.
+func TestExpectedRows(t *testing.T) {
+	for _, name := range Builtins() {
+		s, err := Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := range uint64(20) {
+			t.Run(fmt.Sprintf("%s/seed=%d", name, seed), func(t *testing.T) {
+				opts := testOptions(seed)
+				if seed > 0 {
+					opts.Rand = rand.New(rand.NewPCG(seed, 1))
+					opts.Shuffle, opts.Duplicate = seed%2 == 0, int(seed%4)
+				}
+				p, err := s.Plan(opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkRows(t, p)
+			})
+		}
+	}
+}
+
+func TestExpectedRowsFollowSet(t *testing.T) {
+	s := mustParse(t, `{"name":"t","steps":[
+		{"name":"a","event":"user.created","set":{"first_name":"Ada","username":"  ","email_addresses":[{"id":"idn_1","email_address":"ada@example.com"}],"primary_email_address_id":"idn_1"}},
+		{"name":"b","event":"user.created","set":{"id":"user_chosen","updated_at":"${.now}"}}]}`)
+	p, err := s.Plan(testOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, p)
+	a, b := p.Users[0].Row(), p.Users[1].Row()
+	if deref(a.FirstName) != "Ada" || a.Username != nil || deref(a.Email) != "ada@example.com" {
+		t.Errorf("row a = %s", rowString(*a))
+	}
+	if b.ID != "user_chosen" || !b.UpdatedAt.Equal(now) {
+		t.Errorf("row b = %s", rowString(*b))
+	}
+	if p.Events[1].Event.UserID != "user_chosen" {
+		t.Errorf("event b is about %q", p.Events[1].Event.UserID)
+	}
+}
+
+func TestExpectedRowsOfPartialSend(t *testing.T) {
+	tests := []struct {
+		name  string
+		send  string
+		users int
+		step  string // the step whose state the row must have; "" for none
+	}{
+		{"update never sent", `["created"]`, 1, "created"},
+		{"delete never sent", `["updated","created"]`, 1, "updated"},
+		{"only the delete", `["deleted"]`, 1, ""},
+		{"only another event", `["session"]`, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustParse(t, `{"name":"t","steps":[
+				{"name":"created","event":"user.created"},
+				{"name":"updated","event":"user.updated","user":"${created:data.id}"},
+				{"name":"deleted","event":"user.deleted","user":"${created:data.id}"},
+				{"name":"session","event":"session.created","user":"user_elsewhere"}],
+				"send":`+tt.send+`}`)
+			p, err := s.Plan(testOptions(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, p)
+			if len(p.Users) != tt.users {
+				t.Fatalf("%d users, want %d", len(p.Users), tt.users)
+			}
+			if tt.step != "" {
+				want := gjson.GetBytes(event(t, p, tt.step), "data.updated_at").Int()
+				if got := p.Users[0].Row().UpdatedAt.UnixMilli(); got != want {
+					t.Errorf("row updated at %d, want %d (step %s)", got, want, tt.step)
+				}
+			}
+		})
+	}
+}
+
+func TestUserNotCreatedInTheScenario(t *testing.T) {
+	s := mustParse(t, `{"name":"t","steps":[
+		{"name":"u","event":"user.updated","user":"user_2existing"},
+		{"name":"v","event":"user.updated","user":"${u:data.id}"}]}`)
+	p, err := s.Plan(testOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Users) != 1 || p.Users[0].ID != "user_2existing" {
+		t.Fatalf("users %+v", p.Users)
+	}
+	checkRows(t, p)
+}
+
+// checkRows applies p's deliveries the way the sync does and compares the
+// resulting rows with Plan.Users.
+func checkRows(t *testing.T, p Plan) {
+	t.Helper()
+	type state struct {
+		version int64
+		deleted bool
+		row     *store.User
+	}
+	done := map[int]bool{} // the ledger, by svix-id
+	states := map[string]*state{}
+	for _, e := range p.Events {
+		if done[e.Key] {
+			continue
+		}
+		done[e.Key] = true
+		_, c, err := clerk.Parse(e.Event.Body)
+		if err != nil {
+			t.Fatalf("step %s: %v", e.Step, err)
+		}
+		if c == nil {
+			continue
+		}
+		st := states[c.UserID]
+		if st == nil {
+			st = &state{}
+			states[c.UserID] = st
+		}
+		switch {
+		case st.deleted:
+		case c.Deleted:
+			st.deleted, st.row = true, nil
+		case c.Version > st.version:
+			st.version = c.Version
+			st.row = &store.User{ID: c.UserID, ClerkID: c.UserID, Email: c.Email, FirstName: c.FirstName,
+				LastName: c.LastName, Username: c.Username, ImageURL: c.ImageURL, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		}
+	}
+	var got, want []string
+	for _, st := range states {
+		if st.row != nil {
+			got = append(got, rowString(*st.row))
+		}
+	}
+	for _, u := range p.Users {
+		if r := u.Row(); r != nil {
+			want = append(want, rowString(*r))
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("rows after delivery:\n%s\nexpected from Plan.Users:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func rowString(u store.User) string {
+	return fmt.Sprintf("%s clerk=%s email=%s first=%s last=%s username=%s image=%s created=%d updated=%d",
+		u.ID, u.ClerkID, deref(u.Email), deref(u.FirstName), deref(u.LastName), deref(u.Username), deref(u.ImageURL),
+		u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli())
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%q", *s)
+}
+
+// TestGolden pins the deliveries of two plans with fixed seeds: a change
+// in the engine or a built-in shows up as a diff (refresh with -update).
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		scenario string
+		shuffle  bool
+		dup      int
+	}{
+		{"out-of-order", false, 0},
+		{"duplicates", true, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			s, err := Load(tt.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := testOptions(42)
+			opts.Rand = rand.New(rand.NewPCG(42, 42))
+			opts.Shuffle, opts.Duplicate = tt.shuffle, tt.dup
+			p, err := s.Plan(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			fmt.Fprintf(&b, "# %s shuffle=%v duplicate=%d\n", tt.scenario, tt.shuffle, tt.dup)
+			for _, e := range p.Events {
+				fmt.Fprintf(&b, "%-12s %-12s key=%d\n", e.Step, e.Event.Type, e.Key)
+			}
+			path := filepath.Join("testdata", tt.scenario+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to write it)", err)
+			}
+			if b.String() != string(want) {
+				t.Errorf("plan differs from %s:\n%s\nwant:\n%s", path, b.String(), want)
+			}
+		})
+	}
+}
