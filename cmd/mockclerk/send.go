@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/clerk-sync/clerk-sync/fixtures"
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
@@ -22,11 +24,14 @@ import (
 const defaultTo = "http://localhost:8080/api/webhooks/clerk"
 
 type sendCmd struct {
-	to     string
-	secret string
-	user   string
-	count  int
-	set    []string
+	fireFlags
+	user      string
+	count     int
+	set       []string
+	overrides []string
+	data      string
+	duplicate int
+	shuffle   bool
 }
 
 func newSendCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -35,26 +40,35 @@ func newSendCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "send <event-type>",
 		Short: "Sign a fixture event and POST it, like stripe trigger",
 		Long: `send builds an event from its fixture (mockclerk fixtures lists them), fills in
-fresh ids, times and names, signs it with the local secret and POSTs it to --to.
-It prints one line per delivery and exits 1 if any answer is not 2xx.
+fresh ids, times and names, signs it with the local secret and POSTs it to --to,
+printing a line per attempt and a summary. It exits 1 if any delivery ends
+without a 2xx answer.
 
 user.updated and user.deleted act on --user, or else on the last user that
-mockclerk created on this machine.`,
+mockclerk created on this machine. The hard cases a receiver must survive are
+flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.`,
 		Example: `  mockclerk send user.created
-  mockclerk send user.updated --set first_name=Ada
+  mockclerk send user.updated --set first_name=Ada --set public_metadata='{"plan":"pro"}'
   mockclerk send user.deleted --user user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C
-  mockclerk send user.created --count 10 --to http://localhost:3000/api/webhooks/clerk`,
+  mockclerk send user.created --count 100 --duplicate 2 --shuffle --concurrency 8
+  mockclerk send user.created --tamper body            # expect 400 bad-signature
+  mockclerk send user.created --stale 6m               # expect 400 too-old
+  mockclerk send user.created --retry fast             # keep trying while the receiver is down
+  mockclerk send user.created --count 20000 --concurrency 16 --output ndjson > results.ndjson`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.run(cmd.Context(), args[0], stdout, stderr)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&c.to, "to", defaultTo, "receiver URL")
-	fl.StringVar(&c.secret, "secret", "", "signing secret (default: CLERK_WEBHOOK_SIGNING_SECRET, CLERK_WEBHOOK_SECRET)")
+	c.register(fl, 1)
 	fl.StringVar(&c.user, "user", "", "user id for user.updated / user.deleted (default: the last user created)")
 	fl.IntVar(&c.count, "count", 1, "how many events to send")
-	fl.StringArrayVar(&c.set, "set", nil, "override a field of data, path=value (gjson path; repeatable)")
+	fl.StringArrayVar(&c.set, "set", nil, "override a field of data: path=value (gjson path; repeatable)")
+	fl.StringArrayVar(&c.overrides, "override", nil, "same as --set")
+	fl.StringVar(&c.data, "data", "", "the whole data object, as @file.json or inline JSON")
+	fl.IntVar(&c.duplicate, "duplicate", 0, "send each delivery N more times (same svix-id and bytes)")
+	fl.BoolVar(&c.shuffle, "shuffle", false, "send in random order")
 	return cmd
 }
 
@@ -62,10 +76,10 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 	if !slices.Contains(fixtures.Types(), eventType) {
 		return usageError("unknown event type %q; known: %s", eventType, strings.Join(fixtures.Types(), ", "))
 	}
-	if c.count < 1 {
-		return usageError("--count must be at least 1")
+	if c.count < 1 || c.duplicate < 0 {
+		return usageError("--count must be at least 1 and --duplicate at least 0")
 	}
-	signer, err := loadSigner(c.secret)
+	dv, rate, err := c.deliverer()
 	if err != nil {
 		return err
 	}
@@ -75,47 +89,58 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 	}
 	g := fake.New(uint64(time.Now().UnixNano()), time.Now())
 	var target *fake.User
-	if eventType != clerk.UserCreated {
+	if eventType == clerk.UserUpdated || eventType == clerk.UserDeleted {
 		if target, err = c.targetUser(g, statePath); err != nil {
 			return err
 		}
 	}
+	var data []byte
+	if c.data != "" {
+		if data, err = readArg(c.data); err != nil {
+			return err
+		}
+		if !gjson.ValidBytes(data) || !gjson.ParseBytes(data).IsObject() {
+			return usageError("--data: not a JSON object")
+		}
+	}
 
-	client := &http.Client{Timeout: 15 * time.Second}
-	sum := summary{}
+	// Build (and check) everything before sending anything.
+	ds := make([]fake.Delivery, 0, c.count*(1+c.duplicate))
 	for range c.count {
-		var ev fake.Event
-		switch eventType {
-		case clerk.UserCreated:
-			target = g.NewUser()
-			ev = g.Created(target)
-		case clerk.UserUpdated:
-			ev = g.Updated(target)
-		case clerk.UserDeleted:
-			ev = g.Deleted(target)
-		}
-		if ev.Body, err = override(ev.Body, c.set); err != nil {
-			return usageError("%v", err)
-		}
-		d, err := g.Deliver(signer, ev, time.Now())
+		ev, u, err := g.Event(eventType, target)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s  --> %s %s [%s]\n", clock(), ev.Type, ev.UserID, d.ID)
-		resp, err := fake.Post(ctx, client, c.to, d)
-		sum.add(resp, err)
-		if err != nil {
-			fmt.Fprintf(stdout, "%s  <-- error: %v\n", clock(), err)
-			continue
+		if eventType == clerk.UserCreated {
+			target = u
 		}
-		fmt.Fprintf(stdout, "%s  <-- %d %s %s\n", clock(), resp.Status, resp.Outcome, resp.Latency.Round(100*time.Microsecond))
+		if data != nil {
+			if ev.Body, err = sjson.SetRawBytes(ev.Body, "data", data); err != nil {
+				return usageError("--data: %v", err)
+			}
+			ev.UserID = gjson.GetBytes(data, "id").String()
+		}
+		if ev.Body, err = override(ev.Body, append(c.set, c.overrides...)); err != nil {
+			return usageError("%v", err)
+		}
+		if id := gjson.GetBytes(ev.Body, "data.id"); id.Exists() && clerk.IsUserEvent(eventType) {
+			ev.UserID = id.String()
+		}
+		d := fake.Delivery{ID: g.ID("msg"), Body: ev.Body, Event: ev}
+		for range 1 + c.duplicate {
+			ds = append(ds, d)
+		}
 	}
+	if c.shuffle {
+		rand.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
+	}
+	fireErr := c.fire(ctx, dv, rate, ds, stdout, stderr)
 	if target != nil {
 		if err := fake.SaveUser(statePath, target); err != nil {
 			fmt.Fprintf(stderr, "mockclerk: could not remember user %s: %v\n", target.ID, err)
 		}
 	}
-	return sum.result(stdout)
+	return fireErr
 }
 
 // targetUser is the user that an update or delete acts on.
@@ -133,7 +158,6 @@ func (c *sendCmd) targetUser(g *fake.Generator, statePath string) (*fake.User, e
 	case last == nil:
 		return nil, usageError("no user to act on: pass --user, or run `mockclerk send user.created` first")
 	}
-	g.Follow(last)
 	return last, nil
 }
 
@@ -174,32 +198,3 @@ func clock() string { return time.Now().Format("15:04:05") }
 type runFailed struct{ failed int }
 
 func (e *runFailed) Error() string { return fmt.Sprintf("%d deliveries failed", e.failed) }
-
-// summary counts the answers of a run.
-type summary struct {
-	sent, ok, c4xx, c5xx, errs int
-}
-
-func (s *summary) add(r fake.Response, err error) {
-	s.sent++
-	switch {
-	case err != nil:
-		s.errs++
-	case r.Status >= 200 && r.Status < 300:
-		s.ok++
-	case r.Status >= 500:
-		s.c5xx++
-	default:
-		s.c4xx++
-	}
-}
-
-func (s *summary) result(w io.Writer) error {
-	if s.sent > 1 || s.ok < s.sent {
-		fmt.Fprintf(w, "sent %d: %d 2xx, %d 4xx, %d 5xx, %d failed\n", s.sent, s.ok, s.c4xx, s.c5xx, s.errs)
-	}
-	if failed := s.sent - s.ok; failed > 0 {
-		return &runFailed{failed: failed}
-	}
-	return nil
-}

@@ -13,6 +13,7 @@ import (
 type Response struct {
 	Status  int
 	Outcome string // the "outcome" of a JSON answer, if any
+	Reason  string // its "reason", when refused
 	Body    []byte
 	Latency time.Duration
 }
@@ -37,9 +38,10 @@ func Post(ctx context.Context, client *http.Client, url string, d Delivery) (Res
 	}
 	var ans struct {
 		Outcome string `json:"outcome"`
+		Reason  string `json:"reason"`
 	}
 	if json.Unmarshal(body, &ans) == nil {
-		r.Outcome = ans.Outcome
+		r.Outcome, r.Reason = ans.Outcome, ans.Reason
 	}
 	return r, nil
 }

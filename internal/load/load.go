@@ -5,9 +5,6 @@ package load
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -23,6 +20,8 @@ type Options struct {
 	Concurrency int
 	// Timeout bounds one request; 30 s when 0.
 	Timeout time.Duration
+	// Rate, when positive, caps how many jobs start per second.
+	Rate float64
 }
 
 // Stats sum up a run.
@@ -49,12 +48,22 @@ func (s Stats) Non2xx() int {
 	return n
 }
 
-// result is what one sender saw of one request.
-type result struct {
-	latency time.Duration
-	status  int // 0 when the request failed
-	outcome string
-	err     error
+// Result is what one job saw: the last answer to its delivery.
+type Result struct {
+	Latency time.Duration
+	Status  int // 0 when no answer came back
+	Outcome string
+	Err     error
+}
+
+// Client returns an HTTP client for senders concurrent requests to one
+// host, each keeping its connection alive.
+func Client(senders int, timeout time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// The default keeps only 2 idle connections per host: the other senders
+	// would dial a new connection for every request.
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = senders, senders
+	return &http.Client{Transport: tr, Timeout: timeout}
 }
 
 // Run POSTs every delivery to url, in slice order, from opts.Concurrency
@@ -66,28 +75,44 @@ func Run(ctx context.Context, url string, deliveries []fake.Delivery, opts Optio
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	// The default keeps only 2 idle connections per host: the other senders
-	// would dial a new connection for every request.
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = senders, senders
-	client := &http.Client{Transport: tr, Timeout: timeout}
-	defer tr.CloseIdleConnections()
+	client := Client(senders, timeout)
+	defer client.CloseIdleConnections()
+	return Jobs(ctx, len(deliveries), opts, func(ctx context.Context, i int) Result {
+		return send(ctx, client, url, deliveries[i])
+	})
+}
 
-	work := make(chan fake.Delivery)
-	results := make([][]result, senders)
+// Jobs runs do for 0..n-1 from opts.Concurrency workers, starting at most
+// opts.Rate jobs per second when it is set, and sums up their results.
+func Jobs(ctx context.Context, n int, opts Options, do func(ctx context.Context, i int) Result) (Stats, error) {
+	workers := max(opts.Concurrency, 1)
+	work := make(chan int)
+	results := make([][]Result, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range senders {
+	for w := range workers {
 		wg.Go(func() {
-			for d := range work {
-				results[i] = append(results[i], send(ctx, client, url, d))
+			for i := range work {
+				results[w] = append(results[w], do(ctx, i))
 			}
 		})
 	}
+	var tick *time.Ticker
+	if opts.Rate > 0 {
+		tick = time.NewTicker(time.Duration(float64(time.Second) / opts.Rate))
+		defer tick.Stop()
+	}
 feed:
-	for _, d := range deliveries {
+	for i := range n {
+		if tick != nil && i > 0 {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				break feed
+			}
+		}
 		select {
-		case work <- d:
+		case work <- i:
 		case <-ctx.Done():
 			break feed
 		}
@@ -99,47 +124,26 @@ feed:
 
 // send makes one request and reads the whole answer, so that the
 // connection goes back to the pool.
-func send(ctx context.Context, client *http.Client, url string, d fake.Delivery) result {
-	begin := time.Now()
-	req, err := d.Request(ctx, url)
-	if err != nil {
-		return result{err: fmt.Errorf("build request %s: %w", d.ID, err)}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return result{latency: time.Since(begin), err: fmt.Errorf("send %s: %w", d.ID, err)}
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	r := result{latency: time.Since(begin), status: resp.StatusCode}
-	if err != nil {
-		r.err = fmt.Errorf("read answer to %s: %w", d.ID, err)
-		return r
-	}
-	var ans struct {
-		Outcome string `json:"outcome"`
-	}
-	if json.Unmarshal(body, &ans) == nil {
-		r.outcome = ans.Outcome
-	}
-	return r
+func send(ctx context.Context, client *http.Client, url string, d fake.Delivery) Result {
+	resp, err := fake.Post(ctx, client, url, d)
+	return Result{Latency: resp.Latency, Status: resp.Status, Outcome: resp.Outcome, Err: err}
 }
 
-func summarize(rs []result, elapsed time.Duration) Stats {
+func summarize(rs []Result, elapsed time.Duration) Stats {
 	s := Stats{Sent: len(rs), Status: map[int]int{}, Outcomes: map[string]int{}, Elapsed: elapsed}
 	lat := make([]time.Duration, 0, len(rs))
 	for _, r := range rs {
-		lat = append(lat, r.latency)
-		if r.status != 0 {
-			s.Status[r.status]++
+		lat = append(lat, r.Latency)
+		if r.Status != 0 {
+			s.Status[r.Status]++
 		}
-		if r.outcome != "" {
-			s.Outcomes[r.outcome]++
+		if r.Outcome != "" {
+			s.Outcomes[r.Outcome]++
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			s.Errors++
 			if s.FirstErr == nil {
-				s.FirstErr = r.err
+				s.FirstErr = r.Err
 			}
 		}
 	}

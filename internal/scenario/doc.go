@@ -23,7 +23,7 @@
 //	}
 //
 // name: required; letters, digits, "_" and "-" (the same goes for step
-// names). description: optional, shown by `mockclerk fixtures`.
+// names). description: optional; what the scenario checks.
 //
 // steps: generated in file order, so each user's updated_at grows the way
 // Clerk's does. Each step has:
@@ -44,7 +44,8 @@
 //   - count: repeat the step, a whole number from 1 to 10000 or a string of
 //     ${.env:…} references that gives one ("${.env:MOCKCLERK_BURST|25}"). A
 //     step with a count is known as "name#1" … "name#N"; "name" alone in
-//     send means all of them, and a reference must pick one.
+//     send means all of them, and a reference must pick one, as in
+//     ${created#3:data.id}.
 //
 // send: the delivery order, by step name (or "name#i"). A name may repeat:
 // the same delivery again, same svix-id and bytes, which is a duplicate.

@@ -54,7 +54,8 @@ type Planned struct {
 	Step  string
 	Event fake.Event
 	// Key identifies the delivery: events with the same Key are the same
-	// delivery (one svix-id, the same bytes) sent again.
+	// delivery (one svix-id, the same bytes) sent again. Keys count from 0
+	// in the order the events were generated.
 	Key int
 }
 
@@ -253,7 +254,7 @@ func (p *planner) follow(u *fake.User, ev fake.Event) error {
 	u.CreatedAt, u.UpdatedAt = change.CreatedAt.UnixMilli(), change.UpdatedAt.UnixMilli()
 	u.Emails = nil
 	for _, e := range gjson.GetBytes(ev.Body, "data.email_addresses").Array() {
-		u.Emails = append(u.Emails, fake.Email{ID: e.Get("id").String(), Address: e.Get("email_address").String()})
+		u.Emails = append(u.Emails, fake.Email{ID: e.Get("id").Str, Address: e.Get("email_address").Str})
 	}
 	u.PrimaryID = nil
 	if id := gjson.GetBytes(ev.Body, "data.primary_email_address_id"); id.Type == gjson.String {

@@ -217,11 +217,14 @@ func (s *Scenario) compileStep(c *compiled, st Step) (compiledStep, error) {
 func (c *compiled) compileCount(cs *compiledStep, here int) error {
 	cs.repeats = true
 	var text string
-	if json.Unmarshal(cs.Count, &text) != nil {
+	if !isString(cs.Count) {
 		if err := json.Unmarshal(cs.Count, &cs.fixed); err != nil {
 			return fmt.Errorf("want a whole number or a string such as \"${.env:N|25}\", not %s", cs.Count)
 		}
 		return checkCount(cs.fixed)
+	}
+	if err := json.Unmarshal(cs.Count, &text); err != nil {
+		return err
 	}
 	t, err := c.compileTemplate(text, here, true)
 	if err != nil {
@@ -251,8 +254,11 @@ func (c *compiled) compileSetting(p string, raw json.RawMessage, here int) (sett
 	if p == "" {
 		return setting{}, errors.New("empty path")
 	}
-	var text string
-	if json.Unmarshal(raw, &text) == nil {
+	if isString(raw) {
+		var text string
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return setting{}, err
+		}
 		t, err := c.compileTemplate(text, here, false)
 		return setting{path: p, tmpl: t}, err
 	}
@@ -307,6 +313,13 @@ func (c *compiled) checkStepRef(base string, n, here int) error {
 		return fmt.Errorf("step %q happens %d times, there is no #%d", base, st.fixed, n)
 	}
 	return nil
+}
+
+// isString reports whether raw is a JSON string (json.Unmarshal would
+// also take null for one).
+func isString(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '"'
 }
 
 // errorf makes an ErrInvalid error naming the scenario and, when given,

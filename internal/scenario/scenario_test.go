@@ -65,14 +65,7 @@ func TestLoad(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
-			}
-			for _, part := range tt.inMsg {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error %q does not say %q", err, part)
-				}
-			}
+			checkError(t, err, tt.wantErr, tt.inMsg)
 		})
 	}
 }
@@ -80,10 +73,6 @@ func TestLoad(t *testing.T) {
 // TestParseErrors has one case per check that Parse makes; each message
 // must name the place (step and field) and the culprit.
 func TestParseErrors(t *testing.T) {
-	const created = `{"name":"created","event":"user.created"}`
-	steps := func(s ...string) string {
-		return `{"name":"t","steps":[` + strings.Join(s, ",") + `]}`
-	}
 	tests := []struct {
 		name string
 		json string
@@ -128,15 +117,29 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.json))
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
-			}
-			for _, part := range tt.want {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error %q does not say %q", err, part)
-				}
-			}
+			checkError(t, err, ErrInvalid, tt.want)
 		})
+	}
+}
+
+// created is a step for the error cases to refer to.
+const created = `{"name":"created","event":"user.created"}`
+
+// steps makes a scenario of these steps.
+func steps(s ...string) string {
+	return `{"name":"t","steps":[` + strings.Join(s, ",") + `]}`
+}
+
+// checkError checks that err wraps target and says every one of parts.
+func checkError(t *testing.T, err, target error, parts []string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("err = %v, want %v", err, target)
+	}
+	for _, part := range parts {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error %q does not say %q", err, part)
+		}
 	}
 }
 

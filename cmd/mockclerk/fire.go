@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/load"
+)
+
+// fireFlags are how deliveries are sent, shared by send and scenario.
+type fireFlags struct {
+	to          string
+	secret      string
+	concurrency int
+	rate        string
+	retry       string
+	output      string
+	tamper      string
+	stale       time.Duration
+	headers     string
+	noSign      bool
+}
+
+func (f *fireFlags) register(fl *pflag.FlagSet, concurrency int) {
+	fl.StringVar(&f.to, "to", defaultTo, "receiver URL")
+	fl.StringVar(&f.secret, "secret", "", "signing secret (default: CLERK_WEBHOOK_SIGNING_SECRET, CLERK_WEBHOOK_SECRET)")
+	fl.IntVar(&f.concurrency, "concurrency", concurrency, "deliveries in flight at once")
+	fl.StringVar(&f.rate, "rate", "", "at most this many deliveries per second, e.g. 50/s")
+	fl.StringVar(&f.retry, "retry", "none", "on a non-2xx answer or a network error, retry like Svix (same svix-id, re-signed): svix (Svix's real schedule, ~27 h), fast (the same 8 attempts in ~17 s), none")
+	fl.StringVar(&f.output, "output", "text", "text, or ndjson (one JSON object per delivery on stdout)")
+	fl.StringVar(&f.tamper, "tamper", "", "spoil the signature: body, signature or secret")
+	fl.DurationVar(&f.stale, "stale", 0, "sign this long ago (e.g. 6m, outside Svix's 5 min tolerance); negative for the future")
+	fl.StringVar(&f.headers, "headers", fake.HeadersSvix, "header names: svix (what Clerk sends) or webhook (Standard Webhooks)")
+	fl.BoolVar(&f.noSign, "no-sign", false, "send no svix-signature header")
+}
+
+// deliverer checks the flags and builds what sends each delivery.
+func (f *fireFlags) deliverer() (*fake.Deliverer, float64, error) {
+	shape := fake.Shape{Tamper: f.tamper, Skew: -f.stale, Headers: f.headers, NoSign: f.noSign}
+	if err := shape.Validate(); err != nil {
+		return nil, 0, usageError("--%v", err)
+	}
+	schedule, err := fake.Schedule(f.retry)
+	if err != nil {
+		return nil, 0, usageError("--%v", err)
+	}
+	if f.output != "text" && f.output != "ndjson" {
+		return nil, 0, usageError("--output %q: want text or ndjson", f.output)
+	}
+	if f.concurrency < 1 {
+		return nil, 0, usageError("--concurrency must be at least 1")
+	}
+	rate, err := parseRate(f.rate)
+	if err != nil {
+		return nil, 0, usageError("%v", err)
+	}
+	signer, err := loadSigner(f.secret)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &fake.Deliverer{
+		Client:   load.Client(f.concurrency, 15*time.Second), // Svix's own timeout
+		URL:      f.to,
+		Signer:   signer,
+		Shape:    shape,
+		Schedule: schedule,
+	}, rate, nil
+}
+
+// parseRate reads "50", "50/s" or "3000/m".
+func parseRate(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num, unit, _ := strings.Cut(s, "/")
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("--rate %q: want a positive number per second, e.g. 50/s", s)
+	}
+	switch unit {
+	case "", "s":
+		return n, nil
+	case "m":
+		return n / 60, nil
+	}
+	return 0, fmt.Errorf("--rate %q: the unit is /s or /m", s)
+}
+
+// line is one delivery's result in --output ndjson.
+type line struct {
+	Time      time.Time `json:"time"`
+	Type      string    `json:"type"`
+	UserID    string    `json:"user_id,omitempty"`
+	SvixID    string    `json:"svix_id"`
+	Status    int       `json:"status,omitempty"`
+	Outcome   string    `json:"outcome,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	LatencyMS float64   `json:"latency_ms"`
+	Attempts  int       `json:"attempts"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// fire sends the deliveries and prints a line per attempt (text) or per
+// delivery (ndjson), then a summary. It returns *runFailed when any
+// delivery ended without a 2xx, and *exitError 130 when interrupted.
+func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, ds []fake.Delivery, stdout, stderr io.Writer) error {
+	var (
+		mu      sync.Mutex
+		retried int
+	)
+	if f.output == "text" {
+		dv.OnAttempt = func(d fake.Delivery, a fake.Attempt) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stdout, "%s  --> %s %s [%s]%s\n", clock(), d.Event.Type, d.Event.UserID, d.ID, attemptNote(a.N))
+			switch {
+			case a.Err != nil:
+				fmt.Fprintf(stdout, "%s  <-- error: %v\n", clock(), a.Err)
+			case a.Response.Reason != "":
+				fmt.Fprintf(stdout, "%s  <-- %d %s (%s) %s\n", clock(), a.Response.Status, a.Response.Outcome, a.Response.Reason, a.Response.Latency.Round(100*time.Microsecond))
+			default:
+				fmt.Fprintf(stdout, "%s  <-- %d %s %s\n", clock(), a.Response.Status, a.Response.Outcome, a.Response.Latency.Round(100*time.Microsecond))
+			}
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	stats, err := load.Jobs(ctx, len(ds), load.Options{Concurrency: f.concurrency, Rate: rate}, func(ctx context.Context, i int) load.Result {
+		d := ds[i]
+		a := dv.Deliver(ctx, d)
+		r := load.Result{Latency: a.Response.Latency, Status: a.Response.Status, Outcome: a.Response.Outcome, Err: a.Err}
+		mu.Lock()
+		defer mu.Unlock()
+		if a.N > 1 {
+			retried++
+		}
+		if f.output == "ndjson" {
+			l := line{Time: time.Now().UTC(), Type: d.Event.Type, UserID: d.Event.UserID, SvixID: d.ID, Status: r.Status,
+				Outcome: r.Outcome, Reason: a.Response.Reason, LatencyMS: float64(r.Latency.Microseconds()) / 1000, Attempts: a.N}
+			if a.Err != nil {
+				l.Error = a.Err.Error()
+			}
+			enc.Encode(l) //nolint:errcheck // stdout gone: nothing to tell
+		}
+		return r
+	})
+	summary := stdout
+	if f.output == "ndjson" {
+		summary = stderr
+	}
+	ok := 0
+	for code, n := range stats.Status {
+		if code >= 200 && code < 300 {
+			ok += n
+		}
+	}
+	failed := stats.Sent - ok
+	fmt.Fprintf(summary, "sent %d: %d 2xx, %d 4xx, %d 5xx, %d retried, %d failed", stats.Sent, ok,
+		countRange(stats.Status, 400, 499), countRange(stats.Status, 500, 599), retried, failed)
+	if stats.Sent > 1 {
+		fmt.Fprintf(summary, "; %.0f deliveries/s, p50 %s, p99 %s", stats.PerSecond,
+			stats.P50.Round(10*time.Microsecond), stats.P99.Round(10*time.Microsecond))
+	}
+	fmt.Fprintln(summary)
+	if stats.FirstErr != nil && strings.Contains(stats.FirstErr.Error(), "connection refused") {
+		fmt.Fprintf(stderr, "mockclerk: nothing listens at %s: is clerk-sync running (go tool task dev)?\n", dv.URL)
+	}
+	if errors.Is(err, context.Canceled) {
+		return &exitError{code: 130, err: &runFailed{failed: failed}}
+	}
+	if failed > 0 {
+		return &runFailed{failed: failed}
+	}
+	return nil
+}
+
+func attemptNote(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (attempt %d)", n)
+}
+
+func countRange(m map[int]int, lo, hi int) int {
+	n := 0
+	for code, c := range m {
+		if code >= lo && code <= hi {
+			n += c
+		}
+	}
+	return n
+}
