@@ -222,14 +222,27 @@ func (p *planner) user(id string) (*fake.User, error) {
 	if u, ok := p.byID[id]; ok {
 		return u, nil
 	}
-	if !strings.HasPrefix(id, "user_") {
-		return nil, fmt.Errorf("%q is not a user id (user_…)", id)
+	if err := checkUserID(id); err != nil {
+		return nil, err
 	}
 	u := p.opts.Gen.NewUser()
 	u.ID = id
 	p.byID[id] = u
 	p.users = append(p.users, u)
 	return u, nil
+}
+
+// checkUserID accepts the user ids the generator can handle.
+func checkUserID(id string) error {
+	if !strings.HasPrefix(id, "user_") {
+		return fmt.Errorf("%q is not a user id (user_…)", id)
+	}
+	// fake derives a phone number's id from the last 18 characters of the
+	// user id, and panics on a shorter one; Clerk's have 32.
+	if len(id) < 18 {
+		return fmt.Errorf("%q is too short for a user id: Clerk's look like user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C", id)
+	}
+	return nil
 }
 
 // follow brings u in line with an event whose fields a step has set, so
@@ -241,6 +254,9 @@ func (p *planner) follow(u *fake.User, ev fake.Event) error {
 	}
 	if change.UserID != u.ID && ev.Type != clerk.UserCreated {
 		return fmt.Errorf("data.id %q is not the step's user %s: choose the user with \"user\"", change.UserID, u.ID)
+	}
+	if err := checkUserID(change.UserID); err != nil {
+		return fmt.Errorf("data.id: %w", err)
 	}
 	u.ID = change.UserID
 	if ev.Type == clerk.UserDeleted {

@@ -147,18 +147,22 @@ func TestPlanErrors(t *testing.T) {
 			[]string{`step "u": user`, "${b#4:data.id}", "happens 3 times"}},
 		{"send past a count from env", `{"name":"t","steps":[{"name":"b","event":"user.created","count":"${.env:THREE}"}],"send":["b#4"]}`,
 			[]string{`send "b#4"`, "happens 3 times"}},
+		{"short user id", steps(`{"name":"u","event":"user.updated","user":"user_short"}`),
+			[]string{`step "u": user`, `"user_short" is too short`}},
+		{"short id set", steps(`{"name":"a","event":"user.created","set":{"id":"user_short"}}`),
+			[]string{`step "a": set: data.id`, `"user_short" is too short`}},
 		{"event about a deleted user", steps(created, `{"name":"d","event":"user.deleted","user":"${created:data.id}"}`, `{"name":"u","event":"user.updated","user":"${created:data.id}"}`),
 			[]string{`step "u": user`, `deleted by step "d"`}},
 		{"updated_at backwards", steps(created, `{"name":"u","event":"user.updated","user":"${created:data.id}","set":{"updated_at":1}}`),
 			[]string{`step "u": set`, "not after", `step "created"`}},
 		{"no image", steps(`{"name":"a","event":"user.created","set":{"image_url":null}}`),
 			[]string{`step "a": set`, "image_url"}},
-		{"id changed on update", steps(created, `{"name":"u","event":"user.updated","user":"${created:data.id}","set":{"id":"user_other"}}`),
-			[]string{`step "u": set`, `"user_other"`, "choose the user"}},
+		{"id changed on update", steps(created, `{"name":"u","event":"user.updated","user":"${created:data.id}","set":{"id":"user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C"}}`),
+			[]string{`step "u": set`, `"user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C"`, "choose the user"}},
 		{"id removed", steps(`{"name":"a","event":"user.created","set":{"id":""}}`),
 			[]string{`step "a": set`, "no data.id"}},
-		{"created id taken", steps(`{"name":"s","event":"session.created","user":"user_x"}`, `{"name":"a","event":"user.created","set":{"id":"user_x"}}`),
-			[]string{`step "a": set`, "user_x"}},
+		{"created id taken", steps(`{"name":"s","event":"session.created","user":"user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C"}`, `{"name":"a","event":"user.created","set":{"id":"user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C"}}`),
+			[]string{`step "a": set`, "names user user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C already"}},
 		{"count instance named", steps(`{"name":"b","event":"user.created","count":2}`, `{"name":"u","event":"user.updated","user":"${b#2:data.nope}"}`),
 			[]string{`step "u": user`, `in the event of step "b#2"`}},
 	}
@@ -337,7 +341,7 @@ func TestExpectedRows(t *testing.T) {
 func TestExpectedRowsFollowSet(t *testing.T) {
 	s := mustParse(t, `{"name":"t","steps":[
 		{"name":"a","event":"user.created","set":{"first_name":"Ada","username":"  ","email_addresses":[{"id":"idn_1","email_address":"ada@example.com"}],"primary_email_address_id":"idn_1"}},
-		{"name":"b","event":"user.created","set":{"id":"user_chosen","updated_at":"${.now}"}}]}`)
+		{"name":"b","event":"user.created","set":{"id":"user_2chosenChosenChosen","updated_at":"${.now}"}}]}`)
 	p, err := s.Plan(testOptions(1))
 	if err != nil {
 		t.Fatal(err)
@@ -347,10 +351,10 @@ func TestExpectedRowsFollowSet(t *testing.T) {
 	if deref(a.FirstName) != `"Ada"` || a.Username != nil || deref(a.Email) != `"ada@example.com"` {
 		t.Errorf("row a = %s", rowString(*a))
 	}
-	if b.ID != "user_chosen" || !b.UpdatedAt.Equal(now) {
+	if b.ID != "user_2chosenChosenChosen" || !b.UpdatedAt.Equal(now) {
 		t.Errorf("row b = %s", rowString(*b))
 	}
-	if p.Events[1].Event.UserID != "user_chosen" {
+	if p.Events[1].Event.UserID != "user_2chosenChosenChosen" {
 		t.Errorf("event b is about %q", p.Events[1].Event.UserID)
 	}
 }
@@ -373,7 +377,7 @@ func TestExpectedRowsOfPartialSend(t *testing.T) {
 				{"name":"created","event":"user.created"},
 				{"name":"updated","event":"user.updated","user":"${created:data.id}"},
 				{"name":"deleted","event":"user.deleted","user":"${created:data.id}"},
-				{"name":"session","event":"session.created","user":"user_elsewhere"}],
+				{"name":"session","event":"session.created","user":"user_2elsewhereElsewhere"}],
 				"send":`+tt.send+`}`)
 			p, err := s.Plan(testOptions(3))
 			if err != nil {
@@ -394,17 +398,21 @@ func TestExpectedRowsOfPartialSend(t *testing.T) {
 }
 
 func TestUserNotCreatedInTheScenario(t *testing.T) {
+	const id = "user_2existingExistingUser"
 	s := mustParse(t, `{"name":"t","steps":[
-		{"name":"u","event":"user.updated","user":"user_2existing"},
+		{"name":"u","event":"user.updated","user":"`+id+`"},
 		{"name":"v","event":"user.updated","user":"${u:data.id}"}]}`)
-	p, err := s.Plan(testOptions(1))
-	if err != nil {
-		t.Fatal(err)
+	// Enough seeds for the invented user to be phone-only or username-only.
+	for seed := range uint64(40) {
+		p, err := s.Plan(testOptions(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Users) != 1 || p.Users[0].ID != id {
+			t.Fatalf("seed %d: users %+v", seed, p.Users)
+		}
+		checkRows(t, p)
 	}
-	if len(p.Users) != 1 || p.Users[0].ID != "user_2existing" {
-		t.Fatalf("users %+v", p.Users)
-	}
-	checkRows(t, p)
 }
 
 // checkRows applies p's deliveries the way the sync does and compares the
