@@ -129,7 +129,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 			case a.Response.Reason != "":
 				fmt.Fprintf(stdout, "%s  <-- %d %s (%s) %s\n", clock(), a.Response.Status, a.Response.Outcome, a.Response.Reason, a.Response.Latency.Round(100*time.Microsecond))
 			default:
-				fmt.Fprintf(stdout, "%s  <-- %d %s %s\n", clock(), a.Response.Status, a.Response.Outcome, a.Response.Latency.Round(100*time.Microsecond))
+				fmt.Fprintf(stdout, "%s  <-- %d %s\n", clock(), a.Response.Status, strings.TrimSpace(a.Response.Outcome+" "+a.Response.Latency.Round(100*time.Microsecond).String()))
 			}
 		}
 	}

@@ -24,6 +24,6 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET, from the environment,
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	cmd.AddCommand(newSecretCmd(stdout), newSendCmd(stdout, stderr), newVerifyCmd(stdout))
+	cmd.AddCommand(newSecretCmd(stdout), newSendCmd(stdout, stderr), newScenarioCmd(stdout, stderr), newVerifyCmd(stdout), newFixturesCmd(stdout))
 	return cmd
 }

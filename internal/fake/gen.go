@@ -34,6 +34,7 @@ type User struct {
 	Emails    []Email // in Clerk's order, which puts the primary anywhere
 	PrimaryID *string // primary_email_address_id
 	Phone     *string
+	PhoneID   string
 	ImageURL  string
 	CreatedAt int64 // Unix ms
 	UpdatedAt int64 // Unix ms
@@ -58,15 +59,23 @@ func (u *User) Row() *store.User {
 		for _, e := range u.Emails {
 			if e.ID == *u.PrimaryID {
 				email = &e.Address
+				break
 			}
 		}
 	}
-	image := u.ImageURL
 	return &store.User{
 		ID: u.ID, ClerkID: u.ID, Email: email,
-		FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, ImageURL: &image,
+		FirstName: blank(u.FirstName), LastName: blank(u.LastName), Username: blank(u.Username), ImageURL: blank(&u.ImageURL),
 		CreatedAt: time.UnixMilli(u.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(u.UpdatedAt).UTC(),
 	}
+}
+
+// blank is nil for a missing or blank string, as the sync stores it.
+func blank(s *string) *string {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return nil
+	}
+	return s
 }
 
 // Generator makes users and their events. The same seed gives the same
@@ -119,7 +128,7 @@ func (g *Generator) NewUser() *User {
 	switch n := g.f.IntN(100); {
 	case n < 15: // phone only
 		phone := "+1555" + g.f.DigitN(7)
-		u.Phone = &phone
+		u.Phone, u.PhoneID = &phone, g.ID("idn")
 	case n < 20: // username only
 		name := strings.ToLower(g.f.Username())
 		u.Username = &name
@@ -183,8 +192,9 @@ func (g *Generator) Deleted(u *User) Event {
 }
 
 // Event returns an event of any type that has a fixture: user.created
-// invents a new user (and returns it), user.updated and user.deleted act on
-// u (which must not be nil), other types mention u when given.
+// invents a new user and returns it (u is not used), user.updated and
+// user.deleted act on u (which must not be nil), other types mention u
+// when given.
 func (g *Generator) Event(eventType string, u *User) (Event, *User, error) {
 	switch eventType {
 	case clerk.UserCreated:
@@ -247,6 +257,7 @@ func (g *Generator) Other(eventType string, u *User) Event {
 	}
 	ev := Event{Type: eventType, Body: body}
 	if u != nil {
+		ev.UserID = u.ID
 		for _, path := range []string{"data.user_id", "data.created_by"} {
 			if gjson.GetBytes(body, path).Exists() {
 				ev.Body = set(ev.Body, path, u.ID)
@@ -288,7 +299,10 @@ func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
 	phones := []any{}
 	var phoneID *string
 	if u.Phone != nil {
-		id := "idn_2phone" + u.ID[len(u.ID)-18:]
+		if u.PhoneID == "" {
+			u.PhoneID = g.ID("idn")
+		}
+		id := u.PhoneID
 		phoneID = &id
 		phones = append(phones, map[string]any{
 			"object": "phone_number", "id": id, "phone_number": *u.Phone, "reserved": false,
