@@ -35,6 +35,7 @@ func setup(t *testing.T) string {
 	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", testSecret)
 	t.Setenv("CLERK_WEBHOOK_SECRET", "")
 	t.Setenv("MOCKCLERK_STATE", filepath.Join(dir, "state.json"))
+	t.Setenv("CLERK_SYNC_CACHE_DIR", filepath.Join(dir, "cache"))
 	return dir
 }
 
@@ -115,7 +116,7 @@ func TestNothingLostWhenTheDatabaseStops(t *testing.T) {
 	}
 	defer st.Close()
 	secret, _ := webhook.ParseSecret(testSecret)
-	h, err := server.Handler(server.Config{Path: "/hook", Secret: secret}, st)
+	h, _, err := server.Handlers(server.Config{Path: "/hook", Secret: secret}, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 func receiver(t *testing.T, st store.Store) string {
 	t.Helper()
 	secret, _ := webhook.ParseSecret(testSecret)
-	h, err := server.Handler(server.Config{Path: "/hook", Secret: secret}, st)
+	h, _, err := server.Handlers(server.Config{Path: "/hook", Secret: secret}, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,12 @@ func (c *secretCmd) run(stdout io.Writer) error {
 		return err
 	}
 	raw := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	s, _ := webhook.ParseSecret(raw)
+	// So that clerk-sync can warn when this secret meets the real Clerk,
+	// which cannot know it.
+	if err := config.RememberLocalSecret(s.Fingerprint()); err != nil {
+		return fmt.Errorf("remember the new secret: %w", err)
+	}
 	if !c.writeEnv {
 		fmt.Fprintln(stdout, raw)
 		return nil
@@ -68,7 +74,6 @@ func (c *secretCmd) run(stdout io.Writer) error {
 	if err := config.SetInFile(".env.local", config.SecretVars[0], raw); err != nil {
 		return err
 	}
-	s, _ := webhook.ParseSecret(raw)
 	wd, _ := os.Getwd()
 	fmt.Fprintf(stdout, "wrote %s=%s to %s/.env.local\n", config.SecretVars[0], s.Fingerprint(), wd)
 	return nil

@@ -24,6 +24,7 @@ const secret = "whsec_" + "Y2xlcmstc3luYy1jb21tYW5kLXRlc3Qtc2VjcmV0"
 func inTempDir(t *testing.T) string {
 	dir := t.TempDir()
 	t.Chdir(dir)
+	t.Setenv("CLERK_SYNC_CACHE_DIR", filepath.Join(dir, "cache"))
 	for _, k := range []string{"CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_WEBHOOK_SECRET", "DATABASE_URL"} {
 		t.Setenv(k, "")
 	}

@@ -6,14 +6,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/tunnel"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
@@ -31,7 +35,16 @@ type serveFlags struct {
 	onDelete  *choice
 	logFormat *choice
 	logLevel  *choice
+
+	tunnel        *choice
+	domain        string
+	tunnelTimeout time.Duration
+	edgeVerify    bool
+	forwardTo     string
 }
+
+// newOpener builds the tunnel; tests replace it with a local listener.
+var newOpener = func(n *tunnel.Ngrok) tunnel.Opener { return n }
 
 var envVars = map[string]string{
 	"addr":       "CLERK_SYNC_ADDR",
@@ -41,6 +54,12 @@ var envVars = map[string]string{
 	"on-delete":  "CLERK_SYNC_ON_DELETE",
 	"log-format": "CLERK_SYNC_LOG_FORMAT",
 	"log-level":  "CLERK_SYNC_LOG_LEVEL",
+
+	"tunnel":         "CLERK_SYNC_TUNNEL",
+	"domain":         "NGROK_DOMAIN",
+	"tunnel-timeout": "CLERK_SYNC_TUNNEL_TIMEOUT",
+	"edge-verify":    "CLERK_SYNC_EDGE_VERIFY",
+	"forward-to":     "CLERK_SYNC_FORWARD_TO",
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -48,6 +67,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		onDelete:  newChoice(string(store.HardDelete), string(store.HardDelete), string(store.SoftDelete)),
 		logFormat: newChoice("text", "text", "json"),
 		logLevel:  newChoice("info", "debug", "info", "warn", "error"),
+		tunnel:    newChoice("off", "off", "on", "auto"),
 	}
 	cmd := &cobra.Command{
 		Use:   "clerk-sync",
@@ -86,6 +106,12 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets deletedAt [CLERK_SYNC_ON_DELETE]`)
 	fl.Var(f.logFormat, "log-format", "log format: text or json [CLERK_SYNC_LOG_FORMAT]")
 	fl.Var(f.logLevel, "log-level", "log level: debug, info, warn or error [CLERK_SYNC_LOG_LEVEL]")
+	fl.Var(f.tunnel, "tunnel", `open an ngrok tunnel (token: NGROK_AUTHTOKEN): "on" (--tunnel) fails without one, "auto" goes on locally [CLERK_SYNC_TUNNEL]`)
+	fl.Lookup("tunnel").NoOptDefVal = "on"
+	fl.StringVar(&f.domain, "domain", "", "the ngrok account's static domain, so the URL stays the same [NGROK_DOMAIN]")
+	fl.DurationVar(&f.tunnelTimeout, "tunnel-timeout", tunnel.DefaultTimeout, "give up opening the tunnel after this long [CLERK_SYNC_TUNNEL_TIMEOUT]")
+	fl.BoolVar(&f.edgeVerify, "edge-verify", false, "also have ngrok verify Clerk's signatures at its edge (verify-webhook policy) [CLERK_SYNC_EDGE_VERIFY]")
+	fl.StringVar(&f.forwardTo, "forward-to", "", "relay mode: forward each verified delivery, byte for byte, to your app's handler at this URL and write no users [CLERK_SYNC_FORWARD_TO]")
 	return cmd
 }
 
@@ -119,13 +145,30 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("no signing secret: %w", err)
 	}
 
-	st, desc, err := server.OpenStore(ctx, f.db, mode)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+	var pub *server.Public
+	if f.tunnel.value != "off" {
+		if pub, err = f.public(env, secret, log, stdout); err != nil {
+			return err
+		}
 	}
-	defer st.Close()
-	h, err := server.Handler(server.Config{
-		Path: f.path, Secret: secret, MaxBody: f.maxBody, Log: log,
+	if f.forwardTo != "" {
+		if u, err := url.Parse(f.forwardTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--forward-to %q: want an http:// or https:// URL", f.forwardTo)
+		}
+	}
+
+	var (
+		st   store.Store
+		desc = "none: relaying to " + f.forwardTo
+	)
+	if f.forwardTo == "" {
+		if st, desc, err = server.OpenStore(ctx, f.db, mode); err != nil {
+			return fmt.Errorf("open database: %w", err)
+		}
+		defer st.Close()
+	}
+	local, public, err := server.Handlers(server.Config{
+		Path: f.path, Secret: secret, MaxBody: f.maxBody, Log: log, ForwardTo: f.forwardTo,
 		Observe: func(r webhook.Report) { logDelivery(log, r) },
 	}, st)
 	if err != nil {
@@ -135,10 +178,67 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
 	}
-	url := "http://" + ln.Addr().String() + f.path
-	log.Info("clerk-sync listening", "webhook_url", url, "database", desc, "secret", secret, "secret_from", source, "on_delete", mode)
-	fmt.Fprintf(stdout, "clerk-sync: POST %s  (database: %s)\n", url, desc)
-	return server.Serve(ctx, ln, h, log)
+	webhookURL := "http://" + ln.Addr().String() + f.path
+	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "on_delete", mode)
+	fmt.Fprintf(stdout, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
+	return server.Run(ctx, log, ln, local, pub, public)
+}
+
+// public sets up the tunnel: the token, the domain, the edge policy, and
+// what to print once it is up.
+func (f *serveFlags) public(env *config.Env, secret webhook.Secret, log *slog.Logger, stdout io.Writer) (*server.Public, error) {
+	required := f.tunnel.value == "on"
+	local := config.IsLocalSecret(secret.Fingerprint())
+	token, _ := env.Lookup("NGROK_AUTHTOKEN")
+	if token == "" {
+		if required {
+			return nil, fmt.Errorf("--tunnel: %w", tunnel.ErrNoToken)
+		}
+		log.Info("the tunnel is off: no NGROK_AUTHTOKEN; serving locally only", "how", tunnel.ErrNoToken.Error())
+		return nil, nil
+	}
+	n := &tunnel.Ngrok{Token: token, Domain: f.domain, Timeout: f.tunnelTimeout}
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		// ngrok's own lines repeat what the statuses below say.
+		n.Log = log.With("component", "ngrok")
+	}
+	if f.edgeVerify {
+		if local {
+			return nil, fmt.Errorf("--edge-verify: the signing secret %s was generated on this machine; ngrok would refuse every real delivery from Clerk with it. Put the secret Clerk shows for the endpoint in CLERK_WEBHOOK_SIGNING_SECRET", secret.Fingerprint())
+		}
+		n.Policy = tunnel.ClerkPolicy(secret.Reveal())
+	}
+	var (
+		mu   sync.Mutex
+		last tunnel.State
+	)
+	return &server.Public{
+		Opener:   newOpener(n),
+		Required: required,
+		Status: func(s tunnel.Status) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case s.State == tunnel.Connected && s.State == last && s.Latency > 0:
+				log.Debug("tunnel heartbeat", "url", s.URL, "latency_ms", float64(s.Latency.Microseconds())/1000)
+			case s.Err != "":
+				log.Warn("tunnel", "state", s.State, "code", s.Code, "err", s.Err)
+			default:
+				log.Info("tunnel", "state", s.State, "url", s.URL)
+			}
+			last = s.State
+		},
+		Up: func(base string) {
+			fmt.Fprintf(stdout, `clerk-sync: tunnel up. In Clerk's Dashboard → Webhooks → Add endpoint:
+  Endpoint URL     %s%s
+  Subscribe to     user.created, user.updated, user.deleted
+  Signing Secret   copy it into .env.local as CLERK_WEBHOOK_SIGNING_SECRET=whsec_… and restart clerk-sync
+`, base, f.path)
+			if local {
+				fmt.Fprintf(stdout, "clerk-sync: warning: the signing secret %s was generated on this machine (mockclerk secret); Clerk cannot know it, so its deliveries will be refused as bad-signature until you use the endpoint's own secret\n", secret.Fingerprint())
+			}
+		},
+	}, nil
 }
 
 // logDelivery writes the one line per delivery of headless mode.

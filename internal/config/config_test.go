@@ -124,3 +124,18 @@ func TestSetInFile(t *testing.T) {
 		t.Fatalf("mode %v", fi.Mode())
 	}
 }
+
+func TestLocalSecrets(t *testing.T) {
+	t.Setenv("CLERK_SYNC_CACHE_DIR", filepath.Join(t.TempDir(), "cache"))
+	if IsLocalSecret("whsec_…aaaa") {
+		t.Fatal("known before it was remembered")
+	}
+	for _, fp := range []string{"whsec_…aaaa", "whsec_…bbbb"} {
+		if err := RememberLocalSecret(fp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !IsLocalSecret("whsec_…aaaa") || !IsLocalSecret("whsec_…bbbb") || IsLocalSecret("whsec_…cccc") {
+		t.Fatal("wrong answers")
+	}
+}

@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/postgres"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
 	"github.com/clerk-sync/clerk-sync/internal/syncer"
+	"github.com/clerk-sync/clerk-sync/internal/tunnel"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
@@ -62,31 +64,99 @@ type Config struct {
 	MaxBody int64
 	Log     *slog.Logger
 	Observe func(webhook.Report)
+	// ForwardTo, when set, relays verified deliveries to the app's own
+	// handler at this URL instead of writing users (no store needed).
+	ForwardTo string
 }
 
-// Handler returns the receiver's routes: POST Path, GET /healthz (the
-// process is up) and GET /readyz (the database answers).
-func Handler(cfg Config, st store.Store) (http.Handler, error) {
+// Handlers returns the receiver's routes. local serves POST Path, GET
+// /healthz (the process is up) and GET /readyz (the database answers);
+// public serves the webhook path alone, for the tunnel. In relay mode st
+// may be nil.
+func Handlers(cfg Config, st store.Store) (local, public http.Handler, err error) {
 	v, err := webhook.NewVerifier(cfg.Secret)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	wh := webhook.NewHandler(v, syncer.New(st), webhook.Options{MaxBody: cfg.MaxBody, Log: cfg.Log, Observe: cfg.Observe})
+	opts := webhook.Options{MaxBody: cfg.MaxBody, Log: cfg.Log, Observe: cfg.Observe}
+	var wh http.Handler
+	if cfg.ForwardTo != "" {
+		wh = webhook.NewRelay(v, cfg.ForwardTo, nil, opts)
+	} else {
+		wh = webhook.NewHandler(v, syncer.New(st), opts)
+	}
+	pub := http.NewServeMux()
+	pub.Handle(cfg.Path, wh)
 	mux := http.NewServeMux()
 	mux.Handle(cfg.Path, wh)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := st.Ping(ctx); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
+		if st != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := st.Ping(ctx); err != nil {
+				http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	return mux, nil
+	return mux, pub, nil
+}
+
+// Public is the tunnel side of Run.
+type Public struct {
+	Opener tunnel.Opener
+	// Required makes a tunnel that cannot open stop Run with its error;
+	// otherwise Run goes on serving locally.
+	Required bool
+	Status   func(tunnel.Status) // every change of the tunnel's state
+	Up       func(url string)    // once the tunnel serves
+}
+
+// Run serves local on ln and, when pub is not nil, public on a tunnel,
+// until ctx ends; then it drains both.
+func Run(ctx context.Context, log *slog.Logger, ln net.Listener, local http.Handler, pub *Public, public http.Handler) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := Serve(ctx, ln, local, log); err != nil {
+			cancel(err)
+		}
+	})
+	if pub != nil {
+		wg.Go(func() {
+			status := pub.Status
+			if status == nil {
+				status = func(tunnel.Status) {}
+			}
+			tun, err := pub.Opener.Open(ctx, status)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return
+			case err != nil && pub.Required:
+				cancel(fmt.Errorf("tunnel: %w", err))
+				return
+			case err != nil:
+				log.Warn("the tunnel is off; serving locally only", "err", err)
+				return
+			}
+			if pub.Up != nil {
+				pub.Up(tun.URL())
+			}
+			if err := Serve(ctx, tun, public, log); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 // Serve answers on ln until ctx ends, then stops accepting and waits up to

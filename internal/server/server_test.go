@@ -43,7 +43,7 @@ func newRig(t *testing.T, st store.Store, exec func(string) error) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := server.Handler(server.Config{Path: "/api/webhooks/clerk", Secret: secret, MaxBody: maxBody}, st)
+	h, _, err := server.Handlers(server.Config{Path: "/api/webhooks/clerk", Secret: secret, MaxBody: maxBody}, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,13 +47,16 @@ type Answer struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// Handler serves the webhook path.
+// Handler serves the webhook path: it refuses what is not a verified
+// delivery, then hands the delivery on — to the syncer (NewHandler), or to
+// the app's own handler (NewRelay).
 type Handler struct {
 	verifier *Verifier
-	applier  Applier
 	maxBody  int64
 	log      *slog.Logger
 	observe  func(Report)
+	// deliver answers a verified delivery and fills in the report.
+	deliver func(w http.ResponseWriter, r *http.Request, rep *Report)
 }
 
 // Options configure a Handler.
@@ -66,9 +69,15 @@ type Options struct {
 	Observe func(Report)
 }
 
-// NewHandler returns the webhook handler.
+// NewHandler returns the handler that applies verified deliveries with a.
 func NewHandler(v *Verifier, a Applier, opts Options) *Handler {
-	h := &Handler{verifier: v, applier: a, maxBody: opts.MaxBody, log: opts.Log, observe: opts.Observe}
+	h := newHandler(v, opts)
+	h.deliver = func(w http.ResponseWriter, r *http.Request, rep *Report) { h.apply(w, r, a, rep) }
+	return h
+}
+
+func newHandler(v *Verifier, opts Options) *Handler {
+	h := &Handler{verifier: v, maxBody: opts.MaxBody, log: opts.Log, observe: opts.Observe}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
@@ -114,8 +123,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) Report {
 		return h.reject(w, rep, rej)
 	}
 	rep.Verified = true
+	h.deliver(w, r, &rep)
+	return rep
+}
 
-	res := h.applier.Apply(r.Context(), svixID, body)
+// apply is the sync: the store's outcome, as the contract answers it.
+func (h *Handler) apply(w http.ResponseWriter, r *http.Request, a Applier, rep *Report) {
+	svixID := rep.SvixID
+	res := a.Apply(r.Context(), svixID, rep.Body)
 	rep.EventType, rep.UserID, rep.Outcome = res.EventType, res.UserID, string(res.Outcome)
 	ans := Answer{Outcome: string(res.Outcome), SvixID: svixID, UserID: res.UserID}
 	switch {
@@ -137,7 +152,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) Report {
 		ans.Reason, ans.Error = rep.Reason, safeMessage(rep.Reason, res.Err)
 	}
 	writeJSON(w, rep.Status, ans)
-	return rep
 }
 
 func tooLarge(max int64) *Rejection {

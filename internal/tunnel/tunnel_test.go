@@ -1,0 +1,189 @@
+package tunnel
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder keeps the statuses a tunnel reports.
+type recorder struct {
+	mu  sync.Mutex
+	all []Status
+}
+
+func (r *recorder) status(s Status) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all = append(r.all, s)
+}
+
+func (r *recorder) states() []State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []State
+	for _, s := range r.all {
+		out = append(out, s.State)
+	}
+	return out
+}
+
+func (r *recorder) has(st State, code string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.all {
+		if s.State == st && (code == "" || s.Code == code) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNoTokenFailsAtOnce(t *testing.T) {
+	var rec recorder
+	start := time.Now()
+	_, err := (&Ngrok{Token: "  "}).Open(context.Background(), rec.status)
+	if !errors.Is(err, ErrNoToken) || time.Since(start) > time.Second {
+		t.Fatalf("err %v after %s", err, time.Since(start))
+	}
+	if !strings.Contains(err.Error(), "NGROK_AUTHTOKEN") || !rec.has(Failed, "") {
+		t.Fatalf("err %q, statuses %v", err, rec.states())
+	}
+}
+
+// ngrok-go retries forever on its own; Open gives up after Timeout and
+// says what failed.
+func TestConnectionThatNeverSucceeds(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	var rec recorder
+	start := time.Now()
+	_, err = (&Ngrok{Token: "2abc_token", ConnectURL: closed, Timeout: 2 * time.Second}).Open(context.Background(), rec.status)
+	took := time.Since(start)
+	if err == nil || took > 5*time.Second {
+		t.Fatalf("err %v after %s", err, took)
+	}
+	if !strings.Contains(err.Error(), "gave up after 2s") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err %q", err)
+	}
+	if !rec.has(Connecting, "") || !rec.has(Failed, "") {
+		t.Fatalf("statuses %v", rec.states())
+	}
+}
+
+func TestNgrokErrorsCarryTheirCodeAndAHint(t *testing.T) {
+	tests := []struct {
+		name, authErr, bindErr, code, hint string
+	}{
+		{"invalid token", "The authtoken you specified is properly formed, but it is invalid.\n\nERR_NGROK_107", "", "ERR_NGROK_107", "not valid"},
+		{"unverified account", "Usage of ngrok requires a verified account and authtoken.\n\nERR_NGROK_4018", "", "ERR_NGROK_4018", "verified account"},
+		{"domain of another account", "", "This domain is reserved for another account.\n\nERR_NGROK_320", "ERR_NGROK_320", "not reserved on this account"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := startFake(t, tt.authErr, tt.bindErr)
+			var rec recorder
+			_, err := (&Ngrok{Token: "tok", Domain: "probe.ngrok-free.app", ConnectURL: f.Addr(), CAs: f.Pool, Timeout: 2 * time.Second}).
+				Open(context.Background(), rec.status)
+			if err == nil || Code(err) != tt.code || !strings.Contains(err.Error(), tt.hint) {
+				t.Fatalf("err %v (code %q), want %s and %q", err, Code(err), tt.code, tt.hint)
+			}
+			if !rec.has(Failed, tt.code) {
+				t.Fatalf("statuses %+v", rec.all)
+			}
+		})
+	}
+}
+
+// Against an ingress that accepts, Open returns a listener with the public
+// URL, requests reach the handler served on it, and Close closes.
+func TestTunnelServes(t *testing.T) {
+	f := startFake(t, "", "")
+	var rec recorder
+	tun, err := (&Ngrok{Token: "tok", Domain: "clerk-sync-test.ngrok-free.app", Policy: ClerkPolicy("whsec_x"),
+		ConnectURL: f.Addr(), CAs: f.Pool}).Open(context.Background(), rec.status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tun.URL() != "https://clerk-sync-test.ngrok-free.app" || !rec.has(Connected, "") {
+		t.Fatalf("url %q, statuses %v", tun.URL(), rec.states())
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- http.Serve(tun, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, r.Header.Get("svix-id"))
+		}))
+	}()
+	c, err := f.Proxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "POST /api/webhooks/clerk HTTP/1.1\r\nHost: clerk-sync-test.ngrok-free.app\r\nsvix-id: msg_1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	c.Close()
+	if resp.StatusCode != 200 || string(body) != "msg_1" {
+		t.Fatalf("through the tunnel: %d %q", resp.StatusCode, body)
+	}
+	tun.Close()
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after Close")
+	}
+}
+
+func TestLocal(t *testing.T) {
+	var rec recorder
+	tun, err := Local{}.Open(context.Background(), rec.status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tun.URL(), "http://127.0.0.1:") {
+		t.Fatalf("url %q", tun.URL())
+	}
+	tun.Close()
+	if got := rec.states(); len(got) != 3 || got[0] != Connecting || got[1] != Connected || got[2] != Closed {
+		t.Fatalf("statuses %v", got)
+	}
+}
+
+// TestLive opens a real ngrok tunnel; it runs only with NGROK_AUTHTOKEN set
+// (these machines cannot reach ngrok).
+func TestLive(t *testing.T) {
+	token := os.Getenv("NGROK_AUTHTOKEN")
+	if token == "" {
+		t.Skip("NGROK_AUTHTOKEN is not set: the live ngrok test is skipped")
+	}
+	var rec recorder
+	tun, err := (&Ngrok{Token: token, Domain: os.Getenv("NGROK_DOMAIN")}).Open(context.Background(), rec.status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	go http.Serve(tun, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "live") })) //nolint:errcheck // ends with Close
+	resp, err := http.Get(tun.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "live" {
+		t.Fatalf("got %q", b)
+	}
+}

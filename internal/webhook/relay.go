@@ -1,0 +1,104 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
+)
+
+// Relay reasons.
+const (
+	ReasonAppTimeout     = "app-timeout"
+	ReasonAppUnreachable = "app-unreachable"
+)
+
+// OutcomeForwarded is the report's outcome of a relayed delivery; the
+// sender gets the app's own answer.
+const OutcomeForwarded = "forwarded"
+
+// ForwardTimeout is Svix's own limit: an answer later than this is a
+// failure to it anyway.
+const ForwardTimeout = 15 * time.Second
+
+// hopHeaders belong to one connection and are not forwarded.
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length"}
+
+// NewRelay returns the handler that forwards each verified delivery to
+// target — the app's own webhook route — byte for byte with its original
+// headers, and gives the sender the app's status and body, so that Svix's
+// retries reach the app. It writes nothing to a database.
+func NewRelay(v *Verifier, target string, client *http.Client, opts Options) *Handler {
+	h := newHandler(v, opts)
+	if client == nil {
+		client = &http.Client{Timeout: ForwardTimeout}
+	}
+	h.deliver = func(w http.ResponseWriter, r *http.Request, rep *Report) { forward(w, r, client, target, rep) }
+	return h
+}
+
+func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target string, rep *Report) {
+	if ev, change, _ := clerk.Parse(rep.Body); ev != nil {
+		rep.EventType = ev.Type
+		if change != nil {
+			rep.UserID = change.UserID
+		}
+	}
+	rep.Outcome = OutcomeForwarded
+	ctx, cancel := context.WithTimeout(r.Context(), ForwardTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(rep.Body))
+	if err != nil {
+		relayFailed(w, rep, http.StatusBadGateway, ReasonAppUnreachable, err)
+		return
+	}
+	req.Header = r.Header.Clone()
+	for _, name := range hopHeaders {
+		req.Header.Del(name)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			relayFailed(w, rep, http.StatusGatewayTimeout, ReasonAppTimeout, err)
+		} else {
+			relayFailed(w, rep, http.StatusBadGateway, ReasonAppUnreachable, err)
+		}
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		relayFailed(w, rep, http.StatusBadGateway, ReasonAppUnreachable, err)
+		return
+	}
+	for _, name := range []string{"Content-Type", "Retry-After"} {
+		if v := resp.Header.Get(name); v != "" {
+			w.Header().Set(name, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(body) //nolint:errcheck // the sender may be gone
+	rep.Status = resp.StatusCode
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		rep.Error = "the app answered " + http.StatusText(resp.StatusCode) + ": " + string(body)
+	}
+}
+
+func relayFailed(w http.ResponseWriter, rep *Report, status int, reason string, err error) {
+	rep.Status, rep.Reason, rep.Error = status, reason, err.Error()
+	msg := "the app did not answer within " + ForwardTimeout.String()
+	if reason == ReasonAppUnreachable {
+		msg = "the app cannot be reached"
+	}
+	writeJSON(w, status, Answer{Outcome: "failed", SvixID: rep.SvixID, UserID: rep.UserID, Reason: reason, Error: msg})
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
