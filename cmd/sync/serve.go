@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,7 @@ type serveFlags struct {
 	logFormat *choice
 	logLevel  *choice
 
+	output        *choice
 	tunnel        *choice
 	domain        string
 	tunnelTimeout time.Duration
@@ -54,6 +56,7 @@ var envVars = map[string]string{
 	"on-delete":  "CLERK_SYNC_ON_DELETE",
 	"log-format": "CLERK_SYNC_LOG_FORMAT",
 	"log-level":  "CLERK_SYNC_LOG_LEVEL",
+	"output":     "CLERK_SYNC_OUTPUT",
 
 	"tunnel":         "CLERK_SYNC_TUNNEL",
 	"domain":         "NGROK_DOMAIN",
@@ -68,6 +71,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		logFormat: newChoice("text", "text", "json"),
 		logLevel:  newChoice("info", "debug", "info", "warn", "error"),
 		tunnel:    newChoice("off", "off", "on", "auto"),
+		output:    newChoice("text", "text", "ndjson"),
 	}
 	cmd := &cobra.Command{
 		Use:   "clerk-sync",
@@ -106,6 +110,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets deletedAt [CLERK_SYNC_ON_DELETE]`)
 	fl.Var(f.logFormat, "log-format", "log format: text or json [CLERK_SYNC_LOG_FORMAT]")
 	fl.Var(f.logLevel, "log-level", "log level: debug, info, warn or error [CLERK_SYNC_LOG_LEVEL]")
+	fl.Var(f.output, "output", "per-delivery output: text (a log line on stderr) or ndjson (one JSON object per delivery on stdout) [CLERK_SYNC_OUTPUT]")
 	fl.Var(f.tunnel, "tunnel", `open an ngrok tunnel (token: NGROK_AUTHTOKEN): "on" (--tunnel) fails without one, "auto" goes on locally [CLERK_SYNC_TUNNEL]`)
 	fl.Lookup("tunnel").NoOptDefVal = "on"
 	fl.StringVar(&f.domain, "domain", "", "the ngrok account's static domain, so the URL stays the same [NGROK_DOMAIN]")
@@ -169,7 +174,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	local, public, err := server.Handlers(server.Config{
 		Path: f.path, Secret: secret, MaxBody: f.maxBody, Log: log, ForwardTo: f.forwardTo,
-		Observe: func(r webhook.Report) { logDelivery(log, r) },
+		Observe: f.observer(log, stdout),
 	}, st)
 	if err != nil {
 		return err
@@ -180,7 +185,11 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	webhookURL := "http://" + ln.Addr().String() + f.path
 	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "on_delete", mode)
-	fmt.Fprintf(stdout, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
+	banner := stdout
+	if f.output.value == "ndjson" {
+		banner = stderr // stdout carries only the deliveries
+	}
+	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
 	return server.Run(ctx, log, ln, local, pub, public)
 }
 
@@ -239,6 +248,39 @@ func (f *serveFlags) public(env *config.Env, secret webhook.Secret, log *slog.Lo
 			}
 		},
 	}, nil
+}
+
+// observer reports each delivery: a log line, or with --output ndjson a
+// JSON object on stdout.
+func (f *serveFlags) observer(log *slog.Logger, stdout io.Writer) func(webhook.Report) {
+	if f.output.value != "ndjson" {
+		return func(r webhook.Report) { logDelivery(log, r) }
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(stdout)
+	return func(r webhook.Report) {
+		mu.Lock()
+		defer mu.Unlock()
+		enc.Encode(deliveryLine{ //nolint:errcheck // stdout gone: nothing to tell
+			Time: r.Received.UTC(), SvixID: r.SvixID, Type: r.EventType, UserID: r.UserID, Verified: r.Verified,
+			Outcome: r.Outcome, Reason: r.Reason, Error: r.Error, Status: r.Status,
+			LatencyMS: float64(r.Latency.Microseconds()) / 1000,
+		})
+	}
+}
+
+// deliveryLine is one delivery in --output ndjson.
+type deliveryLine struct {
+	Time      time.Time `json:"time"`
+	SvixID    string    `json:"svix_id,omitempty"`
+	Type      string    `json:"type,omitempty"`
+	UserID    string    `json:"user_id,omitempty"`
+	Verified  bool      `json:"verified"`
+	Outcome   string    `json:"outcome"`
+	Reason    string    `json:"reason,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Status    int       `json:"status"`
+	LatencyMS float64   `json:"latency_ms"`
 }
 
 // logDelivery writes the one line per delivery of headless mode.

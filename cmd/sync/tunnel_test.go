@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -176,5 +178,39 @@ func TestForwardTo(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"--forward-to", "localhost:3000"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "want an http:// or https:// URL") {
 		t.Fatalf("bad --forward-to: exit %d %s", code, stderr.String())
+	}
+}
+
+// --output ndjson prints one JSON object per delivery on stdout.
+func TestOutputNDJSON(t *testing.T) {
+	inTempDir(t)
+	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	lines, _, _ := start(t, "--addr", addr, "--output", "ndjson")
+	url := "http://" + addr + "/api/webhooks/clerk"
+	g := fake.New(3, time.Now())
+	signer, _ := fake.NewSigner(secret)
+	d, _ := g.Deliver(signer, g.Created(g.NewUser()), time.Now())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := fake.Post(context.Background(), http.DefaultClient, url, d); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	line := <-lines // the first line on stdout is the delivery
+	var got deliveryLine
+	if err := json.Unmarshal([]byte(line), &got); err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	if got.Outcome != "applied" || got.Status != 200 || !got.Verified || got.Type != "user.created" || got.UserID != d.Event.UserID {
+		t.Fatalf("line %+v", got)
 	}
 }

@@ -133,6 +133,9 @@ type Store interface {
 	UserStates(ctx context.Context) ([]UserState, error)
 	// Delivery returns the ledger row of one svix-id, or ErrNotFound.
 	Delivery(ctx context.Context, svixID string) (Record, error)
+	// History returns up to limit ledger rows received before the given
+	// time, newest first.
+	History(ctx context.Context, before time.Time, limit int) ([]Record, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.

@@ -36,6 +36,7 @@ type Report struct {
 	Latency   time.Duration
 	Header    http.Header
 	Body      []byte
+	Response  []byte // the answer's body
 }
 
 // Answer is the JSON body of every response.
@@ -151,7 +152,7 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, a Applier, rep *
 		rep.Error = res.Err.Error()
 		ans.Reason, ans.Error = rep.Reason, safeMessage(rep.Reason, res.Err)
 	}
-	writeJSON(w, rep.Status, ans)
+	rep.Response = writeJSON(w, rep.Status, ans)
 }
 
 func tooLarge(max int64) *Rejection {
@@ -162,7 +163,7 @@ func tooLarge(max int64) *Rejection {
 // nothing.
 func (h *Handler) reject(w http.ResponseWriter, rep Report, rej *Rejection) Report {
 	rep.Outcome, rep.Reason, rep.Error, rep.Status = string(store.Rejected), rej.Reason, rej.Msg, rej.Status
-	writeJSON(w, rej.Status, Answer{Outcome: rep.Outcome, SvixID: rep.SvixID, Reason: rej.Reason, Error: rej.Msg})
+	rep.Response = writeJSON(w, rej.Status, Answer{Outcome: rep.Outcome, SvixID: rep.SvixID, Reason: rej.Reason, Error: rej.Msg})
 	return rep
 }
 
@@ -179,8 +180,12 @@ func safeMessage(reason string, err error) string {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers with v and returns the bytes it wrote.
+func writeJSON(w http.ResponseWriter, status int, v any) []byte {
+	b, _ := json.Marshal(v) // Answer always marshals
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client may be gone; nothing to do
+	w.Write(b) //nolint:errcheck // the client may be gone; nothing to do
+	return b
 }

@@ -83,7 +83,7 @@ func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target
 	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(body) //nolint:errcheck // the sender may be gone
-	rep.Status = resp.StatusCode
+	rep.Status, rep.Response = resp.StatusCode, body
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		rep.Error = "the app answered " + http.StatusText(resp.StatusCode) + ": " + string(body)
 	}
@@ -95,7 +95,7 @@ func relayFailed(w http.ResponseWriter, rep *Report, status int, reason string, 
 	if reason == ReasonAppUnreachable {
 		msg = "the app cannot be reached"
 	}
-	writeJSON(w, status, Answer{Outcome: "failed", SvixID: rep.SvixID, UserID: rep.UserID, Reason: reason, Error: msg})
+	rep.Response = writeJSON(w, status, Answer{Outcome: "failed", SvixID: rep.SvixID, UserID: rep.UserID, Reason: reason, Error: msg})
 }
 
 func isTimeout(err error) bool {

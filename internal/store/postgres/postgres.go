@@ -276,6 +276,25 @@ func (s *Store) Delivery(ctx context.Context, svixID string) (store.Record, erro
 	return r, nil
 }
 
+// History implements store.Store.
+func (s *Store) History(ctx context.Context, before time.Time, limit int) ([]store.Record, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT svix_id, event_type, coalesce(user_id, ''), outcome, coalesce(error, ''), attempts, received_at, payload
+		FROM clerk_sync_deliveries WHERE received_at < $1 ORDER BY received_at DESC LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, classify("read history", err)
+	}
+	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Record, error) {
+		var rec store.Record
+		err := r.Scan(&rec.SvixID, &rec.Type, &rec.UserID, &rec.Outcome, &rec.Error, &rec.Attempts, &rec.ReceivedAt, &rec.Payload)
+		return rec, err
+	})
+	if err != nil {
+		return nil, classify("read history", err)
+	}
+	return recs, nil
+}
+
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {

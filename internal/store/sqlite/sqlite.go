@@ -233,6 +233,33 @@ func (s *Store) Delivery(ctx context.Context, svixID string) (store.Record, erro
 	return r, nil
 }
 
+// History implements store.Store.
+func (s *Store) History(ctx context.Context, before time.Time, limit int) ([]store.Record, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT svix_id, event_type, coalesce(user_id, ''), outcome, coalesce(error, ''), attempts, received_at, payload
+		FROM clerk_sync_deliveries WHERE received_at < ? ORDER BY received_at DESC LIMIT ?`, before.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", classify(err))
+	}
+	defer rows.Close()
+	var recs []store.Record
+	for rows.Next() {
+		var (
+			rec      store.Record
+			received int64
+		)
+		if err := rows.Scan(&rec.SvixID, &rec.Type, &rec.UserID, &rec.Outcome, &rec.Error, &rec.Attempts, &received, &rec.Payload); err != nil {
+			return nil, fmt.Errorf("read history: %w", classify(err))
+		}
+		rec.ReceivedAt = time.UnixMilli(received).UTC()
+		recs = append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read history: %w", classify(err))
+	}
+	return recs, nil
+}
+
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

@@ -286,6 +286,28 @@ func runRules(t *testing.T, h Harness) {
 			t.Fatalf("missing delivery: %v, want ErrNotFound", err)
 		}
 	})
+	t.Run("history pages through the ledger, newest first", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		ctx := context.Background()
+		base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		for i := range 5 {
+			d := store.Delivery{SvixID: fmt.Sprintf("msg_h%d", i), Type: "session.created", ReceivedAt: base.Add(time.Duration(i) * time.Second), Payload: []byte(`{}`)}
+			if _, err := e.st.Record(ctx, d, store.Ignored, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, err := e.st.History(ctx, base.Add(time.Hour), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != 3 || page[0].SvixID != "msg_h4" || page[2].SvixID != "msg_h2" || !page[0].ReceivedAt.Equal(base.Add(4*time.Second)) {
+			t.Fatalf("first page %+v", page)
+		}
+		page, err = e.st.History(ctx, page[2].ReceivedAt, 3)
+		if err != nil || len(page) != 2 || page[0].SvixID != "msg_h1" || page[1].Outcome != store.Ignored {
+			t.Fatalf("second page %+v %v", page, err)
+		}
+	})
 	t.Run("a refused change is recorded as failed and can be retried", func(t *testing.T) {
 		e := newEnv(t, h, store.HardDelete)
 		if err := e.exec(`CREATE UNIQUE INDEX "User_email_key" ON "User"("email")`); err != nil {

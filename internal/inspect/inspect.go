@@ -1,0 +1,171 @@
+// Package inspect is the TUI's backend: it reads the receiver's store and
+// fires mockclerk's events at the receiver's own URL, so that what the
+// inspector shows went through the real handler.
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/scenario"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/tui"
+)
+
+// Backend implements tui.Backend for a running receiver.
+type Backend struct {
+	st     store.Store // nil in relay mode: no rows to show
+	url    string
+	signer *fake.Signer
+	client *http.Client
+
+	mu    sync.Mutex // guards the generator and the users it made
+	gen   *fake.Generator
+	users map[string]*fake.User
+	last  *fake.User
+}
+
+var _ tui.Backend = (*Backend)(nil)
+
+// New returns the backend of the receiver whose webhook URL is url and
+// whose signing secret signer holds.
+func New(st store.Store, url string, signer *fake.Signer) *Backend {
+	return &Backend{
+		st: st, url: url, signer: signer,
+		client: &http.Client{Timeout: 15 * time.Second},
+		gen:    fake.New(rand.Uint64(), time.Now()),
+		users:  map[string]*fake.User{},
+	}
+}
+
+// Rows implements tui.Backend.
+func (b *Backend) Rows(ctx context.Context) ([]store.User, []store.UserState, error) {
+	if b.st == nil {
+		return nil, nil, nil
+	}
+	users, err := b.st.Users(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	states, err := b.st.UserStates(ctx)
+	return users, states, err
+}
+
+// History implements tui.Backend.
+func (b *Backend) History(ctx context.Context, before time.Time, n int) ([]store.Record, error) {
+	if b.st == nil {
+		return nil, nil
+	}
+	return b.st.History(ctx, before, n)
+}
+
+// Send implements tui.Backend.
+func (b *Backend) Send(ctx context.Context, eventType, userID string) error {
+	b.mu.Lock()
+	var target *fake.User
+	switch {
+	case eventType == clerk.UserCreated:
+	case userID != "" && b.users[userID] != nil:
+		target = b.users[userID]
+	case userID != "":
+		// A user created elsewhere: invent the rest of it, as mockclerk does.
+		target = b.gen.NewUser()
+		target.ID = userID
+		b.users[userID] = target
+	case b.last != nil:
+		target = b.last
+	default:
+		b.mu.Unlock()
+		return fmt.Errorf("no user to send %s for: create one first (c)", eventType)
+	}
+	ev, u, err := b.gen.Event(eventType, target)
+	if err == nil && eventType == clerk.UserCreated {
+		b.users[u.ID], b.last = u, u
+	}
+	var d fake.Delivery
+	if err == nil {
+		d, err = b.gen.Deliver(b.signer, ev, time.Now())
+	}
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return b.post(ctx, d)
+}
+
+// Scenario implements tui.Backend: the scenario's deliveries in its own
+// order, one at a time.
+func (b *Backend) Scenario(ctx context.Context, name string) error {
+	sc, err := scenario.Load(name)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	p, err := sc.Plan(scenario.Options{Gen: b.gen, Env: os.LookupEnv})
+	ids := map[int]string{}
+	var ds []fake.Delivery
+	for _, ev := range p.Events {
+		if _, ok := ids[ev.Key]; !ok {
+			ids[ev.Key] = b.gen.ID("msg")
+		}
+		ds = append(ds, fake.Delivery{ID: ids[ev.Key], Body: ev.Event.Body, Event: ev.Event})
+	}
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		h, err := b.signer.Sign(d.ID, time.Now(), d.Body)
+		if err != nil {
+			return err
+		}
+		d.Header = h
+		if err := b.post(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Replay implements tui.Backend: the same bytes and headers again.
+func (b *Backend) Replay(ctx context.Context, d tui.Delivery) error {
+	if d.Header == nil || d.Body == nil {
+		return fmt.Errorf("delivery %s: its request is not kept (loaded from the ledger?)", d.SvixID)
+	}
+	return b.post(ctx, fake.Delivery{ID: d.SvixID, Body: d.Body, Header: d.Header})
+}
+
+// Resend implements tui.Backend: the same body under a new svix-id,
+// signed now.
+func (b *Backend) Resend(ctx context.Context, d tui.Delivery) error {
+	if d.Body == nil {
+		return fmt.Errorf("delivery %s has no body to send", d.SvixID)
+	}
+	b.mu.Lock()
+	id := b.gen.ID("msg")
+	b.mu.Unlock()
+	h, err := b.signer.Sign(id, time.Now(), d.Body)
+	if err != nil {
+		return err
+	}
+	return b.post(ctx, fake.Delivery{ID: id, Body: d.Body, Header: h})
+}
+
+// Curl implements tui.Backend.
+func (b *Backend) Curl(d tui.Delivery) string {
+	return fake.Curl(b.url, d.Header, d.Body)
+}
+
+// post sends d; the answer reaches the inspector through the receiver's
+// own report, so only a failure to send is an error here.
+func (b *Backend) post(ctx context.Context, d fake.Delivery) error {
+	_, err := fake.Post(ctx, b.client, b.url, d)
+	return err
+}

@@ -1,0 +1,56 @@
+// Package tui is the inspector: a Bubble Tea v2 program that shows each
+// delivery to the receiver beside the users table it changed. It does no
+// I/O of its own: everything goes through a Backend, inside tea.Cmd.
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/tunnel"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
+)
+
+// Delivery is one request to the webhook path: verification, outcome,
+// status, latency, headers, body and the answer.
+type Delivery = webhook.Report
+
+// Backend is what the inspector asks of the running receiver. Its methods
+// do I/O and are only called inside tea.Cmd functions.
+type Backend interface {
+	// Rows returns the users table (ordered by id) and the bookkeeping of
+	// every user seen, tombstones included.
+	Rows(ctx context.Context) ([]store.User, []store.UserState, error)
+	// History returns up to n ledger rows received before t, newest first.
+	History(ctx context.Context, before time.Time, n int) ([]store.Record, error)
+	// Send fires a signed mock event at the receiver: eventType is
+	// user.created, user.updated or user.deleted; userID is the user an
+	// update or delete acts on ("" = the last one created).
+	Send(ctx context.Context, eventType, userID string) error
+	// Scenario runs a built-in mockclerk scenario (e.g. out-of-order).
+	Scenario(ctx context.Context, name string) error
+	// Replay sends d again byte for byte, same svix-id and headers: the
+	// receiver should answer duplicate.
+	Replay(ctx context.Context, d Delivery) error
+	// Resend signs d's body again under a new svix-id and sends it.
+	Resend(ctx context.Context, d Delivery) error
+	// Curl renders d as a curl command line.
+	Curl(d Delivery) string
+}
+
+// Info is the fixed part of the status bar.
+type Info struct {
+	Listen      string // e.g. 127.0.0.1:8080
+	WebhookURL  string // the local webhook URL
+	Database    string // e.g. "sqlite clerk-sync.db" (never a password)
+	Fingerprint string // the secret's fingerprint, never the secret
+	LogFile     string // where the logs go while the TUI owns the terminal
+}
+
+// DeliveryMsg tells the inspector that a delivery was answered. The
+// receiver sends it with tea.Program.Send.
+type DeliveryMsg struct{ Delivery Delivery }
+
+// TunnelMsg tells the inspector that the tunnel's state changed.
+type TunnelMsg struct{ Status tunnel.Status }
