@@ -133,7 +133,7 @@ func TestNothingLostWhenTheDatabaseStops(t *testing.T) {
 		code, out, log = mockclerk(context.Background(), "send", "user.created", "--count", strconv.Itoa(n),
 			"--concurrency", "4", "--rate", "150/s", "--retry", "fast", "--output", "ndjson", "--to", srv.URL+"/hook")
 	})
-	time.Sleep(500 * time.Millisecond)
+	waitRows(t, st, 50) // the outage starts mid-run, whatever the machine's speed
 	if err := cluster.Halt(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,12 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 					"--concurrency", "4", "--rate", "150/s", "--retry", "fast", "--output", "ndjson",
 					"--to", "http://"+addr+"/api/webhooks/clerk")
 			})
-			time.Sleep(700 * time.Millisecond)
+			watch, _, err := server.OpenStore(context.Background(), db, store.HardDelete)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitRows(t, watch, 50)
+			watch.Close()
 			first.Process.Signal(syscall.SIGKILL)
 			first.Wait()
 			time.Sleep(700 * time.Millisecond)
@@ -201,6 +206,19 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 			checkExactlyOnce(t, st, ndjson(t, out), n)
 		})
 	}
+}
+
+// waitRows waits until st holds at least n users.
+func waitRows(t *testing.T, st store.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if users, err := st.Users(context.Background()); err == nil && len(users) >= n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d rows after 30s", n)
 }
 
 var built struct {

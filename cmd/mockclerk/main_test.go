@@ -106,6 +106,9 @@ func TestSendMistakes(t *testing.T) {
 		{[]string{"send", "user.created", "--count", "0"}, 2, "--count"},
 		{[]string{"send", "user.created", "--to", "http://127.0.0.1:1/hook"}, 1, "nothing listens at http://127.0.0.1:1/hook"},
 		{[]string{"verify"}, 2, "give --delivery"},
+		{[]string{"sned"}, 2, "unknown command"},
+		{[]string{"send"}, 2, "accepts 1 arg"},
+		{[]string{"secret", "extra"}, 2, "unknown command"},
 	} {
 		code, out, errOut := mockclerk(ctx, tc.args...)
 		if code != tc.code || !strings.Contains(out+errOut, tc.want) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -185,7 +186,7 @@ func loadSigner(flag string) (*fake.Signer, error) {
 	raw, source := env.Secret(flag)
 	if _, err := webhook.ParseSecret(raw); err != nil {
 		if source == "" {
-			return nil, fmt.Errorf("no signing secret: run `mockclerk secret --write-env`, or set CLERK_WEBHOOK_SIGNING_SECRET (%w)", err)
+			return nil, errors.New("no signing secret: run `mockclerk secret --write-env`, or set CLERK_WEBHOOK_SIGNING_SECRET")
 		}
 		return nil, fmt.Errorf("signing secret from %s: %w", source, err)
 	}

@@ -173,7 +173,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		defer st.Close()
 	}
 	local, public, err := server.Handlers(server.Config{
-		Path: f.path, Secret: secret, MaxBody: f.maxBody, Log: log, ForwardTo: f.forwardTo,
+		Path: f.path, Secret: secret, MaxBody: f.maxBody, ForwardTo: f.forwardTo,
 		Observe: f.observer(log, stdout),
 	}, st)
 	if err != nil {

@@ -214,3 +214,49 @@ func TestOutputNDJSON(t *testing.T) {
 		t.Fatalf("line %+v", got)
 	}
 }
+
+// A shutdown lets a delivery in flight finish and answer before exiting.
+func TestShutdownDrainsDeliveriesInFlight(t *testing.T) {
+	inTempDir(t)
+	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
+	arrived := make(chan struct{})
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		time.Sleep(500 * time.Millisecond)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer app.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"--addr", addr, "--forward-to", app.URL}, &stdout, &stderr) }()
+
+	g := fake.New(4, time.Now())
+	signer, _ := fake.NewSigner(secret)
+	d, _ := g.Deliver(signer, g.Created(g.NewUser()), time.Now())
+	answered := make(chan int, 1)
+	go func() {
+		for {
+			resp, err := fake.Post(context.Background(), http.DefaultClient, "http://"+addr+"/api/webhooks/clerk", d)
+			if err == nil {
+				answered <- resp.Status
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	<-arrived
+	cancel() // SIGINT/SIGTERM do this through signal.NotifyContext
+	if status := <-answered; status != http.StatusOK {
+		t.Fatalf("the delivery in flight got %d", status)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+}

@@ -28,17 +28,11 @@ var ErrMalformed = errors.New("malformed event")
 
 // Event is the envelope of every Clerk webhook body.
 type Event struct {
-	Object          string          `json:"object"`
-	Type            string          `json:"type"`
-	Timestamp       int64           `json:"timestamp"`
-	InstanceID      string          `json:"instance_id"`
-	Data            json.RawMessage `json:"data"`
-	EventAttributes *struct {
-		HTTPRequest *struct {
-			ClientIP  string `json:"client_ip"`
-			UserAgent string `json:"user_agent"`
-		} `json:"http_request"`
-	} `json:"event_attributes,omitempty"`
+	Object     string          `json:"object"`
+	Type       string          `json:"type"`
+	Timestamp  int64           `json:"timestamp"`
+	InstanceID string          `json:"instance_id"`
+	Data       json.RawMessage `json:"data"`
 }
 
 // IsUserEvent reports whether the sync writes anything for this event type.

@@ -62,12 +62,9 @@ func NewEnv(vars map[string]string, files ...map[string]string) *Env {
 // Lookup returns the value of name and where it came from ("environment",
 // ".env.local" or ".env"). An empty value counts as unset.
 func (e *Env) Lookup(name string) (value, source string) {
-	if v, ok := e.lookup(name); ok && v != "" {
-		return v, "environment"
-	}
-	for _, f := range e.files {
-		if v := f.vars[name]; v != "" {
-			return v, f.name
+	for _, src := range e.sources() {
+		if v := src.get(name); v != "" {
+			return v, src.name
 		}
 	}
 	return "", ""
@@ -92,16 +89,34 @@ func (e *Env) ApplyFlags(flags *pflag.FlagSet, vars map[string]string) error {
 	return nil
 }
 
-// Secret returns the signing secret: the flag value when given, else the
-// first of SecretVars that is set, and a description of where it came from.
+// Secret returns the signing secret and a description of where it came
+// from: the flag when given (a flag on the command line wins, as
+// everywhere), else SecretVars by source — the environment, then
+// .env.local, then .env — the newer name first within each source.
 func (e *Env) Secret(flagValue string) (value, source string) {
 	if flagValue != "" {
 		return flagValue, "--secret"
 	}
-	for _, name := range SecretVars {
-		if v, src := e.Lookup(name); v != "" {
-			return v, name + " (" + src + ")"
+	for _, src := range e.sources() {
+		for _, name := range SecretVars {
+			if v := src.get(name); v != "" {
+				return v, name + " (" + src.name + ")"
+			}
 		}
 	}
 	return "", ""
+}
+
+type source struct {
+	name string
+	get  func(string) string
+}
+
+// sources are the places a variable is looked up, in precedence order.
+func (e *Env) sources() []source {
+	out := []source{{"environment", func(k string) string { v, _ := e.lookup(k); return v }}}
+	for _, f := range e.files {
+		out = append(out, source{f.name, func(k string) string { return f.vars[k] }})
+	}
+	return out
 }

@@ -43,11 +43,16 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestSecret(t *testing.T) {
-	both := NewEnv(map[string]string{"CLERK_WEBHOOK_SECRET": "whsec_old"}, map[string]string{"CLERK_WEBHOOK_SIGNING_SECRET": "whsec_new"})
+	both := NewEnv(nil, map[string]string{"CLERK_WEBHOOK_SECRET": "whsec_old", "CLERK_WEBHOOK_SIGNING_SECRET": "whsec_new"})
 	if v, src := both.Secret(""); v != "whsec_new" || src != "CLERK_WEBHOOK_SIGNING_SECRET (file0)" {
 		t.Fatalf("got %s from %s", v, src)
 	}
 	if v, src := both.Secret("whsec_flag"); v != "whsec_flag" || src != "--secret" {
+		t.Fatalf("got %s from %s", v, src)
+	}
+	// The environment beats .env.local whatever the names.
+	shell := NewEnv(map[string]string{"CLERK_WEBHOOK_SECRET": "whsec_shell"}, map[string]string{"CLERK_WEBHOOK_SIGNING_SECRET": "whsec_file"})
+	if v, src := shell.Secret(""); v != "whsec_shell" || src != "CLERK_WEBHOOK_SECRET (environment)" {
 		t.Fatalf("got %s from %s", v, src)
 	}
 	old := NewEnv(map[string]string{"CLERK_WEBHOOK_SECRET": "whsec_old"})

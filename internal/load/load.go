@@ -98,8 +98,8 @@ func Jobs(ctx context.Context, n int, opts Options, do func(ctx context.Context,
 		})
 	}
 	var tick *time.Ticker
-	if opts.Rate > 0 {
-		tick = time.NewTicker(time.Duration(float64(time.Second) / opts.Rate))
+	if every := time.Duration(float64(time.Second) / opts.Rate); opts.Rate > 0 && every > 0 {
+		tick = time.NewTicker(every)
 		defer tick.Stop()
 	}
 feed:

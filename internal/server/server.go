@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,36 +24,23 @@ import (
 // DrainTimeout bounds how long a shutdown waits for in-flight deliveries.
 const DrainTimeout = 20 * time.Second
 
-// OpenStore opens PostgreSQL for a postgres:// or postgresql:// URL and
-// SQLite for anything else (a file path, file: or sqlite: URL). It returns
-// a description of the database that never includes a password.
+// OpenStore opens the database that dsn names (see ParseDatabase) and
+// returns a description of it that never includes a password.
 func OpenStore(ctx context.Context, dsn string, mode store.DeleteMode) (store.Store, string, error) {
-	if IsPostgres(dsn) {
-		st, err := postgres.Open(ctx, dsn, mode)
-		if err != nil {
-			return nil, "", err
-		}
-		return st, "postgres " + redact(dsn), nil
-	}
-	st, err := sqlite.Open(ctx, dsn, mode)
+	db, err := ParseDatabase(dsn)
 	if err != nil {
 		return nil, "", err
 	}
-	return st, "sqlite " + st.Path(), nil
-}
-
-// IsPostgres reports whether dsn names a PostgreSQL server.
-func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
-func redact(dsn string) string {
-	i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@")
-	if i < 0 || j < i {
-		return dsn
+	var st store.Store
+	if db.Postgres {
+		st, err = postgres.Open(ctx, db.URL, mode)
+	} else {
+		st, err = sqlite.Open(ctx, db.URL, mode)
 	}
-	user, _, _ := strings.Cut(dsn[i+3:j], ":")
-	return dsn[:i+3] + user + "@" + dsn[j+1:]
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", db.Desc, err)
+	}
+	return st, db.Desc, nil
 }
 
 // Config is what the receiver needs besides its store.
@@ -62,7 +48,6 @@ type Config struct {
 	Path    string // the webhook path, e.g. /api/webhooks/clerk
 	Secret  webhook.Secret
 	MaxBody int64
-	Log     *slog.Logger
 	Observe func(webhook.Report)
 	// ForwardTo, when set, relays verified deliveries to the app's own
 	// handler at this URL instead of writing users (no store needed).
@@ -78,7 +63,7 @@ func Handlers(cfg Config, st store.Store) (local, public http.Handler, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := webhook.Options{MaxBody: cfg.MaxBody, Log: cfg.Log, Observe: cfg.Observe}
+	opts := webhook.Options{MaxBody: cfg.MaxBody, Observe: cfg.Observe}
 	var wh http.Handler
 	if cfg.ForwardTo != "" {
 		wh = webhook.NewRelay(v, cfg.ForwardTo, nil, opts)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -54,7 +53,6 @@ type Answer struct {
 type Handler struct {
 	verifier *Verifier
 	maxBody  int64
-	log      *slog.Logger
 	observe  func(Report)
 	// deliver answers a verified delivery and fills in the report.
 	deliver func(w http.ResponseWriter, r *http.Request, rep *Report)
@@ -64,9 +62,8 @@ type Handler struct {
 type Options struct {
 	// MaxBody is the largest accepted body in bytes (DefaultMaxBody if 0).
 	MaxBody int64
-	// Log receives the causes of database errors (never secrets).
-	Log *slog.Logger
-	// Observe, when set, is called once per request after it is answered.
+	// Observe, when set, is called once per request after it is answered:
+	// the report carries the cause of any failure, for the log.
 	Observe func(Report)
 }
 
@@ -78,12 +75,9 @@ func NewHandler(v *Verifier, a Applier, opts Options) *Handler {
 }
 
 func newHandler(v *Verifier, opts Options) *Handler {
-	h := &Handler{verifier: v, maxBody: opts.MaxBody, log: opts.Log, observe: opts.Observe}
+	h := &Handler{verifier: v, maxBody: opts.MaxBody, observe: opts.Observe}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
-	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
 	}
 	return h
 }
@@ -141,12 +135,10 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, a Applier, rep *
 		rep.Status, rep.Reason = http.StatusBadRequest, ReasonMalformed
 	case res.Outcome == store.Failed:
 		rep.Status, rep.Reason = http.StatusInternalServerError, ReasonDatabase
-		h.log.Error("delivery failed", "svix_id", svixID, "user_id", res.UserID, "err", res.Err)
 	default:
 		// Nothing was recorded: Svix will deliver it again.
 		rep.Status, rep.Reason, rep.Outcome = http.StatusServiceUnavailable, ReasonUnavailable, string(store.Failed)
 		ans.Outcome = rep.Outcome
-		h.log.Error("database unavailable", "svix_id", svixID, "err", res.Err)
 	}
 	if res.Err != nil {
 		rep.Error = res.Err.Error()

@@ -18,6 +18,10 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 )
 
+// maxIDLength bounds svix-id, which is echoed in answers and logs; Svix's
+// are about 30 bytes.
+const maxIDLength = 256
+
 // Tolerance is how far a delivery's timestamp may be from now, either way.
 const Tolerance = 5 * time.Minute
 
@@ -91,6 +95,7 @@ type Rejection struct {
 	Msg    string
 }
 
+// Error implements error.
 func (r *Rejection) Error() string { return r.Reason + ": " + r.Msg }
 
 // Verifier checks Svix signatures and timestamps.
@@ -125,6 +130,9 @@ func checkHeaders(h http.Header) (id string, ts time.Time, rej *Rejection) {
 	id, timestamp, signature := Headers(h)
 	if id == "" || timestamp == "" || signature == "" {
 		return "", time.Time{}, &Rejection{ReasonMissingHeaders, http.StatusBadRequest, "svix-id, svix-timestamp and svix-signature are required"}
+	}
+	if len(id) > maxIDLength {
+		return "", time.Time{}, &Rejection{ReasonMissingHeaders, http.StatusBadRequest, fmt.Sprintf("svix-id is longer than %d bytes", maxIDLength)}
 	}
 	secs, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {

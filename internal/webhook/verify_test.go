@@ -110,6 +110,7 @@ func TestRejections(t *testing.T) {
 		{"no svix-id", vectorSecret, at, with(func(h http.Header) { h.Del("svix-id") }), vectorBody, ReasonMissingHeaders},
 		{"no svix-timestamp", vectorSecret, at, with(func(h http.Header) { h.Del("svix-timestamp") }), vectorBody, ReasonMissingHeaders},
 		{"no svix-signature", vectorSecret, at, with(func(h http.Header) { h.Del("svix-signature") }), vectorBody, ReasonMissingHeaders},
+		{"svix-id too long", vectorSecret, at, with(func(h http.Header) { h.Set("svix-id", strings.Repeat("m", 257)) }), vectorBody, ReasonMissingHeaders},
 		{"timestamp not a number", vectorSecret, at, with(func(h http.Header) { h.Set("svix-timestamp", "yesterday") }), vectorBody, ReasonMissingHeaders},
 		{"tampered body", vectorSecret, at, vectorHeader(), `{"test": 2432232315}`, ReasonBadSignature},
 		{"other secret", "whsec_" + "b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldA==", at, vectorHeader(), vectorBody, ReasonBadSignature},

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -56,9 +55,6 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 func hasParam(rawURL, name string) bool {
-	if u, err := url.Parse(rawURL); err == nil && u.Scheme != "" {
-		return u.Query().Has(name)
-	}
-	// A keyword/value connection string.
-	return strings.Contains(rawURL, name+"=")
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Query().Has(name)
 }

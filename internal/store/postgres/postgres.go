@@ -19,16 +19,15 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
-// DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
-// Commits wait for the WAL flush; more connections in flight let one flush
-// cover more deliveries.
-const DefaultMaxConns = 32
+// DefaultMaxConns is the pool size when the URL sets no pool_max_conns:
+// the committer, Record and the health checks share it.
+const DefaultMaxConns = 8
 
-// Group commit: committers goroutines each take the deliveries waiting at
-// that moment (up to maxBatch) and apply them in one transaction, one
-// round trip and one WAL flush. Fewer committers than requests in flight
-// make bigger batches; every caller is answered only after the commit that
-// holds its delivery.
+// Group commit: the committer takes the deliveries waiting at that moment
+// (up to maxBatch) and applies them in one transaction, one round trip and
+// one WAL flush; every caller is answered only after the commit that holds
+// its delivery. One committer measured best on 2 cores (16 senders: 6,808
+// deliveries/s with one, 6,464 with two, 5,595 with four).
 const (
 	committers = 1
 	maxBatch   = 64
@@ -73,13 +72,13 @@ func Open(ctx context.Context, url string, mode store.DeleteMode) (*Store, error
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}
 	s := &Store{pool: pool, delete: mode}
-	if err := s.Ping(ctx); err != nil {
+	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, classify("migrate", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	s.queue = store.NewQueue(committers, maxBatch, s.commit)
 	return s, nil
@@ -333,6 +332,12 @@ func classify(op string, err error) error {
 			"53", // insufficient resources
 			"57", // operator intervention: shutdown, cancel
 			"58": // system error
+			return fmt.Errorf("%s: %w: %s (SQLSTATE %s)", op, store.ErrUnavailable, pgErr.Message, pgErr.Code)
+		}
+		switch pgErr.Code {
+		case "55P03", // lock not available (lock_timeout)
+			"55006", // object in use
+			"25006": // read-only transaction, e.g. on a standby after a failover
 			return fmt.Errorf("%s: %w: %s (SQLSTATE %s)", op, store.ErrUnavailable, pgErr.Message, pgErr.Code)
 		}
 		return fmt.Errorf("%s: %w: %s (SQLSTATE %s)", op, store.ErrPermanent, pgErr.Message, pgErr.Code)

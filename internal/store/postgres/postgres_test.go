@@ -13,7 +13,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{Open: storetest.Postgres, Concurrent: true})
+	storetest.Run(t, storetest.Harness{Open: storetest.Postgres, Pair: storetest.PostgresPair})
 }
 
 // Replicas that start together must not both migrate.

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,9 +28,8 @@ const maxBatch = 256
 
 // Store is the SQLite store.
 type Store struct {
-	db     *sql.DB
-	path   string
-	delete store.DeleteMode
+	db   *sql.DB
+	path string
 
 	queue  *store.Queue[*request]
 	writer *writer
@@ -57,13 +55,8 @@ type result struct {
 }
 
 // Open opens (creating if needed) the database file at path and migrates
-// it. path may also be a "sqlite:" or "file:" URL.
+// it.
 func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, error) {
-	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "sqlite:")
-	path = strings.TrimPrefix(path, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
 	if path == "" {
 		return nil, errors.New("open sqlite: empty file name")
 	}
@@ -76,7 +69,7 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	s := &Store{db: db, path: path, delete: mode}
+	s := &Store{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, classify(err))

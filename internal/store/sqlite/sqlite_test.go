@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 func TestOpenTwiceKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "again.db")
 	for range 2 {
-		st, err := sqlite.Open(context.Background(), "sqlite:"+path, store.HardDelete)
+		st, err := sqlite.Open(context.Background(), path, store.HardDelete)
 		if err != nil {
 			t.Fatal(err)
 		}

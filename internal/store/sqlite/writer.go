@@ -28,12 +28,12 @@ const (
 		ON CONFLICT (user_id) DO UPDATE
 			SET version = excluded.version, changed_at = excluded.changed_at
 			WHERE NOT deleted AND version < excluded.version`
-	sqlDeleteUser     = `DELETE FROM "User" WHERE "id" = ?`
-	sqlSoftDeleteUser = `UPDATE "User" SET "deletedAt" = ? WHERE "id" = ?`
+	sqlDeleteUser     = `DELETE FROM "User" WHERE "clerkId" = ?`
+	sqlSoftDeleteUser = `UPDATE "User" SET "deletedAt" = ? WHERE "clerkId" = ?`
 	sqlUpsertUser     = `
 		INSERT INTO "User" ("id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl", "createdAt", "updatedAt")
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT ("id") DO UPDATE SET
+		ON CONFLICT ("clerkId") DO UPDATE SET
 			"email" = excluded."email",
 			"firstName" = excluded."firstName",
 			"lastName" = excluded."lastName",
@@ -86,7 +86,16 @@ func (w *writer) commit(batch []*request) {
 		return
 	}
 	for i, r := range batch {
-		results[i] = w.applyOne(ctx, r)
+		var lost error
+		results[i], lost = w.applyOne(ctx, r)
+		if lost != nil {
+			// SQLite rolled the whole transaction back (a full disk, an I/O
+			// error): nothing of the batch is recorded, so every sender
+			// must retry.
+			w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // most likely gone already
+			w.answerAll(batch, fmt.Errorf("the transaction was lost: %w", classify(lost)))
+			return
+		}
 	}
 	if _, err := w.conn.ExecContext(ctx, `COMMIT`); err != nil {
 		w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // the commit error is what we report
@@ -105,9 +114,11 @@ func (w *writer) answerAll(batch []*request, err error) {
 }
 
 // applyOne runs one request inside a savepoint of the batch transaction.
-func (w *writer) applyOne(ctx context.Context, r *request) result {
+// lost is set when the savepoint cannot be rolled back or released: the
+// batch's transaction is gone.
+func (w *writer) applyOne(ctx context.Context, r *request) (res result, lost error) {
 	if _, err := w.conn.ExecContext(ctx, `SAVEPOINT d`); err != nil {
-		return result{err: fmt.Errorf("savepoint: %w", classify(err))}
+		return result{}, err
 	}
 	var (
 		o   store.Outcome
@@ -119,7 +130,9 @@ func (w *writer) applyOne(ctx context.Context, r *request) result {
 		o, err = w.record(ctx, r.delivery, r.outcome, r.errMsg)
 	}
 	if err != nil {
-		w.conn.ExecContext(ctx, `ROLLBACK TO d`) //nolint:errcheck // the first error is what we report
+		if _, rerr := w.conn.ExecContext(ctx, `ROLLBACK TO d`); rerr != nil {
+			return result{}, rerr
+		}
 		err = classify(err)
 		if r.change != nil && errors.Is(err, store.ErrPermanent) {
 			// Keep the failure visible, and replayable, in the ledger.
@@ -130,10 +143,10 @@ func (w *writer) applyOne(ctx context.Context, r *request) result {
 			}
 		}
 	}
-	if _, rerr := w.conn.ExecContext(ctx, `RELEASE d`); rerr != nil && err == nil {
-		err = fmt.Errorf("release savepoint: %w", classify(rerr))
+	if _, rerr := w.conn.ExecContext(ctx, `RELEASE d`); rerr != nil {
+		return result{}, rerr
 	}
-	return result{outcome: o, err: err}
+	return result{outcome: o, err: err}, nil
 }
 
 func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {

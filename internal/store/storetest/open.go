@@ -60,3 +60,12 @@ func PostgresAt(t *testing.T, url string, mode store.DeleteMode) (store.Store, f
 	}
 	return st, exec
 }
+
+// PostgresPair opens two stores on one fresh database of the test cluster,
+// like two replicas of the receiver.
+func PostgresPair(t *testing.T) (store.Store, store.Store) {
+	url := pgtest.URL(t)
+	a, _ := PostgresAt(t, url, store.HardDelete)
+	b, _ := PostgresAt(t, url, store.HardDelete)
+	return a, b
+}

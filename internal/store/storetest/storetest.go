@@ -23,9 +23,10 @@ type Harness struct {
 	// ends, and a function that runs raw SQL on that database (used to give
 	// the users table a constraint that the sync must trip over).
 	Open func(t *testing.T, mode store.DeleteMode) (store.Store, func(sql string) error)
-	// Concurrent is true when two processes may apply to the same database
-	// at once (PostgreSQL): the property tests then also race two appliers.
-	Concurrent bool
+	// Pair, when set, opens two stores — two pools, as two replicas of
+	// the receiver would have — on one fresh database: the property tests
+	// then race them against each other.
+	Pair func(t *testing.T) (store.Store, store.Store)
 }
 
 // Run runs the whole suite.
@@ -339,6 +340,61 @@ func runRules(t *testing.T, h Harness) {
 			t.Fatalf("retried ledger row %+v", r)
 		}
 		e.wantRows(a, b)
+	})
+	t.Run("refused changes among concurrent ones fail alone", func(t *testing.T) {
+		// Enough at once to share commits: a refused change must not take
+		// the others in its batch down with it.
+		e := newEnv(t, h, store.HardDelete)
+		if err := e.exec(`CREATE UNIQUE INDEX "User_username_key" ON "User"("username")`); err != nil {
+			t.Fatal(err)
+		}
+		taken := "taken"
+		first := e.g.NewUser()
+		first.Username = &taken
+		e.expect(store.Applied, e.g.Created(first))
+		type job struct {
+			ev   fake.Event
+			want store.Outcome
+		}
+		var jobs []job
+		for i := range 40 {
+			u := e.g.NewUser()
+			want := store.Applied
+			if i%2 == 0 {
+				u.Username, want = &taken, store.Failed
+			} else {
+				name := fmt.Sprintf("free-%d", i)
+				u.Username = &name
+			}
+			jobs = append(jobs, job{e.g.Created(u), want})
+		}
+		errs := make(chan error, len(jobs))
+		for i, j := range jobs {
+			go func() {
+				d, c, err := delivery(fmt.Sprintf("msg_c%d", i), j.ev)
+				if err != nil {
+					errs <- err
+					return
+				}
+				o, err := e.st.Apply(context.Background(), d, c)
+				switch {
+				case o != j.want:
+					errs <- fmt.Errorf("%s: %s %v, want %s", d.SvixID, o, err, j.want)
+				case o == store.Failed && !errors.Is(err, store.ErrPermanent):
+					errs <- fmt.Errorf("%s: failed with %v, want ErrPermanent", d.SvixID, err)
+				default:
+					errs <- nil
+				}
+			}()
+		}
+		for range jobs {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		if rows := e.rows(); len(rows) != 21 {
+			t.Fatalf("%d rows, want 21", len(rows))
+		}
 	})
 	t.Run("a closed store is unavailable", func(t *testing.T) {
 		e := newEnv(t, h, store.HardDelete)

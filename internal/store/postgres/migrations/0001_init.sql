@@ -39,7 +39,8 @@ CREATE TABLE clerk_sync_users (
     changed_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
--- One delivery in one round trip. Each statement of a plpgsql function
+-- One delivery in one round trip. "clerkId" is the key (the seed plan's
+-- upsert key): a table whose "id" is the app's own keeps it. Each statement of a plpgsql function
 -- takes a fresh snapshot, so once the state row is locked the user row is
 -- seen as the last committed writer left it, whatever other replicas did.
 CREATE FUNCTION clerk_sync_apply(
@@ -62,9 +63,9 @@ BEGIN
             v_outcome := 'applied';
             IF p_soft THEN
                 UPDATE "User" SET "deletedAt" = to_timestamp(p_version / 1000.0) AT TIME ZONE 'UTC'
-                WHERE "id" = p_user_id;
+                WHERE "clerkId" = p_user_id;
             ELSE
-                DELETE FROM "User" WHERE "id" = p_user_id;
+                DELETE FROM "User" WHERE "clerkId" = p_user_id;
             END IF;
         END IF;
     ELSE
@@ -77,7 +78,7 @@ BEGIN
             v_outcome := 'applied';
             INSERT INTO "User" ("id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl", "createdAt", "updatedAt")
             VALUES (p_user_id, p_user_id, p_email, p_first_name, p_last_name, p_username, p_image_url, p_created_at, p_updated_at)
-            ON CONFLICT ("id") DO UPDATE SET
+            ON CONFLICT ("clerkId") DO UPDATE SET
                 "email" = excluded."email",
                 "firstName" = excluded."firstName",
                 "lastName" = excluded."lastName",
