@@ -1,0 +1,113 @@
+package inspect_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/inspect"
+	"github.com/clerk-sync/clerk-sync/internal/server"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
+)
+
+const testSecret = "whsec_" + "aW5zcGVjdG9yLWJhY2tlbmQtdGVzdC1zZWNyZXQ="
+
+// receiver is a real receiver on a real SQLite file; reports collects its
+// reports.
+type receiver struct {
+	st  store.Store
+	url string
+
+	mu      sync.Mutex
+	reports []webhook.Report
+	observe func(webhook.Report)
+}
+
+func newReceiver(t *testing.T) *receiver {
+	st, _ := storetest.SQLite(t, store.HardDelete)
+	rc := &receiver{st: st}
+	secret, _ := webhook.ParseSecret(testSecret)
+	h, _, err := server.Handlers(server.Config{Path: "/hook", Secret: secret, Observe: func(r webhook.Report) {
+		rc.mu.Lock()
+		rc.reports = append(rc.reports, r)
+		observe := rc.observe
+		rc.mu.Unlock()
+		if observe != nil {
+			observe(r)
+		}
+	}}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	rc.url = srv.URL + "/hook"
+	return rc
+}
+
+func (rc *receiver) last() webhook.Report {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.reports[len(rc.reports)-1]
+}
+
+func backend(t *testing.T, rc *receiver) *inspect.Backend {
+	signer, err := fake.NewSigner(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inspect.New(rc.st, rc.url, signer)
+}
+
+func TestBackendAgainstARealReceiver(t *testing.T) {
+	rc := newReceiver(t)
+	b := backend(t, rc)
+	ctx := context.Background()
+
+	if err := b.Send(ctx, "user.updated", ""); err == nil {
+		t.Fatal("an update with no user to act on was sent")
+	}
+	if err := b.Send(ctx, "user.created", ""); err != nil {
+		t.Fatal(err)
+	}
+	created := rc.last()
+	if created.Outcome != "applied" || created.Status != 200 {
+		t.Fatalf("created: %+v", created)
+	}
+	if err := b.Send(ctx, "user.updated", ""); err != nil || rc.last().Outcome != "applied" || rc.last().UserID != created.UserID {
+		t.Fatalf("update of the last user: %v %+v", err, rc.last())
+	}
+	// Replay: byte for byte, same svix-id → duplicate.
+	if err := b.Replay(ctx, created); err != nil || rc.last().Outcome != "duplicate" || rc.last().SvixID != created.SvixID {
+		t.Fatalf("replay: %v %+v", err, rc.last())
+	}
+	// Resend: a new svix-id for the same (now older) body → stale.
+	if err := b.Resend(ctx, created); err != nil || rc.last().Outcome != "stale" || rc.last().SvixID == created.SvixID {
+		t.Fatalf("resend: %v %+v", err, rc.last())
+	}
+	if err := b.Send(ctx, "user.deleted", created.UserID); err != nil || rc.last().Outcome != "applied" {
+		t.Fatalf("delete: %v %+v", err, rc.last())
+	}
+	users, states, err := b.Rows(ctx)
+	if err != nil || len(users) != 0 || len(states) != 1 || !states[0].Deleted {
+		t.Fatalf("rows %v, states %+v, %v", users, states, err)
+	}
+	if err := b.Scenario(ctx, "out-of-order"); err != nil {
+		t.Fatal(err)
+	}
+	if users, _, _ := b.Rows(ctx); len(users) != 1 {
+		t.Fatalf("after out-of-order: %d rows, want the one user that is not deleted", len(users))
+	}
+	hist, err := b.History(ctx, time.Now().Add(time.Minute), 100)
+	if err != nil || len(hist) < 8 {
+		t.Fatalf("history: %d rows, %v", len(hist), err)
+	}
+	if c := b.Curl(created); c == "" {
+		t.Fatal("no curl")
+	}
+}
