@@ -3,23 +3,29 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/inspect"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
+	"github.com/clerk-sync/clerk-sync/tui"
 )
 
 // DefaultDB is the SQLite file used when no database is named.
@@ -38,6 +44,7 @@ type serveFlags struct {
 	logLevel  *choice
 
 	output        *choice
+	tui           bool
 	tunnel        *choice
 	domain        string
 	tunnelTimeout time.Duration
@@ -57,6 +64,7 @@ var envVars = map[string]string{
 	"log-format": "CLERK_SYNC_LOG_FORMAT",
 	"log-level":  "CLERK_SYNC_LOG_LEVEL",
 	"output":     "CLERK_SYNC_OUTPUT",
+	"tui":        "CLERK_SYNC_TUI",
 
 	"tunnel":         "CLERK_SYNC_TUNNEL",
 	"domain":         "NGROK_DOMAIN",
@@ -111,6 +119,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.Var(f.logFormat, "log-format", "log format: text or json [CLERK_SYNC_LOG_FORMAT]")
 	fl.Var(f.logLevel, "log-level", "log level: debug, info, warn or error [CLERK_SYNC_LOG_LEVEL]")
 	fl.Var(f.output, "output", "per-delivery output: text (a log line on stderr) or ndjson (one JSON object per delivery on stdout) [CLERK_SYNC_OUTPUT]")
+	fl.BoolVar(&f.tui, "tui", false, "show the inspector: incoming events beside the users table; logs go to a file [CLERK_SYNC_TUI]")
 	fl.Var(f.tunnel, "tunnel", `open an ngrok tunnel (token: NGROK_AUTHTOKEN): "on" (--tunnel) fails without one, "auto" goes on locally [CLERK_SYNC_TUNNEL]`)
 	fl.Lookup("tunnel").NoOptDefVal = "on"
 	fl.StringVar(&f.domain, "domain", "", "the ngrok account's static domain, so the URL stays the same [NGROK_DOMAIN]")
@@ -132,6 +141,19 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	if err := env.ApplyFlags(cmd.Flags(), envVars); err != nil {
 		return err
+	}
+	var logFile string
+	if f.tui {
+		if f.output.value == "ndjson" {
+			return errors.New("--tui and --output ndjson exclude each other: the inspector shows what ndjson would print")
+		}
+		file, path, err := openLogFile()
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		// While the inspector owns the terminal nothing else writes to it.
+		stdout, stderr, logFile = file, file, path
 	}
 	log := newLogger(stderr, f.logFormat.value, f.logLevel.value)
 	mode := store.DeleteMode(f.onDelete.value)
@@ -172,9 +194,25 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 		defer st.Close()
 	}
+	observe := f.observer(log, stdout)
+	var inspector *tea.Program // set before anything is served
+	if f.tui {
+		report := observe
+		observe = func(r webhook.Report) {
+			report(r)
+			inspector.Send(tui.DeliveryMsg{Delivery: r})
+		}
+		if pub != nil {
+			status := pub.Status
+			pub.Status = func(s tunnel.Status) {
+				status(s)
+				inspector.Send(tui.TunnelMsg{Status: s})
+			}
+		}
+	}
 	local, public, err := server.Handlers(server.Config{
 		Path: f.path, Secret: secret, MaxBody: f.maxBody, ForwardTo: f.forwardTo,
-		Observe: f.observer(log, stdout),
+		Observe: observe,
 	}, st)
 	if err != nil {
 		return err
@@ -190,7 +228,62 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		banner = stderr // stdout carries only the deliveries
 	}
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
-	return server.Run(ctx, log, ln, local, pub, public)
+	if !f.tui {
+		return server.Run(ctx, log, ln, local, pub, public)
+	}
+	signer, err := fake.NewSigner(secret.Reveal())
+	if err != nil {
+		return err
+	}
+	inspector = tea.NewProgram(tui.New(inspect.New(st, webhookURL, signer), tui.Info{
+		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
+		Fingerprint: secret.Fingerprint(), LogFile: logFile,
+	}), tea.WithContext(ctx))
+	return runInspector(ctx, inspector, func(ctx context.Context) error {
+		return server.Run(ctx, log, ln, local, pub, public)
+	})
+}
+
+// runInspector serves while the inspector runs: quitting it stops the
+// server (which drains), and a server that fails quits it.
+func runInspector(ctx context.Context, p *tea.Program, serve func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() {
+		err := serve(ctx)
+		if err != nil {
+			p.Quit()
+		}
+		served <- err
+	}()
+	_, err := p.Run()
+	cancel()
+	if serr := <-served; serr != nil {
+		return serr
+	}
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // SIGINT/SIGTERM: a normal stop
+	}
+	return err
+}
+
+// openLogFile opens the log of an inspector session: clerk-sync.log in the
+// toolkit's cache directory.
+func openLogFile() (*os.File, string, error) {
+	dir, err := config.CacheDir()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(dir, "clerk-sync.log")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, "", fmt.Errorf("open the log file: %w", err)
+	}
+	return f, path, nil
 }
 
 // public sets up the tunnel: the token, the domain, the edge policy, and

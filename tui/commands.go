@@ -1,0 +1,156 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// The commands: each calls the Backend inside the tea.Cmd it returns, and
+// answers with a message.
+
+const (
+	// historyPage is how many ledger rows one press of o loads.
+	historyPage = 200
+	// cmdTimeout bounds each call to the backend.
+	cmdTimeout = 15 * time.Second
+	// scenarioName is the scenario that s runs.
+	scenarioName = "out-of-order"
+)
+
+// rowsMsg is a reading of the users table, the answer to refresh seq.
+type rowsMsg struct {
+	seq    int
+	users  []store.User
+	states []store.UserState
+	err    error
+}
+
+// historyMsg is a page of older deliveries from the ledger.
+type historyMsg struct {
+	ds  []Delivery
+	err error
+}
+
+// doneMsg ends a command that acts: err is flashed if set, else ok if set.
+type doneMsg struct {
+	what string
+	ok   string
+	err  error
+}
+
+// refreshRows reads the users table.
+func (m *Model) refreshRows() tea.Cmd {
+	m.refreshes++
+	seq, b := m.refreshes, m.backend
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		users, states, err := b.Rows(ctx)
+		return rowsMsg{seq: seq, users: users, states: states, err: err}
+	}
+}
+
+// loadOlder asks the ledger for the deliveries before the oldest shown.
+func (m *Model) loadOlder() tea.Cmd {
+	var before time.Time
+	if d, ok := m.events.Oldest(); ok {
+		before = d.Received
+	}
+	b := m.backend
+	return func() tea.Msg {
+		if before.IsZero() {
+			before = time.Now()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		recs, err := b.History(ctx, before, historyPage)
+		ds := make([]Delivery, len(recs))
+		for i, r := range recs {
+			ds[i] = fromRecord(r)
+		}
+		return historyMsg{ds: ds, err: err}
+	}
+}
+
+// fromRecord is a ledger row as a delivery: it was verified (the ledger
+// keeps nothing else), and its status and latency are not kept.
+func fromRecord(r store.Record) Delivery {
+	return Delivery{
+		Received:  r.ReceivedAt,
+		SvixID:    r.SvixID,
+		EventType: r.Type,
+		UserID:    r.UserID,
+		Verified:  true,
+		Outcome:   string(r.Outcome),
+		Error:     r.Error,
+		Body:      r.Payload,
+	}
+}
+
+// send fires a mock event; updates and deletes act on the selected user
+// (the selected row when the rows pane has the cursor, else the selected
+// event's), or on the last one created when there is none.
+func (m *Model) send(eventType string) tea.Cmd {
+	var userID string
+	if eventType != "user.created" {
+		userID = m.selectedUser()
+	}
+	b := m.backend
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		return doneMsg{what: "send " + eventType, err: b.Send(ctx, eventType, userID)}
+	}
+}
+
+func (m *Model) selectedUser() string {
+	if m.rowsFocused && !m.showDetail {
+		return m.rows.Current()
+	}
+	if e := m.selected(); e != nil {
+		return e.d.UserID
+	}
+	return ""
+}
+
+func (m *Model) scenario() tea.Cmd {
+	b := m.backend
+	return tea.Batch(m.status.Flash("running the "+scenarioName+" scenario…", false), func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		return doneMsg{what: "scenario " + scenarioName, ok: "the " + scenarioName + " scenario is done", err: b.Scenario(ctx, scenarioName)}
+	})
+}
+
+// act runs f (Replay or Resend) on the selected delivery.
+func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cmd {
+	e := m.selected()
+	if e == nil {
+		return m.status.Flash(what+": no delivery selected", true)
+	}
+	d := e.d
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		return doneMsg{what: what + " " + d.SvixID, err: f(ctx, d)}
+	}
+}
+
+// copyCurl puts the selected delivery on the clipboard as a curl command,
+// with OSC 52, which the terminal (and tmux, with set-clipboard on)
+// passes on.
+func (m *Model) copyCurl() tea.Cmd {
+	e := m.selected()
+	if e == nil {
+		return m.status.Flash("copy: no delivery selected", true)
+	}
+	d, b := e.d, m.backend
+	return tea.Batch(
+		func() tea.Msg { return tea.SetClipboard(b.Curl(d))() },
+		m.status.Flash("copied: curl for "+orNone(d.SvixID), false),
+	)
+}

@@ -1,0 +1,242 @@
+package tui
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// detailModel is one delivery in full: its request headers, its body as
+// indented JSON, the answer, and the row before → after, in a viewport
+// that scrolls.
+type detailModel struct {
+	styles *Styles
+	e      *entry
+	vp     viewport.Model
+	width  int
+	height int
+}
+
+func newDetail(keys *KeyMap, styles *Styles) detailModel {
+	vp := viewport.New()
+	vp.SoftWrap = true
+	vp.KeyMap = viewport.KeyMap{
+		Up:           keys.Up,
+		Down:         keys.Down,
+		PageUp:       keys.PageUp,
+		PageDown:     keys.PageDown,
+		HalfPageUp:   key.NewBinding(key.WithKeys("ctrl+u")),
+		HalfPageDown: key.NewBinding(key.WithKeys("ctrl+d")),
+	}
+	vp.MouseWheelEnabled = false
+	return detailModel{styles: styles, vp: vp}
+}
+
+// SetSize lays the view out in w columns and h lines.
+func (m *detailModel) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.vp.SetWidth(w)
+	m.vp.SetHeight(max(0, h-1))
+	m.Refresh()
+}
+
+// Show shows e from the top.
+func (m *detailModel) Show(e *entry) {
+	m.e = e
+	m.Refresh()
+	m.vp.GotoTop()
+}
+
+// Entry returns the delivery shown, or nil.
+func (m detailModel) Entry() *entry { return m.e }
+
+// Refresh renders the entry again, e.g. once its row after is known.
+func (m *detailModel) Refresh() {
+	if m.e != nil {
+		m.vp.SetContentLines(m.content())
+	}
+}
+
+// Update scrolls.
+func (m detailModel) Update(msg tea.Msg) (detailModel, tea.Cmd) {
+	var cmd tea.Cmd
+	m.vp, cmd = m.vp.Update(msg)
+	return m, cmd
+}
+
+// View renders the title and the scrolled content.
+func (m detailModel) View() string {
+	if m.e == nil || m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	title := fmt.Sprintf("[Delivery] %s · esc back · ↑/↓ scroll · %d%%", orNone(m.e.d.SvixID), int(m.vp.ScrollPercent()*100))
+	return block([]string{m.styles.Title.Render(cell(title, m.width)), m.vp.View()}, m.width, m.height)
+}
+
+// content is the lines of the view.
+func (m detailModel) content() []string {
+	s, e, d := m.styles, m.e, m.e.d
+	ver := s.Verified.Render("✓ verified")
+	if !d.Verified {
+		ver = s.Unverified.Render("✗ not verified")
+	}
+	lines := []string{strings.Join([]string{
+		clock(d.Received), orNone(d.EventType), "user " + orNone(d.UserID), ver,
+		s.outcome(d.Outcome).Render(orNone(d.Outcome)), "HTTP " + status(d.Status), latency(d.Latency),
+	}, "  ")}
+	if why := joinNonEmpty(": ", d.Reason, d.Error); why != "" {
+		lines = append(lines, s.outcome(d.Outcome).Render(printable(why)))
+	}
+
+	lines = append(lines, "", s.Section.Render("Row before → after"))
+	switch e.diff {
+	case diffNone:
+		why := "no change: the outcome was " + orNone(d.Outcome)
+		if e.ledger {
+			why = "not known: loaded from the ledger"
+		}
+		lines = append(lines, s.Muted.Render("  "+why))
+	case diffPending:
+		lines = append(lines, s.Muted.Render("  reading the rows…"))
+	case diffNoRowsYet:
+		lines = append(lines, s.Muted.Render("  not known: it arrived before the rows were first read"))
+	case diffDone:
+		lines = append(lines, m.diff(e.before, e.after)...)
+	}
+
+	lines = append(lines, "", s.Section.Render("Response "+status(d.Status)))
+	if e.ledger {
+		lines = append(lines, s.Muted.Render("  not kept: loaded from the ledger"))
+	} else {
+		lines = append(lines, pretty(d.Response)...)
+	}
+
+	lines = append(lines, "", s.Section.Render("Request headers"))
+	switch {
+	case e.ledger:
+		lines = append(lines, s.Muted.Render("  not kept: loaded from the ledger"))
+	case len(d.Header) == 0:
+		lines = append(lines, s.Muted.Render("  none"))
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.Header)) {
+		for _, v := range d.Header[k] {
+			lines = append(lines, "  "+s.Label.Render(k+":")+" "+printable(v))
+		}
+	}
+
+	lines = append(lines, "", s.Section.Render(fmt.Sprintf("Body (%d bytes)", len(d.Body))))
+	lines = append(lines, pretty(d.Body)...)
+
+	return lines
+}
+
+// diff shows a row before and after a delivery, field by field: "- old"
+// and "+ new" for a change, the value alone when it stayed.
+func (m detailModel) diff(before, after *store.User) []string {
+	s := m.styles
+	switch {
+	case before == nil && after == nil:
+		return []string{s.Muted.Render("  (no row) → (no row)")}
+	case before == nil:
+		out := []string{s.Removed.Render("  - (no row)")}
+		for _, f := range rowFields(after) {
+			out = append(out, s.Added.Render("  + "+f.name+": "+f.value))
+		}
+		return out
+	case after == nil:
+		var out []string
+		for _, f := range rowFields(before) {
+			out = append(out, s.Removed.Render("  - "+f.name+": "+f.value))
+		}
+		return append(out, s.Added.Render("  + (no row)"))
+	}
+	var out []string
+	old, cur := rowFields(before), rowFields(after)
+	for i := range old {
+		if old[i].value == cur[i].value {
+			out = append(out, "    "+old[i].name+": "+old[i].value)
+			continue
+		}
+		out = append(out, s.Removed.Render("  - "+old[i].name+": "+old[i].value),
+			s.Added.Render("  + "+cur[i].name+": "+cur[i].value))
+	}
+	return out
+}
+
+type field struct{ name, value string }
+
+// rowFields is a row as the columns of the users table.
+func rowFields(u *store.User) []field {
+	t := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.000") }
+	deleted := none
+	if u.DeletedAt != nil {
+		deleted = t(*u.DeletedAt)
+	}
+	opt := func(s *string) string {
+		if s == nil {
+			return "null"
+		}
+		return fmt.Sprintf("%q", *s)
+	}
+	return []field{
+		{"id", u.ID}, {"clerkId", u.ClerkID}, {"email", opt(u.Email)},
+		{"firstName", opt(u.FirstName)}, {"lastName", opt(u.LastName)},
+		{"username", opt(u.Username)}, {"imageUrl", opt(u.ImageURL)},
+		{"createdAt", t(u.CreatedAt)}, {"updatedAt", t(u.UpdatedAt)}, {"deletedAt", deleted},
+	}
+}
+
+// pretty indents a JSON body, or shows it as it is when it is not JSON.
+func pretty(b []byte) []string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return []string{"  (empty)"}
+	}
+	var buf bytes.Buffer
+	text := string(b)
+	if json.Indent(&buf, b, "", "  ") == nil {
+		text = buf.String()
+	}
+	lines := strings.Split(printable(text), "\n")
+	for i := range lines {
+		lines[i] = "  " + lines[i]
+	}
+	return lines
+}
+
+// printable keeps control characters of outside input (a forged body, a
+// header) from reaching the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r == '\t':
+			return ' '
+		case unicode.IsControl(r):
+			return '·'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "�"))
+}
+
+func joinNonEmpty(sep string, ss ...string) string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, sep)
+}

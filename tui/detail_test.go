@@ -1,0 +1,83 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+)
+
+func newTestDetail(w, h int) detailModel {
+	k, s := DefaultKeyMap(), DefaultStyles()
+	k.setMode(modeDetail, false, false)
+	m := newDetail(&k, &s)
+	m.SetSize(w, h)
+	return m
+}
+
+func TestDetailContent(t *testing.T) {
+	before, after := row(ada, "ada@example.com", 0), row(ada, "ada@lovelace.dev", 1)
+	ledger := delivery(3, "user.created", grace, "applied")
+	ledger.Header, ledger.Response, ledger.Status = nil, nil, 0
+	notJSON := forgery(4)
+	notJSON.Body = []byte("not json\x1b[31m")
+	tests := []struct {
+		name    string
+		e       *entry
+		want    []string
+		notWant []string
+	}{
+		{"update", &entry{d: delivery(1, "user.updated", ada, "applied"), diff: diffDone, before: &before, after: &after},
+			[]string{
+				"✓ verified  applied  HTTP 200  2.2ms",
+				"Row before → after",
+				`  - email: "ada@example.com"`, `  + email: "ada@lovelace.dev"`,
+				`    firstName: "Ada"`,
+				"  - updatedAt: 2026-05-01 12:00:00.000", "  + updatedAt: 2026-05-01 12:00:01.000",
+				"Response 200", `"outcome": "applied",`,
+				// headers sorted, then the body indented
+				"Request headers\n  Content-Type: application/json\n  Svix-Id: msg_2yF0c4Ku9MxRf2Sa6Io8Lq5Nc7E\n  Svix-Signature: v1,",
+				"Body (89 bytes)\n  {\n    \"data\": {\n      \"id\": \"user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C\"",
+			},
+			[]string{`- firstName`}},
+		{"create", &entry{d: delivery(0, "user.created", ada, "applied"), diff: diffDone, after: &before},
+			[]string{"  - (no row)", `  + email: "ada@example.com"`, "  + deletedAt: —"}, nil},
+		{"hard delete", &entry{d: delivery(2, "user.deleted", ada, "applied"), diff: diffDone, before: &after},
+			[]string{`  - email: "ada@lovelace.dev"`, "  + (no row)"}, nil},
+		{"duplicate", &entry{d: delivery(1, "user.updated", ada, "duplicate")},
+			[]string{"no change: the outcome was duplicate"}, nil},
+		{"waiting for the rows", &entry{d: delivery(1, "user.updated", ada, "applied"), diff: diffPending},
+			[]string{"reading the rows…"}, nil},
+		{"from the ledger", &entry{d: ledger, ledger: true},
+			[]string{"HTTP —", "Response —\n  not kept: loaded from the ledger", "Request headers\n  not kept", "not known: loaded from the ledger"}, nil},
+		{"forgery", &entry{d: forgery(2)},
+			[]string{"✗ not verified  rejected  HTTP 400", "bad-signature: no signature matches", `"reason": "bad-signature"`}, nil},
+		{"a body that is not JSON", &entry{d: notJSON},
+			[]string{"Body (13 bytes)\n  not json·[31m"}, []string{"\x1b[31m"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestDetail(100, 200)
+			m.Show(tt.e)
+			checkText(t, stripANSI(strings.Join(m.content(), "\n")), tt.want, tt.notWant)
+		})
+	}
+}
+
+func TestDetailScroll(t *testing.T) {
+	m := newTestDetail(80, 8)
+	m.Show(&entry{d: delivery(1, "user.updated", ada, "applied")})
+	top := m.View()
+	checkText(t, stripANSI(top), []string{"[Delivery] msg_2yF0c4Ku9MxRf2Sa6Io8Lq5Nc7E · esc back"}, nil)
+	for _, k := range keys("down", "j", "pgdown") {
+		m, _ = m.Update(k)
+	}
+	if m.vp.YOffset() == 0 || m.View() == top {
+		t.Error("down, j and pgdown did not scroll")
+	}
+	if lines := strings.Split(m.View(), "\n"); len(lines) != 8 {
+		t.Errorf("the view is %d lines, want 8", len(lines))
+	}
+	m.Show(&entry{d: forgery(2)})
+	if m.vp.YOffset() != 0 {
+		t.Error("another delivery does not start at the top")
+	}
+}

@@ -1,0 +1,222 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/lipgloss/v2"
+)
+
+func newTestEvents(w, h int) eventsModel {
+	k, s := DefaultKeyMap(), DefaultStyles()
+	k.setMode(modeList, false, false)
+	m := newEvents(&k, &s)
+	m.SetSize(w, h)
+	return m
+}
+
+// ids is the svix ids of the visible entries, newest first, the selected
+// one in brackets.
+func ids(m eventsModel) string {
+	var out []string
+	sel := m.Selected()
+	for _, e := range m.visible() {
+		id := e.d.SvixID
+		if e == sel {
+			id = "[" + id + "]"
+		}
+		out = append(out, id)
+	}
+	return strings.Join(out, " ")
+}
+
+func numbered(n int) Delivery {
+	d := delivery(n, "user.created", ada, "applied")
+	d.SvixID = fmt.Sprintf("m%d", n)
+	return d
+}
+
+func TestEventsCursor(t *testing.T) {
+	add := func(n int) func(*eventsModel) { return func(m *eventsModel) { m.Add(&entry{d: numbered(n)}) } }
+	key := func(name string) func(*eventsModel) {
+		return func(m *eventsModel) { *m, _ = m.Update(keys(name)[0]) }
+	}
+	tests := []struct {
+		name   string
+		steps  []func(*eventsModel)
+		want   string
+		follow bool
+	}{
+		{"empty", nil, "", true},
+		{"follows the newest", []func(*eventsModel){add(1), add(2), add(3)}, "[m3] m2 m1", true},
+		{"moving stops following", []func(*eventsModel){add(1), add(2), key("j")}, "m2 [m1]", false},
+		{"a new event keeps the moved cursor", []func(*eventsModel){add(1), add(2), key("j"), add(3)}, "m3 m2 [m1]", false},
+		{"back at the top it follows again", []func(*eventsModel){add(1), add(2), key("j"), key("k"), add(3)}, "[m3] m2 m1", true},
+		{"the cursor stops at the ends", []func(*eventsModel){add(1), add(2), key("down"), key("down"), key("down")}, "m2 [m1]", false},
+		{"page down", []func(*eventsModel){add(1), add(2), add(3), add(4), key("pgdown")}, "m4 m3 [m2] m1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestEvents(100, 5)
+			for _, step := range tt.steps {
+				step(&m)
+			}
+			if got := ids(m); got != tt.want || m.follow != tt.follow {
+				t.Errorf("got %q (following %v), want %q (following %v)", got, m.follow, tt.want, tt.follow)
+			}
+		})
+	}
+}
+
+func TestEventsRing(t *testing.T) {
+	m := newTestEvents(100, 10)
+	for n := range ringSize + 5 {
+		m.Add(&entry{d: numbered(n)})
+	}
+	if got := len(m.Entries()); got != ringSize {
+		t.Fatalf("%d entries kept, want %d", got, ringSize)
+	}
+	if d, _ := m.Oldest(); d.SvixID != "m5" {
+		t.Errorf("oldest is %s, want m5", d.SvixID)
+	}
+
+	// Loaded on purpose, older deliveries stay beyond the ring's size.
+	older := []Delivery{numbered(4), numbered(3), numbered(2)}
+	if n := m.AddOlder(older); n != 3 {
+		t.Errorf("AddOlder added %d, want 3", n)
+	}
+	m.Add(&entry{d: numbered(2000)})
+	if got := len(m.Entries()); got != ringSize+3 {
+		t.Errorf("%d entries kept after loading older ones, want %d", got, ringSize+3)
+	}
+}
+
+func TestEventsAddOlder(t *testing.T) {
+	m := newTestEvents(100, 10)
+	m.Add(&entry{d: numbered(5)})
+	m.Add(&entry{d: numbered(6)})
+	// The ledger has m5 too (it was received while the inspector ran).
+	n := m.AddOlder([]Delivery{numbered(5), numbered(4), numbered(3)})
+	if want := "[m6] m5 m4 m3"; n != 2 || ids(m) != want {
+		t.Errorf("added %d: %q, want 2: %q", n, ids(m), want)
+	}
+	if !m.Entries()[0].ledger || m.Entries()[3].ledger {
+		t.Error("only entries from the ledger are marked so")
+	}
+}
+
+func TestEventsFilter(t *testing.T) {
+	ds := []Delivery{
+		delivery(0, "user.created", ada, "applied"),
+		delivery(1, "user.updated", grace, "stale"),
+		forgery(2),
+		delivery(3, "session.created", "", "ignored"),
+	}
+	tests := []struct {
+		query string
+		want  []string // event types shown
+	}{
+		{"", []string{"session.created", "", "user.updated", "user.created"}},
+		{"created", []string{"session.created", "user.created"}},
+		{"CREATED", []string{"session.created", "user.created"}},
+		{"2qrn", []string{"user.updated"}},
+		{"rejected", []string{""}},
+		{"stale", []string{"user.updated"}},
+		{"msg_", nil}, // svix ids are not searched
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			m := newTestEvents(100, 10)
+			for _, d := range ds {
+				m.Add(&entry{d: d})
+			}
+			m.StartFilter()
+			m.keys.setMode(modeFilter, false, false) // as the root model does
+			for _, k := range keys(tt.query) {
+				m, _ = m.Update(k)
+			}
+			var got []string
+			for _, e := range m.visible() {
+				got = append(got, e.d.EventType)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("shown %q, want %q", got, tt.want)
+			}
+			if tt.want == nil {
+				checkText(t, stripANSI(m.View()), []string{"No delivery matches"}, nil)
+			}
+
+			m, _ = m.Update(keys("enter")[0])
+			if m.Typing() || m.Filtered() != (tt.query != "") {
+				t.Errorf("after enter: typing %v, filtered %v", m.Typing(), m.Filtered())
+			}
+			m.ClearFilter()
+			if len(m.visible()) != len(ds) {
+				t.Errorf("after clearing, %d shown, want %d", len(m.visible()), len(ds))
+			}
+		})
+	}
+}
+
+func TestEventsFilterEsc(t *testing.T) {
+	m := newTestEvents(100, 10)
+	m.Add(&entry{d: delivery(0, "user.created", ada, "applied")})
+	m.StartFilter()
+	m.keys.setMode(modeFilter, false, false)
+	for _, k := range keys("nothing", "esc") {
+		m, _ = m.Update(k)
+	}
+	if m.Typing() || m.Filtered() || len(m.visible()) != 1 {
+		t.Errorf("esc while typing: typing %v, filtered %v, %d shown", m.Typing(), m.Filtered(), len(m.visible()))
+	}
+}
+
+func TestEventsView(t *testing.T) {
+	ledger := delivery(4, "user.created", grace, "applied")
+	ledger.Status, ledger.Latency, ledger.Header, ledger.Response = 0, 0, nil, nil
+	tests := []struct {
+		name string
+		e    *entry
+		want []string
+	}{
+		{"applied", &entry{d: delivery(0, "user.created", ada, "applied")},
+			[]string{"12:00:00 user.created user_…Bf5C msg_…Mb6D ✓ applied   200 1.1ms"}},
+		{"forgery", &entry{d: forgery(1)},
+			[]string{"12:00:01 —            —          msg_…Nc7E ✗ rejected  400 2.2ms bad-signature"}},
+		{"from the ledger", &entry{d: ledger, ledger: true},
+			[]string{"12:00:04 user.created user_…Cg6D msg_…Qf0H ✓ applied   —   —"}},
+		{"slow", &entry{d: func() Delivery {
+			d := delivery(2, "user.updated", ada, "duplicate")
+			d.Latency = 1500 * time.Millisecond
+			return d
+		}()},
+			[]string{"✓ duplicate 200 1.5s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestEvents(80, 5)
+			m.Add(tt.e)
+			checkText(t, stripANSI(m.View()), append(tt.want, "\n> "), nil)
+		})
+	}
+}
+
+func TestEventsViewSize(t *testing.T) {
+	for _, size := range [][2]int{{80, 10}, {100, 3}, {200, 40}, {30, 2}} {
+		m := newTestEvents(size[0], size[1])
+		for n := range 50 {
+			m.Add(&entry{d: numbered(n)})
+		}
+		lines := strings.Split(m.View(), "\n")
+		if len(lines) != size[1] {
+			t.Errorf("%v: %d lines", size, len(lines))
+		}
+		for _, l := range lines {
+			if w := lipgloss.Width(l); w != size[0] {
+				t.Errorf("%v: a line is %d wide: %q", size, w, l)
+			}
+		}
+	}
+}

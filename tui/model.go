@@ -1,0 +1,291 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// sideBySide is the narrowest terminal that shows the rows beside the
+// events; a narrower one shows them below.
+const sideBySide = 140
+
+// Model is the inspector, the root tea.Model: it holds one model per pane
+// (events, rows, detail, status bar), routes keys and messages to them,
+// and turns the keys that act into commands on the Backend.
+type Model struct {
+	backend Backend
+	keys    KeyMap
+	styles  Styles
+
+	events eventsModel
+	rows   rowsModel
+	detail detailModel
+	status statusModel
+
+	showDetail  bool
+	showHelp    bool
+	rowsFocused bool
+	width       int
+	height      int
+
+	refreshes int // the last refresh of the rows asked for
+	shown     int // the refresh whose rows are shown
+}
+
+// New returns the inspector of the receiver that b reaches; info fills
+// the status bar.
+func New(b Backend, info Info) *Model {
+	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles()}
+	m.events = newEvents(&m.keys, &m.styles)
+	m.rows = newRows(&m.keys, &m.styles)
+	m.detail = newDetail(&m.keys, &m.styles)
+	m.status = newStatus(info, &m.keys, &m.styles)
+	m.sync()
+	return m
+}
+
+// Init reads the users table.
+func (m *Model) Init() tea.Cmd {
+	return m.refreshRows()
+}
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+	case tea.KeyPressMsg:
+		cmd = m.key(msg)
+	case DeliveryMsg:
+		cmd = m.add(msg.Delivery)
+	case TunnelMsg:
+		m.status.SetTunnel(msg.Status)
+		m.layout()
+	case rowsMsg:
+		cmd = m.showRows(msg)
+	case historyMsg:
+		cmd = m.showHistory(msg)
+	case doneMsg:
+		switch {
+		case msg.err != nil:
+			cmd = m.status.Flash(msg.what+": "+msg.err.Error(), true)
+		case msg.ok != "":
+			cmd = m.status.Flash(msg.ok, false)
+		}
+	case flashDoneMsg:
+		m.status, cmd = m.status.Update(msg)
+	default:
+		if m.events.Typing() { // e.g. a paste into the filter
+			m.events, cmd = m.events.Update(msg)
+		}
+	}
+	m.sync()
+	return m, cmd
+}
+
+// key handles a key press: the keys that act first, then those of the
+// view in front.
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if k.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	var cmd tea.Cmd
+	km := &m.keys
+	switch {
+	case m.events.Typing():
+		m.events, cmd = m.events.Update(k)
+	case key.Matches(k, km.Quit):
+		return tea.Quit
+	case key.Matches(k, km.Help):
+		m.showHelp = !m.showHelp
+	case key.Matches(k, km.Back) && m.showHelp:
+		m.showHelp = false
+	case m.showHelp:
+	case key.Matches(k, km.Create):
+		return m.send("user.created")
+	case key.Matches(k, km.Update):
+		return m.send("user.updated")
+	case key.Matches(k, km.Delete):
+		return m.send("user.deleted")
+	case key.Matches(k, km.Scenario):
+		return m.scenario()
+	case key.Matches(k, km.Replay):
+		return m.act("replay", m.backend.Replay)
+	case key.Matches(k, km.Resend):
+		return m.act("re-send", m.backend.Resend)
+	case key.Matches(k, km.Copy):
+		return m.copyCurl()
+	case key.Matches(k, km.Back):
+		m.showDetail = false
+	case m.showDetail:
+		m.detail, cmd = m.detail.Update(k)
+	case key.Matches(k, km.Older):
+		return m.loadOlder()
+	case key.Matches(k, km.Tombstones):
+		m.rows.ToggleTombstones()
+	case key.Matches(k, km.Clear):
+		m.events.ClearFilter()
+	case key.Matches(k, km.Switch):
+		m.focus(!m.rowsFocused)
+	case key.Matches(k, km.Filter):
+		m.focus(false)
+		cmd = m.events.StartFilter()
+	case key.Matches(k, km.Open):
+		if e := m.events.Selected(); e != nil {
+			m.detail.Show(e)
+			m.showDetail = true
+		}
+	case m.rowsFocused:
+		m.rows, cmd = m.rows.Update(k)
+	default:
+		m.events, cmd = m.events.Update(k)
+	}
+	return cmd
+}
+
+func (m *Model) focus(rows bool) {
+	m.rowsFocused = rows
+	m.rows.Focus(rows)
+	m.events.Focus(!rows)
+}
+
+// sync brings what depends on the state up to date: the keys that work,
+// and the row that the selected event touched.
+func (m *Model) sync() {
+	md := modeList
+	switch {
+	case m.events.Typing():
+		md = modeFilter
+	case m.showHelp:
+		md = modeHelp
+	case m.showDetail:
+		md = modeDetail
+	}
+	m.keys.setMode(md, m.rowsFocused, m.events.Filtered())
+	if e := m.selected(); e != nil {
+		m.rows.SetTouched(e.d.UserID)
+	} else {
+		m.rows.SetTouched("")
+	}
+}
+
+// layout sizes the panes to the terminal: the rows beside the events on
+// a wide terminal, below them on a narrow one.
+func (m *Model) layout() {
+	w, h := m.width, m.height
+	m.status.SetSize(w)
+	body := max(0, h-m.status.Height())
+	m.detail.SetSize(w, body)
+	if w >= sideBySide {
+		ew := max(80, w*11/20)
+		m.events.SetSize(ew, body)
+		m.rows.SetSize(w-ew-1, body)
+		return
+	}
+	eh := (body + 1) / 2
+	m.events.SetSize(w, eh)
+	m.rows.SetSize(w, body-eh)
+}
+
+// View implements tea.Model.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "clerk-sync inspector"
+	return v
+}
+
+// render is the screen as text.
+func (m *Model) render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	body := max(0, m.height-m.status.Height())
+	var top string
+	switch {
+	case m.showHelp:
+		top = block([]string{m.styles.Title.Render(cell("[Help] ? or esc closes", m.width)), "",
+			m.status.FullHelpView(), "", legend}, m.width, body)
+	case m.showDetail:
+		top = m.detail.View()
+	case m.width >= sideBySide:
+		bar := m.styles.Muted.Render(strings.TrimSuffix(strings.Repeat("│\n", body), "\n"))
+		top = lipgloss.JoinHorizontal(lipgloss.Top, m.events.View(), bar, m.rows.View())
+	default:
+		top = lipgloss.JoinVertical(lipgloss.Left, m.events.View(), m.rows.View())
+	}
+	if body == 0 { // a terminal too short for more than (part of) the status bar
+		return block([]string{m.status.View()}, m.width, m.height)
+	}
+	return top + "\n" + m.status.View()
+}
+
+// legend explains the markers, which carry the meaning without colour.
+const legend = `Markers
+  >  the cursor                *  the row that the selected event touched
+  ✓  verified                  ✗  not verified (the reason follows)
+  †  a tombstone               —  not known (e.g. loaded from the ledger)`
+
+// selected is the delivery that the keys act on: the one in the detail
+// view, else the one under the events cursor.
+func (m *Model) selected() *entry {
+	if m.showDetail {
+		return m.detail.Entry()
+	}
+	return m.events.Selected()
+}
+
+// add shows a new delivery; an applied one refreshes the rows, and keeps
+// its row as it was before that refresh.
+func (m *Model) add(d Delivery) tea.Cmd {
+	m.status.Count(d.Outcome)
+	e := &entry{d: d}
+	var cmd tea.Cmd
+	if d.Outcome == string(store.Applied) {
+		e.diff = diffNoRowsYet
+		if m.rows.Loaded() {
+			e.diff, e.before = diffPending, m.rows.Row(d.UserID)
+		}
+		cmd = m.refreshRows()
+		e.refresh = m.refreshes
+	}
+	m.events.Add(e)
+	return cmd
+}
+
+// showRows shows a reading of the table, unless a later one is already
+// shown, and completes the row changes that waited for it.
+func (m *Model) showRows(msg rowsMsg) tea.Cmd {
+	if msg.err != nil {
+		return m.status.Flash("reading the rows: "+msg.err.Error(), true)
+	}
+	if msg.seq < m.shown {
+		return nil
+	}
+	m.shown = msg.seq
+	m.rows.SetRows(msg.users, msg.states)
+	for _, e := range m.events.Entries() {
+		if e.diff == diffPending && e.refresh <= msg.seq {
+			e.after, e.diff = m.rows.Row(e.d.UserID), diffDone
+		}
+	}
+	m.detail.Refresh()
+	return nil
+}
+
+func (m *Model) showHistory(msg historyMsg) tea.Cmd {
+	if msg.err != nil {
+		return m.status.Flash("loading older deliveries: "+msg.err.Error(), true)
+	}
+	if n := m.events.AddOlder(msg.ds); n > 0 {
+		return m.status.Flash("loaded "+plural(n, "older delivery")+" from the ledger", false)
+	}
+	return m.status.Flash("no older deliveries in the ledger", false)
+}

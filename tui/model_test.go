@@ -1,0 +1,276 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/tunnel"
+)
+
+// deliveries is a user's lifecycle and a forgery.
+func deliveries(b *fakeBackend) []func() tea.Msg {
+	return append(lifecycle(b), func() tea.Msg { return DeliveryMsg{forgery(3)} })
+}
+
+// arrive hands m what each of fs returns, one after the other, as the
+// deliveries happen.
+func arrive(m *Model, fs []func() tea.Msg) {
+	for _, f := range fs {
+		send(m, f())
+	}
+}
+
+func TestKeysAct(t *testing.T) {
+	tests := []struct {
+		name   string
+		before func(*fakeBackend) []func() tea.Msg // what arrives before the keys
+		keys   []string
+		want   []string // the backend's calls
+	}{
+		{"c with nothing selected", nil, []string{"c"}, []string{"send user.created "}},
+		{"u and d for the last user", nil, []string{"u", "d"}, []string{"send user.updated ", "send user.deleted "}},
+		{"u for the selected event's user", lifecycle, []string{"u"}, []string{"send user.updated " + ada}},
+		{"c ignores the selection", lifecycle, []string{"c"}, []string{"send user.created "}},
+		{"d for the selected row", rowsOfTwo, []string{"tab", "j", "d"}, []string{"send user.deleted " + grace}},
+		{"s runs the out-of-order scenario", nil, []string{"s"}, []string{"scenario out-of-order"}},
+		{"r replays the selected delivery", deliveries, []string{"j", "r"}, []string{"replay " + svixIDs[2]}},
+		{"R re-sends it", deliveries, []string{"R"}, []string{"resend " + svixIDs[3]}},
+		{"r in the detail view", deliveries, []string{"j", "j", "enter", "r"}, []string{"replay " + svixIDs[1]}},
+		{"r with nothing selected", nil, []string{"r", "R", "y"}, nil},
+		{"y copies the curl command", deliveries, []string{"y"}, []string{"curl " + svixIDs[3]}},
+		{"o loads older deliveries", deliveries, []string{"o"}, []string{"history 12:00:00 200"}},
+		{"keys go to the filter while it is typed", deliveries, []string{"/", "cudsrRyoq", "esc"}, nil},
+		{"the help screen swallows keys", nil, []string{"?", "c", "esc", "c"}, []string{"send user.created "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &fakeBackend{}
+			m := newTestModel(t, b)
+			if tt.before != nil {
+				arrive(m, tt.before(b))
+			}
+			send(m, keys(tt.keys...)...)
+			if got := b.Calls(); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("calls %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func rowsOfTwo(b *fakeBackend) []func() tea.Msg {
+	return []func() tea.Msg{func() tea.Msg {
+		b.set([]store.User{row(ada, "ada@example.com", 0), row(grace, "grace@example.com", 1)}, nil)
+		return DeliveryMsg{delivery(0, "user.created", grace, "applied")}
+	}}
+}
+
+func TestCopyPutsCurlOnTheClipboard(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	arrive(m, deliveries(b))
+	msgs := send(m, keys("y")...)
+	var clip bool
+	for _, msg := range msgs {
+		clip = clip || fmt.Sprintf("%T", msg) == "tea.setClipboardMsg"
+	}
+	if !clip {
+		t.Errorf("y sent no clipboard message: %#v", msgs)
+	}
+	checkText(t, screen(m), []string{"✓ copied: curl for " + svixIDs[3]}, nil)
+}
+
+func TestErrorsFlash(t *testing.T) {
+	tests := []struct {
+		keys []string
+		want string
+	}{
+		{[]string{"c"}, "✗ send user.created: boom"},
+		{[]string{"s"}, "✗ scenario out-of-order: boom"},
+		{[]string{"r"}, "✗ replay " + svixIDs[3] + ": boom"},
+		{[]string{"R"}, "✗ re-send " + svixIDs[3] + ": boom"},
+		{[]string{"o"}, "✗ loading older deliveries: boom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			b := &fakeBackend{}
+			m := newTestModel(t, b)
+			arrive(m, deliveries(b))
+			b.err = errors.New("boom")
+			send(m, keys(tt.keys...)...)
+			checkText(t, screen(m), []string{tt.want}, nil)
+		})
+	}
+}
+
+func TestNothingSelectedFlash(t *testing.T) {
+	m := newTestModel(t, &fakeBackend{})
+	send(m, keys("r")...)
+	checkText(t, screen(m), []string{"✗ replay: no delivery selected"}, nil)
+}
+
+func TestRowsReadError(t *testing.T) {
+	m := newTestModel(t, &fakeBackend{err: errors.New("database is locked")})
+	checkText(t, screen(m), []string{"✗ reading the rows: database is locked"}, nil)
+}
+
+func TestRowDiff(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	arrive(m, deliveries(b))
+	es := m.events.Entries()
+	created, updated, deleted, forged := es[0], es[1], es[2], es[3]
+	if created.diff != diffDone || created.before != nil || created.after == nil || *created.after.Email != "ada@example.com" {
+		t.Errorf("created: %+v", created)
+	}
+	if updated.diff != diffDone || *updated.before.Email != "ada@example.com" || *updated.after.Email != "ada@lovelace.dev" {
+		t.Errorf("updated: %+v", updated)
+	}
+	if deleted.diff != diffDone || deleted.before == nil || deleted.after != nil {
+		t.Errorf("deleted: %+v", deleted)
+	}
+	if forged.diff != diffNone {
+		t.Errorf("forged: %+v", forged)
+	}
+}
+
+// A reading of the rows that was asked for earlier but arrives later than
+// a newer one must not replace it.
+func TestLateRowsIgnored(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	fresh := []store.User{row(ada, "ada@example.com", 0)}
+	send(m, rowsMsg{seq: 5, users: fresh})
+	send(m, rowsMsg{seq: 4, users: nil})
+	if m.rows.Row(ada) == nil {
+		t.Error("the late, older reading replaced the newer one")
+	}
+}
+
+func TestDeliveryBeforeTheFirstRows(t *testing.T) {
+	m := New(&fakeBackend{}, testInfo)
+	m.Update(DeliveryMsg{delivery(0, "user.created", ada, "applied")})
+	if e := m.events.Entries()[0]; e.diff != diffNoRowsYet {
+		t.Errorf("diff state %v, want diffNoRowsYet", e.diff)
+	}
+}
+
+func TestTouchedRowFollowsSelection(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	arrive(m, rowsOfTwo(b))
+	send(m, DeliveryMsg{delivery(1, "user.updated", ada, "duplicate")})
+	if m.rows.touched != ada {
+		t.Errorf("touched %q, want ada", m.rows.touched)
+	}
+	send(m, keys("j")...)
+	if m.rows.touched != grace {
+		t.Errorf("touched %q, want grace", m.rows.touched)
+	}
+}
+
+func TestQuit(t *testing.T) {
+	for _, k := range [][]string{{"q"}, {"ctrl+c"}, {"/", "ctrl+c"}, {"enter", "q"}, {"?", "q"}} {
+		m := newTestModel(t, &fakeBackend{})
+		send(m, DeliveryMsg{delivery(0, "user.created", ada, "ignored")})
+		var cmd tea.Cmd
+		for _, msg := range keys(k...) {
+			_, cmd = m.Update(msg)
+		}
+		if cmd == nil || cmd() != tea.Quit() {
+			t.Errorf("%q does not quit", k)
+		}
+	}
+	m := newTestModel(t, &fakeBackend{})
+	send(m, keys("/", "q")...)
+	if m.events.input.Value() != "q" {
+		t.Errorf("q while typing a filter: filter %q", m.events.input.Value())
+	}
+}
+
+func TestViews(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []string
+		want []string
+	}{
+		{"list", nil, []string{"[Events] 4 deliveries · following", " Users  0 users · 1 tombstone hidden (t shows)"}},
+		{"tab", []string{"tab"}, []string{" Events  4 deliveries", "[Users] 0 users"}},
+		{"tombstones", []string{"t"}, []string{"1 tombstone shown (t hides)", "† tombstone"}},
+		{"detail", []string{"j", "enter"}, []string{"[Delivery] " + svixIDs[2], `+ (no row)`}},
+		{"detail and back", []string{"j", "enter", "esc"}, []string{"[Events] 4 deliveries · paused"}},
+		{"help", []string{"?"}, []string{"[Help]", "older", "tombstones", "Markers", "? help  esc back  q quit"}},
+		{"filter", []string{"/", "upd", "enter"}, []string{`[Events] 1 of 4 deliveries · following · filter "upd" (esc clears)`, "user.updated"}},
+		{"filter cleared", []string{"/", "upd", "enter", "esc"}, []string{"[Events] 4 deliveries · following"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &fakeBackend{}
+			m := newTestModel(t, b)
+			arrive(m, deliveries(b))
+			send(m, keys(tt.keys...)...)
+			checkText(t, screen(m), tt.want, nil)
+		})
+	}
+}
+
+// Every size, from the smallest supported up, fills the terminal exactly,
+// with the rows beside the events on a wide one.
+func TestLayout(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {100, 30}, {120, 40}, {140, 40}, {200, 60}, {40, 10}, {10, 3}} {
+		for _, view := range [][]string{nil, {"j", "enter"}, {"?"}, {"/"}} {
+			b := &fakeBackend{}
+			m := newTestModel(t, b)
+			arrive(m, deliveries(b))
+			send(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			send(m, keys(view...)...)
+			lines := strings.Split(m.View().Content, "\n")
+			if len(lines) != size[1] {
+				t.Errorf("%v %q: %d lines", size, view, len(lines))
+			}
+			for i, l := range lines {
+				if w := lipgloss.Width(l); w != size[0] {
+					t.Errorf("%v %q: line %d is %d wide: %q", size, view, i, w, l)
+				}
+			}
+			side := strings.Contains(lines[0], "│")
+			if view == nil && size[1] > 5 && side != (size[0] >= sideBySide) {
+				t.Errorf("%v: side by side %v", size, side)
+			}
+		}
+	}
+}
+
+func TestLoadOlder(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	arrive(m, deliveries(b))
+	b.history = []store.Record{
+		{Delivery: store.Delivery{SvixID: svixIDs[0], Type: "user.created", UserID: ada, ReceivedAt: t0}, Outcome: store.Applied},
+		{Delivery: store.Delivery{SvixID: "msg_2old", Type: "user.created", UserID: grace, ReceivedAt: t0.Add(-time.Minute),
+			Payload: []byte(`{"type":"user.created"}`)}, Outcome: store.Applied},
+	}
+	send(m, keys("o")...)
+	checkText(t, screen(m), []string{
+		"✓ loaded 1 older delivery from the ledger",
+		"11:59:00 user.created user_…4Xb0Cg6D msg_2old      ✓ applied   —   —",
+	}, nil)
+	b.history = nil
+	send(m, keys("o")...)
+	checkText(t, screen(m), []string{"✓ no older deliveries in the ledger"}, nil)
+}
+
+func TestTunnel(t *testing.T) {
+	m := newTestModel(t, &fakeBackend{})
+	send(m, TunnelMsg{tunnel.Status{State: tunnel.Connected, URL: "https://abc.ngrok-free.app", Latency: 42 * time.Millisecond}})
+	checkText(t, screen(m), []string{"tunnel https://abc.ngrok-free.app/webhooks/clerk · connected · heartbeat 42ms"}, nil)
+	if n := strings.Count(m.View().Content, "\n") + 1; n != 30 {
+		t.Errorf("%d lines with the tunnel's line, want 30", n)
+	}
+}

@@ -1,0 +1,321 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// rowsModel is the rows pane: the users table as the last refresh read
+// it, the row that the selected event touched marked, and the tombstones
+// of deleted users when they are toggled on.
+type rowsModel struct {
+	keys   *KeyMap
+	styles *Styles
+
+	users      []store.User
+	deleted    map[string]bool // tombstoned user ids
+	tombstones []string        // tombstoned ids without a row, in order
+	loaded     bool
+	showTombs  bool
+	touched    string // the user id of the selected event
+
+	cursor  int
+	offset  int
+	focused bool
+
+	width, height int
+	widths        [5]int // id, email, name, username, updated
+}
+
+// rowLine is one line of the pane: a row, or the tombstone of a user
+// whose row is gone.
+type rowLine struct {
+	userID string
+	user   *store.User // nil for a tombstone without a row
+	tomb   bool
+}
+
+func newRows(keys *KeyMap, styles *Styles) rowsModel {
+	return rowsModel{keys: keys, styles: styles, deleted: map[string]bool{}}
+}
+
+// SetSize lays the pane out in w columns and h lines.
+func (m *rowsModel) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.widths = fitWidths(w-2,
+		[5]int{10, 12, 8, 8, 14},   // smallest useful widths
+		[5]int{32, 26, 24, 16, 14}, // largest useful widths
+		[]int{3, 2, 4, 1},          // the order in which columns go when there is no room
+		[]int{1, 2, 0, 3})          // the order in which columns grow
+	m.scroll()
+}
+
+// Focus gives the pane the cursor keys.
+func (m *rowsModel) Focus(on bool) { m.focused = on }
+
+// SetRows replaces the table with a new reading of it.
+func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
+	cur := m.current()
+	m.users, m.loaded = users, true
+	m.deleted = map[string]bool{}
+	for _, s := range states {
+		if s.Deleted {
+			m.deleted[s.UserID] = true
+		}
+	}
+	has := map[string]bool{}
+	for _, u := range users {
+		has[u.ClerkID] = true
+	}
+	m.tombstones = m.tombstones[:0]
+	for _, s := range states {
+		if s.Deleted && !has[s.UserID] {
+			m.tombstones = append(m.tombstones, s.UserID)
+		}
+	}
+	m.moveTo(cur)
+}
+
+// Loaded reports whether the table was read at least once.
+func (m rowsModel) Loaded() bool { return m.loaded }
+
+// Row returns a copy of the row of user id, or nil when it has none.
+func (m rowsModel) Row(id string) *store.User {
+	for _, u := range m.users {
+		if u.ClerkID == id {
+			return &u
+		}
+	}
+	return nil
+}
+
+// SetTouched marks the row of user id (the selected event's user) and,
+// unless the pane has the cursor, scrolls to it.
+func (m *rowsModel) SetTouched(id string) {
+	m.touched = id
+	if m.focused {
+		return
+	}
+	for i, l := range m.lines() {
+		if l.userID == id {
+			m.scrollTo(i)
+		}
+	}
+}
+
+// ToggleTombstones shows or hides the deleted users.
+func (m *rowsModel) ToggleTombstones() {
+	cur := m.current()
+	m.showTombs = !m.showTombs
+	m.moveTo(cur)
+}
+
+// Current returns the user id under the cursor, or "".
+func (m rowsModel) Current() string { return m.current() }
+
+func (m rowsModel) current() string {
+	ls := m.lines()
+	if m.cursor >= 0 && m.cursor < len(ls) {
+		return ls[m.cursor].userID
+	}
+	return ""
+}
+
+// Update moves the cursor.
+func (m rowsModel) Update(msg tea.Msg) (rowsModel, tea.Cmd) {
+	if delta, ok := m.keys.movement(msg, m.bodyHeight()); ok {
+		m.cursor += delta
+		m.scroll()
+	}
+	return m, nil
+}
+
+// moveTo puts the cursor on user id, if it is still shown.
+func (m *rowsModel) moveTo(id string) {
+	for i, l := range m.lines() {
+		if l.userID == id {
+			m.cursor = i
+		}
+	}
+	m.scroll()
+}
+
+// scroll keeps the cursor within the lines and on screen.
+func (m *rowsModel) scroll() {
+	n := len(m.lines())
+	m.cursor = max(0, min(m.cursor, n-1))
+	m.scrollTo(m.cursor)
+}
+
+func (m *rowsModel) scrollTo(i int) {
+	m.offset = scroll(m.offset, i, m.bodyHeight(), len(m.lines()))
+}
+
+func (m rowsModel) bodyHeight() int { return max(0, m.height-2) }
+
+// lines returns what the pane lists: the rows, less the tombstoned ones
+// unless tombstones are shown, then the tombstones without a row.
+func (m rowsModel) lines() []rowLine {
+	var ls []rowLine
+	for i := range m.users {
+		u := &m.users[i]
+		tomb := u.DeletedAt != nil || m.deleted[u.ClerkID]
+		if tomb && !m.showTombs {
+			continue
+		}
+		ls = append(ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
+	}
+	if m.showTombs {
+		for _, id := range m.tombstones {
+			ls = append(ls, rowLine{userID: id, tomb: true})
+		}
+	}
+	return ls
+}
+
+// View renders the title, the column headers and the visible lines.
+func (m rowsModel) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	ls := m.lines()
+	out := []string{m.title(), m.styles.Header.Render(joinColumns("  ", m.columns(nil), false))}
+	switch {
+	case !m.loaded:
+		out = append(out, m.styles.Muted.Render("  Reading the users table…"))
+	case len(ls) == 0:
+		out = append(out, m.styles.Muted.Render("  No users yet."))
+	}
+	for i := m.offset; i < len(ls) && i < m.offset+m.bodyHeight(); i++ {
+		out = append(out, m.line(ls[i], i == m.cursor))
+	}
+	return block(out, m.width, m.height)
+}
+
+func (m rowsModel) title() string {
+	name, st := " Users ", m.styles.TitleBlurred
+	if m.focused {
+		name, st = "[Users]", m.styles.Title
+	}
+	tombs := len(m.tombstones)
+	for _, u := range m.users {
+		if u.DeletedAt != nil || m.deleted[u.ClerkID] {
+			tombs++
+		}
+	}
+	parts := []string{plural(len(m.users)+len(m.tombstones)-tombs, "user")}
+	switch {
+	case tombs == 0:
+	case m.showTombs:
+		parts = append(parts, plural(tombs, "tombstone")+" shown (t hides)")
+	default:
+		parts = append(parts, plural(tombs, "tombstone")+" hidden (t shows)")
+	}
+	return st.Render(cell(name+" "+strings.Join(parts, " · "), m.width))
+}
+
+// columns lays out one line, or the headers when l is nil.
+func (m rowsModel) columns(l *rowLine) []column {
+	w, plain := m.widths, lipgloss.NewStyle()
+	if l == nil {
+		return []column{{"user id", w[0], plain}, {"email", w[1], plain}, {"name", w[2], plain},
+			{"username", w[3], plain}, {"updated", w[4], plain}}
+	}
+	if l.user == nil {
+		rest := -1 // the other columns and the gaps before them
+		for _, x := range w[1:] {
+			if x > 0 {
+				rest += x + 1
+			}
+		}
+		return []column{{shortID(l.userID, w[0]), w[0], plain}, {"† tombstone: deleted, no row", rest, plain}}
+	}
+	u := l.user
+	updated := u.UpdatedAt.Format("01-02 15:04:05")
+	if l.tomb {
+		updated = "† deleted"
+	}
+	name := strings.TrimSpace(deref(u.FirstName) + " " + deref(u.LastName))
+	return []column{{shortID(u.ClerkID, w[0]), w[0], plain}, {orNone(deref(u.Email)), w[1], plain},
+		{orNone(name), w[2], plain}, {orNone(deref(u.Username)), w[3], plain}, {updated, w[4], plain}}
+}
+
+func (m rowsModel) line(l rowLine, cursor bool) string {
+	marker := []byte("  ")
+	if cursor && m.focused {
+		marker[0] = '>'
+	}
+	touched := l.userID != "" && l.userID == m.touched
+	if touched {
+		marker[1] = '*'
+	}
+	text := cell(joinColumns(string(marker), m.columns(&l), false), m.width)
+	switch {
+	case cursor && m.focused:
+		return m.styles.Selected.Render(text)
+	case touched:
+		return m.styles.Touched.Render(text)
+	case l.tomb:
+		return m.styles.Tombstone.Render(text)
+	default:
+		return text
+	}
+}
+
+// fitWidths shares avail columns (less one between columns) among columns
+// that want between mins[i] and maxs[i]: the columns in drop go, in that
+// order, while even their smallest widths do not fit; then those in grow
+// widen, in that order. A dropped column has width 0.
+func fitWidths(avail int, mins, maxs [5]int, drop, grow []int) [5]int {
+	w := mins
+	need := func() int {
+		n, cols := 0, 0
+		for _, x := range w {
+			if x > 0 {
+				n, cols = n+x, cols+1
+			}
+		}
+		return n + max(0, cols-1)
+	}
+	for _, i := range drop {
+		if need() <= avail {
+			break
+		}
+		w[i] = 0
+	}
+	for _, i := range grow {
+		if w[i] == 0 {
+			continue
+		}
+		add := min(maxs[i]-w[i], avail-need())
+		if add > 0 {
+			w[i] += add
+		}
+	}
+	return w
+}
+
+// plural is n and what, in the plural unless n is 1: "2 users", "3
+// deliveries".
+func plural(n int, what string) string {
+	switch {
+	case n == 1:
+		return "1 " + what
+	case strings.HasSuffix(what, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(what, "y"))
+	default:
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,163 @@
+package tui
+
+import (
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/tunnel"
+)
+
+// flashFor is how long a flash stays in the status bar.
+const flashFor = 5 * time.Second
+
+// outcomes is the order in which the status bar counts outcomes.
+var outcomes = []string{
+	string(store.Applied), string(store.Duplicate), string(store.Stale), string(store.Ignored),
+	string(store.Rejected), string(store.Failed), "forwarded",
+}
+
+// statusModel is the status bar: where the receiver listens, the tunnel,
+// the database, the secret's fingerprint, the log file, counts per
+// outcome, and a line that shows the key help or a passing message.
+type statusModel struct {
+	keys   *KeyMap
+	styles *Styles
+	help   help.Model
+
+	info    Info
+	tunnel  *tunnel.Status
+	counts  map[string]int
+	flash   string
+	isError bool
+	flashID int
+	// tick is tea.Tick; tests stop time with a tick that never fires.
+	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
+
+	width int
+}
+
+// flashDoneMsg ends the flash that it names.
+type flashDoneMsg struct{ id int }
+
+func newStatus(info Info, keys *KeyMap, styles *Styles) statusModel {
+	h := help.New()
+	h.Styles = styles.Help
+	h.ShortSeparator = "  "
+	return statusModel{keys: keys, styles: styles, help: h, info: info, counts: map[string]int{}, tick: tea.Tick}
+}
+
+// SetSize sets the width of the bar.
+func (m *statusModel) SetSize(w int) {
+	m.width = w
+	m.help.SetWidth(w)
+}
+
+// Height is how many lines View takes.
+func (m statusModel) Height() int {
+	if m.tunnel != nil {
+		return 5
+	}
+	return 4
+}
+
+// Count counts one more delivery with outcome o.
+func (m *statusModel) Count(o string) { m.counts[o]++ }
+
+// SetTunnel shows the tunnel's last status.
+func (m *statusModel) SetTunnel(s tunnel.Status) { m.tunnel = &s }
+
+// Flash shows text in place of the key help for a few seconds.
+func (m *statusModel) Flash(text string, isError bool) tea.Cmd {
+	m.flashID++
+	m.flash, m.isError = text, isError
+	id := m.flashID
+	return m.tick(flashFor, func(time.Time) tea.Msg { return flashDoneMsg{id} })
+}
+
+// Update ends the flash when its time is up.
+func (m statusModel) Update(msg tea.Msg) (statusModel, tea.Cmd) {
+	if msg, ok := msg.(flashDoneMsg); ok && msg.id == m.flashID {
+		m.flash = ""
+	}
+	return m, nil
+}
+
+// View renders the bar.
+func (m statusModel) View() string {
+	s := m.styles
+	label := func(l, v string) string { return s.Label.Render(l) + " " + orNone(v) }
+	dot := s.Muted.Render(" · ")
+	lines := []string{label("listen", m.info.Listen) + dot + label("webhook", m.info.WebhookURL)}
+	if t := m.tunnel; t != nil {
+		parts := []string{label("tunnel", publicURL(t.URL, m.info.WebhookURL)), string(t.State)}
+		if t.Latency > 0 {
+			parts = append(parts, label("heartbeat", latency(t.Latency)))
+		}
+		if t.Err != "" {
+			parts = append(parts, s.FlashError.Render(strings.TrimSpace(t.Code+" "+t.Err)))
+		}
+		lines = append(lines, strings.Join(parts, dot))
+	}
+	lines = append(lines,
+		label("db", m.info.Database)+dot+label("secret", m.info.Fingerprint)+dot+label("log", m.info.LogFile),
+		m.countsView())
+	switch {
+	case m.flash != "" && m.isError:
+		lines = append(lines, s.FlashError.Render("✗ "+m.flash))
+	case m.flash != "":
+		lines = append(lines, s.Flash.Render("✓ "+m.flash))
+	default:
+		lines = append(lines, m.help.ShortHelpView(m.keys.ShortHelp()))
+	}
+	return block(lines, m.width, len(lines))
+}
+
+func (m statusModel) countsView() string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, o := range outcomes {
+		seen[o] = true
+		if n := m.counts[o]; n > 0 {
+			parts = append(parts, m.styles.outcome(o).Render(o)+" "+strconv.Itoa(n))
+		}
+	}
+	var others []string
+	for o := range m.counts {
+		if !seen[o] {
+			others = append(others, o)
+		}
+	}
+	slices.Sort(others)
+	for _, o := range others {
+		parts = append(parts, orNone(o)+" "+strconv.Itoa(m.counts[o]))
+	}
+	if len(parts) == 0 {
+		return m.styles.Label.Render("deliveries") + " none yet"
+	}
+	return m.styles.Label.Render("deliveries") + " " + strings.Join(parts, m.styles.Muted.Render(" · "))
+}
+
+// FullHelpView is the help screen (?).
+func (m statusModel) FullHelpView() string {
+	return m.help.FullHelpView(m.keys.FullHelp())
+}
+
+// publicURL is the webhook URL on the tunnel: its base URL and the local
+// webhook URL's path.
+func publicURL(base, local string) string {
+	if base == "" {
+		return ""
+	}
+	u, err := url.Parse(local)
+	if err != nil {
+		return base
+	}
+	return strings.TrimSuffix(base, "/") + u.Path
+}

@@ -1,0 +1,82 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/tunnel"
+)
+
+func newTestStatus(w int) statusModel {
+	k, s := DefaultKeyMap(), DefaultStyles()
+	k.setMode(modeList, false, false)
+	m := newStatus(testInfo, &k, &s)
+	m.tick = func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return func() tea.Msg { return nil } }
+	m.SetSize(w)
+	return m
+}
+
+func TestStatusView(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(*statusModel)
+		height int
+		want   []string
+	}{
+		{"start", func(*statusModel) {}, 4, []string{
+			"listen 127.0.0.1:8080 · webhook http://127.0.0.1:8080/webhooks/clerk",
+			"db sqlite clerk-sync.db · secret sha256:3f9a0c1d · log /tmp/clerk-sync.log",
+			"deliveries none yet", "? help",
+		}},
+		{"counts in a fixed order", func(m *statusModel) {
+			for _, o := range []string{"rejected", "applied", "weird", "applied", "duplicate"} {
+				m.Count(o)
+			}
+		}, 4, []string{"deliveries applied 2 · duplicate 1 · rejected 1 · weird 1"}},
+		{"tunnel", func(m *statusModel) {
+			m.SetTunnel(tunnel.Status{State: tunnel.Connected, URL: "https://abc.ngrok-free.app", Latency: 42 * time.Millisecond})
+		}, 5, []string{"tunnel https://abc.ngrok-free.app/webhooks/clerk · connected · heartbeat 42ms"}},
+		{"tunnel failing", func(m *statusModel) {
+			m.SetTunnel(tunnel.Status{State: tunnel.Reconnecting, Code: "ERR_NGROK_3200", Err: "tunnel not found"})
+		}, 5, []string{"tunnel — · reconnecting · ERR_NGROK_3200 tunnel not found"}},
+		{"error", func(m *statusModel) { m.Flash("send user.created: boom", true) }, 4, []string{"✗ send user.created: boom"}},
+		{"flash", func(m *statusModel) { m.Flash("copied", false) }, 4, []string{"✓ copied"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestStatus(120)
+			tt.setup(&m)
+			if m.Height() != tt.height || strings.Count(m.View(), "\n")+1 != tt.height {
+				t.Errorf("Height() = %d, the view has %d lines, want %d", m.Height(), strings.Count(m.View(), "\n")+1, tt.height)
+			}
+			checkText(t, stripANSI(m.View()), tt.want, nil)
+		})
+	}
+}
+
+func TestStatusFlashEnds(t *testing.T) {
+	m := newTestStatus(100)
+	m.Flash("first", false)
+	m.Flash("second", true)
+	m, _ = m.Update(flashDoneMsg{id: 1})                       // the first one's time: the second stays
+	checkText(t, stripANSI(m.View()), []string{"second"}, nil) // an older flash's end leaves a newer one
+	m, _ = m.Update(flashDoneMsg{id: 2})
+	checkText(t, stripANSI(m.View()), []string{"? help"}, []string{"second"})
+}
+
+func TestPublicURL(t *testing.T) {
+	tests := []struct{ base, local, want string }{
+		{"https://a.ngrok.app", "http://127.0.0.1:8080/webhooks/clerk", "https://a.ngrok.app/webhooks/clerk"},
+		{"https://a.ngrok.app/", "http://127.0.0.1:8080/", "https://a.ngrok.app/"},
+		{"", "http://127.0.0.1:8080/webhooks/clerk", ""},
+		{"https://a.ngrok.app", "%zz", "https://a.ngrok.app"},
+	}
+	for _, tt := range tests {
+		if got := publicURL(tt.base, tt.local); got != tt.want {
+			t.Errorf("publicURL(%q, %q) = %q, want %q", tt.base, tt.local, got, tt.want)
+		}
+	}
+}
