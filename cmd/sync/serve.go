@@ -172,9 +172,14 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("no signing secret: %w", err)
 	}
 
+	var emit func(any) // --output ndjson; stdout then carries nothing else
+	banner := stdout
+	if f.output.value == "ndjson" {
+		emit, banner = ndjson(stdout), stderr
+	}
 	var pub *server.Public
 	if f.tunnel.value != "off" {
-		if pub, err = f.public(env, secret, log, stdout); err != nil {
+		if pub, err = f.public(env, secret, log, banner, emit); err != nil {
 			return err
 		}
 	}
@@ -194,7 +199,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 		defer st.Close()
 	}
-	observe := f.observer(log, stdout)
+	observe := f.observer(log, emit)
 	var inspector *tea.Program // set before anything is served
 	if f.tui {
 		report := observe
@@ -223,10 +228,6 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	webhookURL := "http://" + ln.Addr().String() + f.path
 	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "on_delete", mode)
-	banner := stdout
-	if f.output.value == "ndjson" {
-		banner = stderr // stdout carries only the deliveries
-	}
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
 	if !f.tui {
 		return server.Run(ctx, log, ln, local, pub, public)
@@ -288,7 +289,7 @@ func openLogFile() (*os.File, string, error) {
 
 // public sets up the tunnel: the token, the domain, the edge policy, and
 // what to print once it is up.
-func (f *serveFlags) public(env *config.Env, secret webhook.Secret, log *slog.Logger, stdout io.Writer) (*server.Public, error) {
+func (f *serveFlags) public(env *config.Env, secret webhook.Secret, log *slog.Logger, stdout io.Writer, emit func(any)) (*server.Public, error) {
 	required := f.tunnel.value == "on"
 	local := config.IsLocalSecret(secret.Fingerprint())
 	token, _ := env.Lookup("NGROK_AUTHTOKEN")
@@ -320,6 +321,10 @@ func (f *serveFlags) public(env *config.Env, secret webhook.Secret, log *slog.Lo
 		Status: func(s tunnel.Status) {
 			mu.Lock()
 			defer mu.Unlock()
+			if emit != nil {
+				emit(tunnelLine{Time: s.At.UTC(), Tunnel: string(s.State), URL: s.URL, Code: s.Code, Error: s.Err,
+					LatencyMS: float64(s.Latency.Microseconds()) / 1000})
+			}
 			switch {
 			case s.State == tunnel.Connected && s.State == last && s.Latency > 0:
 				log.Debug("tunnel heartbeat", "url", s.URL, "latency_ms", float64(s.Latency.Microseconds())/1000)
@@ -343,23 +348,40 @@ func (f *serveFlags) public(env *config.Env, secret webhook.Secret, log *slog.Lo
 	}, nil
 }
 
-// observer reports each delivery: a log line, or with --output ndjson a
-// JSON object on stdout.
-func (f *serveFlags) observer(log *slog.Logger, stdout io.Writer) func(webhook.Report) {
-	if f.output.value != "ndjson" {
-		return func(r webhook.Report) { logDelivery(log, r) }
-	}
+// ndjson writes one JSON object per line to w, from any goroutine.
+func ndjson(w io.Writer) func(v any) {
 	var mu sync.Mutex
-	enc := json.NewEncoder(stdout)
-	return func(r webhook.Report) {
+	enc := json.NewEncoder(w)
+	return func(v any) {
 		mu.Lock()
 		defer mu.Unlock()
-		enc.Encode(deliveryLine{ //nolint:errcheck // stdout gone: nothing to tell
+		enc.Encode(v) //nolint:errcheck // stdout gone: nothing to tell
+	}
+}
+
+// observer reports each delivery: a log line, or with --output ndjson a
+// JSON object through emit.
+func (f *serveFlags) observer(log *slog.Logger, emit func(any)) func(webhook.Report) {
+	if emit == nil {
+		return func(r webhook.Report) { logDelivery(log, r) }
+	}
+	return func(r webhook.Report) {
+		emit(deliveryLine{
 			Time: r.Received.UTC(), SvixID: r.SvixID, Type: r.EventType, UserID: r.UserID, Verified: r.Verified,
 			Outcome: r.Outcome, Reason: r.Reason, Error: r.Error, Status: r.Status,
 			LatencyMS: float64(r.Latency.Microseconds()) / 1000,
 		})
 	}
+}
+
+// tunnelLine is a change of the tunnel's state in --output ndjson.
+type tunnelLine struct {
+	Time      time.Time `json:"time"`
+	Tunnel    string    `json:"tunnel"` // the state
+	URL       string    `json:"url,omitempty"`
+	Code      string    `json:"code,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	LatencyMS float64   `json:"latency_ms,omitempty"`
 }
 
 // deliveryLine is one delivery in --output ndjson.

@@ -260,3 +260,19 @@ func TestShutdownDrainsDeliveriesInFlight(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }
+
+// The tunnel's state changes join the ndjson stream.
+func TestTunnelStatesInNDJSON(t *testing.T) {
+	inTempDir(t)
+	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
+	t.Setenv("NGROK_AUTHTOKEN", "test-token")
+	local(t)
+	lines, _, _ := start(t, "--addr", "127.0.0.1:0", "--tunnel", "--output", "ndjson")
+	for _, want := range []string{`"tunnel":"connecting"`, `"tunnel":"connected"`} {
+		line := until(t, lines, want)
+		var got tunnelLine
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+	}
+}
