@@ -124,15 +124,7 @@ func TestNothingLostWhenTheDatabaseStops(t *testing.T) {
 	defer srv.Close()
 
 	const n = 300
-	var (
-		code     int
-		out, log string
-		wg       sync.WaitGroup
-	)
-	wg.Go(func() {
-		code, out, log = mockclerk(context.Background(), "send", "user.created", "--count", strconv.Itoa(n),
-			"--concurrency", "4", "--rate", "150/s", "--retry", "fast", "--output", "ndjson", "--to", srv.URL+"/hook")
-	})
+	finish := sendWithRetries(n, srv.URL+"/hook")
 	waitRows(t, st, 50) // the outage starts mid-run, whatever the machine's speed
 	if err := cluster.Halt(context.Background()); err != nil {
 		t.Fatal(err)
@@ -141,11 +133,29 @@ func TestNothingLostWhenTheDatabaseStops(t *testing.T) {
 	if err := cluster.Resume(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
+	code, out, log := finish()
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, log)
 	}
 	checkExactlyOnce(t, st, ndjson(t, out), n)
+}
+
+// sendWithRetries starts `mockclerk send` of n user.created at 150/s with
+// --retry fast; finish waits for it and returns its exit code and output.
+func sendWithRetries(n int, url string) (finish func() (int, string, string)) {
+	var (
+		code     int
+		out, log string
+		wg       sync.WaitGroup
+	)
+	wg.Go(func() {
+		code, out, log = mockclerk(context.Background(), "send", "user.created", "--count", strconv.Itoa(n),
+			"--concurrency", "4", "--rate", "150/s", "--retry", "fast", "--output", "ndjson", "--to", url)
+	})
+	return func() (int, string, string) {
+		wg.Wait()
+		return code, out, log
+	}
 }
 
 // With --retry fast, a receiver killed with SIGKILL mid-run and started
@@ -172,16 +182,7 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 			first := start()
 
 			const n = 300
-			var (
-				code     int
-				out, log string
-				wg       sync.WaitGroup
-			)
-			wg.Go(func() {
-				code, out, log = mockclerk(context.Background(), "send", "user.created", "--count", strconv.Itoa(n),
-					"--concurrency", "4", "--rate", "150/s", "--retry", "fast", "--output", "ndjson",
-					"--to", "http://"+addr+"/api/webhooks/clerk")
-			})
+			finish := sendWithRetries(n, "http://"+addr+"/api/webhooks/clerk")
 			watch, _, err := server.OpenStore(context.Background(), db, store.HardDelete)
 			if err != nil {
 				t.Fatal(err)
@@ -192,7 +193,7 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 			first.Wait()
 			time.Sleep(700 * time.Millisecond)
 			second := start()
-			wg.Wait()
+			code, out, log := finish()
 			second.Process.Signal(syscall.SIGTERM)
 			second.Wait()
 			if code != 0 {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 )
 
 // binary is where the receiver is built, relative to the module root. Never
@@ -55,7 +57,7 @@ type receiver struct {
 // default level (one line per delivery: part of the real cost). It runs in
 // dir so that no .env file of the developer's sneaks in.
 func startReceiver(bin, dir, logPath, db, secret string) (*receiver, error) {
-	port, err := freePort()
+	port, err := pgtest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -158,16 +160,6 @@ func (r *receiver) stop() error {
 		<-r.exited
 		return errors.New("stop receiver: killed after 30 s without exiting on SIGTERM")
 	}
-}
-
-// freePort asks the kernel for a free TCP port on 127.0.0.1.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // cleanEnv is our environment without the variables that start with any

@@ -142,7 +142,7 @@ func (c *Cluster) create(ctx context.Context) error {
 // trying another port when the picked one was taken meanwhile.
 func (c *Cluster) startOnFreePort(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return err
 		}
@@ -270,8 +270,8 @@ func serverEnv() []string {
 	})
 }
 
-// freePort asks the kernel for a free TCP port on 127.0.0.1.
-func freePort() (int, error) {
+// FreePort asks the kernel for a free TCP port on 127.0.0.1.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
