@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +17,84 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 	"github.com/clerk-sync/clerk-sync/tui"
 )
 
 const secret = "whsec_" + "dHVpLWVuZC10by1lbmQtdGVzdC1zZWNyZXQtMDEyMw=="
+
+// startTUI runs the inspector on backend b in a teatest program.
+func startTUI(t *testing.T, b tui.Backend, url string) *teatest.TestModel {
+	return teatest.NewTestModel(t, tui.New(b, tui.Info{WebhookURL: url, Database: "sqlite test.db"}),
+		teatest.WithInitialTermSize(160, 30), teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
+}
+
+// pressCAndSeeTheRow presses c, waits for the row to reach st, and then for
+// the rows pane to show it.
+func pressCAndSeeTheRow(t *testing.T, tm *teatest.TestModel, st store.View) {
+	t.Helper()
+	tm.Type("c")
+	var row *store.User
+	deadline := time.Now().Add(10 * time.Second)
+	for row == nil && time.Now().Before(deadline) {
+		if users, _ := st.Users(context.Background()); len(users) == 1 {
+			row = &users[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if row == nil {
+		t.Fatal("pressing c wrote no row")
+	}
+	id, tail := row.ID, row.ID[len(row.ID)-4:] // ids are shown as user_…wCM9
+	// Only the rows pane shows the date of "updated".
+	updated := row.UpdatedAt.Format("01-02 15:04:05")
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(updated)) },
+		teatest.WithDuration(10*time.Second))
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	view := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*tui.Model).View().Content
+	if !strings.Contains(view, "1 user") || strings.Count(view, tail) < 2 {
+		t.Fatalf("the rows pane does not show %s:\n%s", id, view)
+	}
+}
+
+// In relay mode the app's own handler writes the users; with the app's
+// database given, the rows pane shows what it wrote.
+func TestRelayShowsTheAppsRows(t *testing.T) {
+	s, _ := webhook.ParseSecret(secret)
+	path := filepath.Join(t.TempDir(), "app.db")
+	appStore, err := sqlite.Open(context.Background(), path, store.HardDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer appStore.Close()
+	appHandler, _, err := server.Handlers(server.Config{Path: "/api/webhooks/clerk", Secret: s}, appStore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := httptest.NewServer(appHandler)
+	defer app.Close()
+
+	var tm *teatest.TestModel
+	relay, _, err := server.Handlers(server.Config{Path: "/hook", Secret: s, ForwardTo: app.URL + "/api/webhooks/clerk",
+		Observe: func(r webhook.Report) { tm.Send(tui.DeliveryMsg{Delivery: r}) }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(relay)
+	defer srv.Close()
+	view, err := sqlite.OpenView(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	signer, _ := fake.NewSigner(secret)
+	tm = startTUI(t, inspect.New(view, srv.URL+"/hook", signer), srv.URL+"/hook")
+	pressCAndSeeTheRow(t, tm, view)
+}
 
 // Pressing c sends a user.created through the real receiver into a real
 // SQLite file, and the new user appears in the rows pane.
@@ -38,30 +111,6 @@ func TestPressingCMakesARowAppear(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	signer, _ := fake.NewSigner(secret)
-	model := tui.New(inspect.New(st, srv.URL+"/hook", signer), tui.Info{Listen: srv.Listener.Addr().String(), WebhookURL: srv.URL + "/hook", Database: "sqlite test.db"})
-	tm = teatest.NewTestModel(t, model, teatest.WithInitialTermSize(160, 30),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-
-	tm.Type("c")
-	var id string
-	deadline := time.Now().Add(10 * time.Second)
-	for id == "" && time.Now().Before(deadline) {
-		if users, _ := st.Users(context.Background()); len(users) == 1 {
-			id = users[0].ID
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if id == "" {
-		t.Fatal("pressing c wrote no row")
-	}
-	tail := id[len(id)-4:] // ids are shown as user_…wCM9
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(tail)) },
-		teatest.WithDuration(10*time.Second))
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	view := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*tui.Model).View().Content
-	if !strings.Contains(view, "1 user") || strings.Count(view, tail) < 2 {
-		t.Fatalf("the rows pane does not show %s:\n%s", id, view)
-	}
+	tm = startTUI(t, inspect.New(st, srv.URL+"/hook", signer), srv.URL+"/hook")
+	pressCAndSeeTheRow(t, tm, st)
 }

@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
 // sideBySide is the narrowest terminal that shows the rows beside the
@@ -242,13 +243,14 @@ func (m *Model) selected() *entry {
 	return m.events.Selected()
 }
 
-// add shows a new delivery; an applied one refreshes the rows, and keeps
-// its row as it was before that refresh.
+// add shows a new delivery; one that changed the table — applied, or
+// forwarded to an app that accepted it — refreshes the rows, and keeps its
+// row as it was before that refresh.
 func (m *Model) add(d Delivery) tea.Cmd {
 	m.status.Count(d.Outcome)
 	e := &entry{d: d}
 	var cmd tea.Cmd
-	if d.Outcome == string(store.Applied) {
+	if d.Outcome == string(store.Applied) || (d.Outcome == webhook.OutcomeForwarded && d.Status >= 200 && d.Status < 300) {
 		e.diff = diffNoRowsYet
 		if m.rows.Loaded() {
 			e.diff, e.before = diffPending, m.rows.Row(d.UserID)

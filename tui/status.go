@@ -12,6 +12,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
 // flashFor is how long a flash stays in the status bar.
@@ -20,7 +21,7 @@ const flashFor = 5 * time.Second
 // outcomes is the order in which the status bar counts outcomes.
 var outcomes = []string{
 	string(store.Applied), string(store.Duplicate), string(store.Stale), string(store.Ignored),
-	string(store.Rejected), string(store.Failed), "forwarded",
+	string(store.Rejected), string(store.Failed), webhook.OutcomeForwarded,
 }
 
 // statusModel is the status bar: where the receiver listens, the tunnel,

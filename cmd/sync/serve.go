@@ -191,13 +191,22 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 
 	var (
 		st   store.Store
+		rows store.View // what the inspector shows
 		desc = "none: relaying to " + f.forwardTo
 	)
-	if f.forwardTo == "" {
+	switch {
+	case f.forwardTo == "":
 		if st, desc, err = server.OpenStore(ctx, f.db, mode); err != nil {
 			return fmt.Errorf("open database: %w", err)
 		}
 		defer st.Close()
+		rows = st
+	case cmd.Flags().Changed("db") || hasVar(env, envVars["db"]):
+		// Relay mode: the app writes; the inspector only looks.
+		if rows, desc, err = server.OpenView(ctx, f.db); err != nil {
+			return fmt.Errorf("open the app's database: %w", err)
+		}
+		defer rows.Close()
 	}
 	observe := f.observer(log, emit)
 	var inspector *tea.Program // set before anything is served
@@ -236,13 +245,18 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inspector = tea.NewProgram(tui.New(inspect.New(st, webhookURL, signer), tui.Info{
+	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
 		Fingerprint: secret.Fingerprint(), LogFile: logFile,
 	}), tea.WithContext(ctx))
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
 	})
+}
+
+func hasVar(env *config.Env, name string) bool {
+	v, _ := env.Lookup(name)
+	return v != ""
 }
 
 // runInspector serves while the inspector runs: quitting it stops the

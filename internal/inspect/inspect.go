@@ -21,7 +21,7 @@ import (
 
 // Backend implements tui.Backend for a running receiver.
 type Backend struct {
-	st     store.Store // nil in relay mode: no rows to show
+	st     store.View // the receiver's store, or in relay mode the app's table (or nil)
 	url    string
 	signer *fake.Signer
 	client *http.Client
@@ -35,8 +35,9 @@ type Backend struct {
 var _ tui.Backend = (*Backend)(nil)
 
 // New returns the backend of the receiver whose webhook URL is url and
-// whose signing secret signer holds.
-func New(st store.Store, url string, signer *fake.Signer) *Backend {
+// whose signing secret signer holds; st is where its rows are read (nil:
+// none to show).
+func New(st store.View, url string, signer *fake.Signer) *Backend {
 	return &Backend{
 		st: st, url: url, signer: signer,
 		client: &http.Client{Timeout: 15 * time.Second},
@@ -54,16 +55,23 @@ func (b *Backend) Rows(ctx context.Context) ([]store.User, []store.UserState, er
 	if err != nil {
 		return nil, nil, err
 	}
-	states, err := b.st.UserStates(ctx)
+	// Tombstones and the ledger are the receiver's own bookkeeping: an
+	// app's table read in relay mode has neither.
+	st, ok := b.st.(store.Store)
+	if !ok {
+		return users, nil, nil
+	}
+	states, err := st.UserStates(ctx)
 	return users, states, err
 }
 
 // History implements tui.Backend.
 func (b *Backend) History(ctx context.Context, before time.Time, n int) ([]store.Record, error) {
-	if b.st == nil {
+	st, ok := b.st.(store.Store)
+	if !ok {
 		return nil, nil
 	}
-	return b.st.History(ctx, before, n)
+	return st.History(ctx, before, n)
 }
 
 // Send implements tui.Backend.

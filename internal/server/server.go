@@ -43,6 +43,25 @@ func OpenStore(ctx context.Context, dsn string, mode store.DeleteMode) (store.St
 	return st, db.Desc, nil
 }
 
+// OpenView opens the database that dsn names read-only, for showing a
+// users table that the app's own handler writes (relay mode).
+func OpenView(ctx context.Context, dsn string) (store.View, string, error) {
+	db, err := ParseDatabase(dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	var v store.View
+	if db.Postgres {
+		v, err = postgres.OpenView(ctx, db.URL)
+	} else {
+		v, err = sqlite.OpenView(ctx, db.URL)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", db.Desc, err)
+	}
+	return v, db.Desc + " (read only)", nil
+}
+
 // Config is what the receiver needs besides its store.
 type Config struct {
 	Path    string // the webhook path, e.g. /api/webhooks/clerk

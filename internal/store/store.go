@@ -142,5 +142,16 @@ type Store interface {
 	Close() error
 }
 
+// View reads a users table, perhaps one that another program writes (the
+// app's own handler, in relay mode). Every Store is one.
+type View interface {
+	// Users lists the rows of the users table ordered by id.
+	Users(ctx context.Context) ([]User, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the connections.
+	Close() error
+}
+
 // ErrNotFound: no such row.
 var ErrNotFound = errors.New("not found")

@@ -214,7 +214,54 @@ func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, e
 
 // Users implements store.Store.
 func (s *Store) Users(ctx context.Context) ([]store.User, error) {
-	rows, err := s.pool.Query(ctx, `
+	return listUsers(ctx, s.pool)
+}
+
+// View reads the users table of a database that another program — the
+// app's own webhook handler — writes: no migration, and every transaction
+// read-only.
+type View struct {
+	pool *pgxpool.Pool
+}
+
+// OpenView connects to url read-only.
+func OpenView(ctx context.Context, url string) (*View, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	cfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &View{pool: pool}, nil
+}
+
+// Users lists the rows of the users table ordered by id.
+func (v *View) Users(ctx context.Context) ([]store.User, error) { return listUsers(ctx, v.pool) }
+
+// Ping checks that the database answers.
+func (v *View) Ping(ctx context.Context) error {
+	if err := v.pool.Ping(ctx); err != nil {
+		return classify("ping postgres", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (v *View) Close() error {
+	v.pool.Close()
+	return nil
+}
+
+func listUsers(ctx context.Context, pool *pgxpool.Pool) ([]store.User, error) {
+	rows, err := pool.Query(ctx, `
 		SELECT "id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl",
 			"createdAt", "updatedAt", "deletedAt"
 		FROM "User" ORDER BY "id" COLLATE "C"`)

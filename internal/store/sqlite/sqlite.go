@@ -151,7 +151,46 @@ func (s *Store) do(ctx context.Context, r *request) (store.Outcome, error) {
 
 // Users implements store.Store.
 func (s *Store) Users(ctx context.Context) ([]store.User, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	return listUsers(ctx, s.db)
+}
+
+// View reads the users table of a SQLite file that another program — the
+// app's own webhook handler — writes: no migration, no writes.
+type View struct {
+	db   *sql.DB
+	path string
+}
+
+// OpenView opens the file at path read-only.
+func OpenView(ctx context.Context, path string) (*View, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	v := &View{db: db, path: path}
+	if err := v.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// Users lists the rows of the users table ordered by id.
+func (v *View) Users(ctx context.Context) ([]store.User, error) { return listUsers(ctx, v.db) }
+
+// Ping checks that the file can be read.
+func (v *View) Ping(ctx context.Context) error {
+	if err := v.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", v.path, classify(err))
+	}
+	return nil
+}
+
+// Close closes the file.
+func (v *View) Close() error { return v.db.Close() }
+
+func listUsers(ctx context.Context, db *sql.DB) ([]store.User, error) {
+	rows, err := db.QueryContext(ctx, `
 		SELECT "id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl",
 			"createdAt", "updatedAt", "deletedAt"
 		FROM "User" ORDER BY "id"`)
