@@ -46,6 +46,9 @@ type Info struct {
 	Database    string // e.g. "sqlite clerk-sync.db" (never a password)
 	Fingerprint string // the secret's fingerprint, never the secret
 	LogFile     string // where the logs go while the TUI owns the terminal
+	// LocalSecret is true when the secret was generated on this machine:
+	// the real Clerk cannot know it, which the tunnel line says.
+	LocalSecret bool
 }
 
 // DeliveryMsg tells the inspector that a delivery was answered. The

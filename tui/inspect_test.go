@@ -3,6 +3,9 @@ package tui_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/tidwall/gjson"
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
@@ -62,35 +66,47 @@ func pressCAndSeeTheRow(t *testing.T, tm *teatest.TestModel, st store.View) {
 }
 
 // In relay mode the app's own handler writes the users; with the app's
-// database given, the rows pane shows what it wrote.
+// database given, the rows pane shows what it wrote. The app here writes
+// with plain SQL into a table it created itself.
 func TestRelayShowsTheAppsRows(t *testing.T) {
 	s, _ := webhook.ParseSecret(secret)
 	path := filepath.Join(t.TempDir(), "app.db")
-	appStore, err := sqlite.Open(context.Background(), path, store.HardDelete)
+	appDB, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer appStore.Close()
-	appHandler, _, err := server.Handlers(server.Config{Path: "/api/webhooks/clerk", Secret: s}, appStore)
-	if err != nil {
+	defer appDB.Close()
+	if _, err := appDB.Exec(`CREATE TABLE "User" ("id" TEXT PRIMARY KEY, "clerkId" TEXT NOT NULL UNIQUE, "email" TEXT,
+		"firstName" TEXT, "lastName" TEXT, "username" TEXT, "imageUrl" TEXT,
+		"createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" DATETIME NOT NULL, "deletedAt" DATETIME)`); err != nil {
 		t.Fatal(err)
 	}
-	app := httptest.NewServer(appHandler)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		id := gjson.GetBytes(body, "data.id").String()
+		updated := gjson.GetBytes(body, "data.updated_at").Int()
+		if _, err := appDB.Exec(`INSERT INTO "User" ("id", "clerkId", "firstName", "updatedAt") VALUES (?, ?, ?, ?)`,
+			"cuid_"+id[len(id)-6:], id, gjson.GetBytes(body, "data.first_name").String(), updated); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
 	defer app.Close()
 
+	view, err := sqlite.OpenView(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
 	var tm *teatest.TestModel
-	relay, _, err := server.Handlers(server.Config{Path: "/hook", Secret: s, ForwardTo: app.URL + "/api/webhooks/clerk",
+	relay, _, err := server.Handlers(server.Config{Path: "/hook", Secret: s, ForwardTo: app.URL, View: view,
 		Observe: func(r webhook.Report) { tm.Send(tui.DeliveryMsg{Delivery: r}) }}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(relay)
 	defer srv.Close()
-	view, err := sqlite.OpenView(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer view.Close()
 	signer, _ := fake.NewSigner(secret)
 	tm = startTUI(t, inspect.New(view, srv.URL+"/hook", signer), srv.URL+"/hook")
 	pressCAndSeeTheRow(t, tm, view)

@@ -104,6 +104,9 @@ func (m statusModel) View() string {
 		if t.Err != "" {
 			parts = append(parts, s.FlashError.Render(strings.TrimSpace(t.Code+" "+t.Err)))
 		}
+		if m.info.LocalSecret {
+			parts = append(parts, s.FlashError.Render("the secret was made here: Clerk's deliveries will fail as bad-signature until you use the endpoint's own"))
+		}
 		lines = append(lines, strings.Join(parts, dot))
 	}
 	lines = append(lines,

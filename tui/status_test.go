@@ -80,3 +80,16 @@ func TestPublicURL(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusWarnsOfALocalSecretWithATunnel(t *testing.T) {
+	keys, styles := DefaultKeyMap(), DefaultStyles()
+	m := newStatus(Info{LocalSecret: true}, &keys, &styles)
+	m.SetSize(200)
+	if strings.Contains(m.View(), "made here") {
+		t.Fatal("warned without a tunnel")
+	}
+	m.SetTunnel(tunnel.Status{State: tunnel.Connected, URL: "https://x.ngrok-free.app"})
+	if !strings.Contains(m.View(), "made here") {
+		t.Fatalf("no warning:\n%s", m.View())
+	}
+}

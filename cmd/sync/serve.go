@@ -225,7 +225,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	local, public, err := server.Handlers(server.Config{
-		Path: f.path, Secret: secret, MaxBody: f.maxBody, ForwardTo: f.forwardTo,
+		Path: f.path, Secret: secret, MaxBody: f.maxBody, ForwardTo: f.forwardTo, View: rows,
 		Observe: observe,
 	}, st)
 	if err != nil {
@@ -247,7 +247,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
-		Fingerprint: secret.Fingerprint(), LogFile: logFile,
+		Fingerprint: secret.Fingerprint(), LogFile: logFile, LocalSecret: config.IsLocalSecret(secret.Fingerprint()),
 	}), tea.WithContext(ctx))
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
@@ -261,8 +261,8 @@ func hasVar(env *config.Env, name string) bool {
 
 // runInspector serves while the inspector runs: quitting it stops the
 // server (which drains), and a server that fails quits it.
-func runInspector(ctx context.Context, p *tea.Program, serve func(context.Context) error) error {
-	ctx, cancel := context.WithCancel(ctx)
+func runInspector(parent context.Context, p *tea.Program, serve func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	served := make(chan error, 1)
 	go func() {
@@ -274,13 +274,11 @@ func runInspector(ctx context.Context, p *tea.Program, serve func(context.Contex
 	}()
 	_, err := p.Run()
 	cancel()
-	if serr := <-served; serr != nil {
-		return serr
+	serr := <-served
+	if errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, tea.ErrProgramPanic) && parent.Err() != nil {
+		err = nil // SIGINT/SIGTERM: a normal stop
 	}
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return nil // SIGINT/SIGTERM: a normal stop
-	}
-	return err
+	return errors.Join(serr, err)
 }
 
 // openLogFile opens the log of an inspector session: clerk-sync.log in the

@@ -157,9 +157,13 @@ func TestEdgeVerifyRefusesALocalSecret(t *testing.T) {
 func TestForwardTo(t *testing.T) {
 	dir := inTempDir(t)
 	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
-	var got []byte
+	var (
+		got       []byte
+		gotHeader http.Header
+	)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = io.ReadAll(r.Body)
+		gotHeader = r.Header.Clone()
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer app.Close()
@@ -171,6 +175,11 @@ func TestForwardTo(t *testing.T) {
 	resp, err := fake.Post(context.Background(), http.DefaultClient, url, d)
 	if err != nil || resp.Status != http.StatusAccepted || !bytes.Equal(got, d.Body) {
 		t.Fatalf("relayed: %+v %v", resp, err)
+	}
+	for _, name := range []string{"svix-id", "svix-timestamp", "svix-signature", "Content-Type"} {
+		if gotHeader.Get(name) != d.Header.Get(name) {
+			t.Errorf("%s reached the app as %q, sent %q", name, gotHeader.Get(name), d.Header.Get(name))
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, DefaultDB)); err == nil {
 		t.Fatal("relay mode created a database")

@@ -71,6 +71,8 @@ type Config struct {
 	// ForwardTo, when set, relays verified deliveries to the app's own
 	// handler at this URL instead of writing users (no store needed).
 	ForwardTo string
+	// View, in relay mode, is the app's database: /readyz checks it.
+	View store.View
 }
 
 // Handlers returns the receiver's routes. local serves POST Path, GET
@@ -96,11 +98,15 @@ func Handlers(cfg Config, st store.Store) (local, public http.Handler, err error
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	var db store.View = st
+	if st == nil {
+		db = cfg.View
+	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if st != nil {
+		if db != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
-			if err := st.Ping(ctx); err != nil {
+			if err := db.Ping(ctx); err != nil {
 				http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 				return
 			}

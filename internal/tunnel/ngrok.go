@@ -27,7 +27,10 @@ type Ngrok struct {
 	// Policy is an ngrok traffic policy (YAML), e.g. ClerkPolicy.
 	Policy  string
 	Timeout time.Duration // DefaultTimeout if 0
-	Log     *slog.Logger  // for ngrok's own log lines; nil discards them
+	// Log receives ngrok's own log lines; nil discards them. It is not
+	// used with a Policy: ngrok logs its requests at debug level, the
+	// policy (and the secret in it) included.
+	Log *slog.Logger
 
 	// For tests: another ingress, trusted through CAs.
 	ConnectURL string
@@ -36,7 +39,8 @@ type Ngrok struct {
 
 // ClerkPolicy is the traffic policy that makes ngrok verify Clerk's
 // signatures at its edge (it answers 403 to the rest). The secret must be
-// the one Clerk shows for the endpoint.
+// the one Clerk shows for the endpoint; a parsed whsec_ secret is base64,
+// so it needs no escaping inside the YAML string.
 func ClerkPolicy(secret string) string {
 	return `on_http_request:
   - actions:
@@ -58,7 +62,7 @@ func (n *Ngrok) Open(ctx context.Context, status func(Status)) (Tunnel, error) {
 		timeout = DefaultTimeout
 	}
 	log := n.Log
-	if log == nil {
+	if log == nil || n.Policy != "" {
 		log = slog.New(slog.DiscardHandler)
 	}
 	w := &watcher{status: status}

@@ -2,9 +2,11 @@ package tunnel
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -145,6 +147,24 @@ func TestTunnelServes(t *testing.T) {
 	case <-served:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after Close")
+	}
+}
+
+// ngrok logs its requests at debug level, traffic policy included: with
+// a policy, whose secret must never be logged, its log is not used.
+func TestPolicySecretIsNotLogged(t *testing.T) {
+	f := startFake(t, "", "")
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var rec recorder
+	tun, err := (&Ngrok{Token: "tok", Policy: ClerkPolicy("whsec_c2VjcmV0LXRoYXQtbXVzdC1zdGF5LWhpZGRlbg=="),
+		ConnectURL: f.Addr(), CAs: f.Pool, Log: log}).Open(context.Background(), rec.status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun.Close()
+	if strings.Contains(logs.String(), "c2VjcmV0LXRoYXQtbXVzdC1zdGF5LWhpZGRlbg") {
+		t.Fatalf("the secret is in the log:\n%s", logs.String())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -21,13 +22,18 @@ const (
 // sender gets the app's own answer.
 const OutcomeForwarded = "forwarded"
 
+// maxAnswer bounds the app's answer: Svix keeps only a short one anyway.
+const maxAnswer = 1 << 20
+
 // ForwardTimeout is Svix's own limit: an answer later than this is a
 // failure to it anyway.
 const ForwardTimeout = 15 * time.Second
 
 // hopHeaders belong to one connection and are not forwarded.
+// Accept-Encoding goes too: with it set, Go's client would hand the app's
+// gzipped answer on undecoded.
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length"}
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Accept-Encoding"}
 
 // NewRelay returns the handler that forwards each verified delivery to
 // target — the app's own webhook route — byte for byte with its original
@@ -38,6 +44,10 @@ func NewRelay(v *Verifier, target string, client *http.Client, opts Options) *Ha
 	if client == nil {
 		client = &http.Client{Timeout: ForwardTimeout}
 	}
+	// A redirect is a failure to Svix: pass it back, do not follow it.
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	h.deliver = func(w http.ResponseWriter, r *http.Request, rep *Report) { forward(w, r, client, target, rep) }
 	return h
 }
@@ -71,7 +81,10 @@ func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target
 		return
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err == nil && len(body) > maxAnswer {
+		err = fmt.Errorf("the app's answer is larger than %s", byteSize(maxAnswer))
+	}
 	if err != nil {
 		relayFailed(w, rep, http.StatusBadGateway, ReasonAppUnreachable, err)
 		return

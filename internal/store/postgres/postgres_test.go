@@ -35,3 +35,24 @@ func TestConcurrentMigrations(t *testing.T) {
 		}
 	}
 }
+
+// A view reads the users table without migrating anything.
+func TestView(t *testing.T) {
+	url := pgtest.URL(t)
+	v, err := postgres.OpenView(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := v.Users(context.Background()); err == nil {
+		t.Fatal("read a users table that no one created")
+	}
+	st, _ := storetest.PostgresAt(t, url, store.HardDelete)
+	if _, err := st.Record(context.Background(), store.Delivery{SvixID: "msg_v", Type: "session.created", Payload: []byte("{}")}, store.Ignored, ""); err != nil {
+		t.Fatal(err)
+	}
+	users, err := v.Users(context.Background())
+	if err != nil || len(users) != 0 || v.Ping(context.Background()) != nil {
+		t.Fatalf("users %v, %v", users, err)
+	}
+}

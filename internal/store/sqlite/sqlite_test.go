@@ -33,3 +33,24 @@ func TestOpenRefusesADirectory(t *testing.T) {
 		t.Fatal("opening a directory as the database succeeded")
 	}
 }
+
+// A view reads the file read-only.
+func TestView(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "view.db")
+	st, err := sqlite.Open(context.Background(), path, store.HardDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v, err := sqlite.OpenView(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if users, err := v.Users(context.Background()); err != nil || len(users) != 0 {
+		t.Fatalf("users %v, %v", users, err)
+	}
+	if _, err := sqlite.OpenView(context.Background(), filepath.Join(t.TempDir(), "missing.db")); err == nil {
+		t.Fatal("a view of a missing file opened")
+	}
+}
