@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,7 +65,7 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -82,6 +83,12 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 	// One writer: SQLite allows no other.
 	s.writer, s.queue = w, store.NewQueue(1, maxBatch, w.commit)
 	return s, nil
+}
+
+// uriPath escapes what a file: URI would read otherwise: SQLite decodes
+// %XX, and ? and # end the path.
+func uriPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // Path is the database file.
@@ -163,7 +170,7 @@ type View struct {
 
 // OpenView opens the file at path read-only.
 func OpenView(ctx context.Context, path string) (*View, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

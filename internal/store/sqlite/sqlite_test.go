@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -25,6 +26,25 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Close()
+	}
+}
+
+func TestOddFileNames(t *testing.T) {
+	for _, name := range []string{"50% off.db", "a#b.db", "what?.db"} {
+		path := filepath.Join(t.TempDir(), name)
+		st, err := sqlite.Open(context.Background(), path, store.HardDelete)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		st.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("%s: not created under its own name: %v", name, err)
+		}
+		v, err := sqlite.OpenView(context.Background(), path)
+		if err != nil {
+			t.Fatalf("view of %s: %v", name, err)
+		}
+		v.Close()
 	}
 }
 
