@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,10 +31,10 @@ func local(t *testing.T) {
 
 // start runs the command until the test ends and returns its stdout
 // lines as they come.
-func start(t *testing.T, args ...string) (<-chan string, *bytes.Buffer, <-chan int) {
+func start(t *testing.T, args ...string) (<-chan string, *safeBuffer, <-chan int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out, outW := io.Pipe()
-	var stderr bytes.Buffer
+	var stderr safeBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, args, outW, &stderr)
@@ -56,6 +57,25 @@ func start(t *testing.T, args ...string) (<-chan string, *bytes.Buffer, <-chan i
 		}
 	})
 	return lines, &stderr, done
+}
+
+// safeBuffer is a bytes.Buffer that the test may read while the command
+// writes.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // until reads lines until one contains want, and returns it.
