@@ -82,6 +82,17 @@ func (f *fakeServer) Close() {
 	}
 }
 
+// Drop closes the agent sessions but keeps listening, as when ngrok's
+// edge goes away for a moment: the agent reconnects.
+func (f *fakeServer) Drop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.sessions {
+		s.Close()
+	}
+	f.sessions = nil
+}
+
 func (f *fakeServer) serve() {
 	for {
 		c, err := f.ln.Accept()

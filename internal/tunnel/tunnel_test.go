@@ -38,6 +38,27 @@ func (r *recorder) states() []State {
 	return out
 }
 
+// index is the position of the first status in state st, or -1.
+func (r *recorder) index(st State) int { return r.indexAfter(st, -1) }
+
+// indexAfter is the position of the first status in state st after i, or -1.
+func (r *recorder) indexAfter(st State, i int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for j := i + 1; j < len(r.all); j++ {
+		if r.all[j].State == st {
+			return j
+		}
+	}
+	return -1
+}
+
+func (r *recorder) last() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.all[len(r.all)-1]
+}
+
 func (r *recorder) has(st State, code string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -165,6 +186,51 @@ func TestPolicySecretIsNotLogged(t *testing.T) {
 	tun.Close()
 	if strings.Contains(logs.String(), "c2VjcmV0LXRoYXQtbXVzdC1zdGF5LWhpZGRlbg") {
 		t.Fatalf("the secret is in the log:\n%s", logs.String())
+	}
+}
+
+// A session that drops after the tunnel is up shows as reconnecting, then
+// connected again, and the tunnel keeps its URL.
+func TestReconnect(t *testing.T) {
+	f := startFake(t, "", "")
+	var rec recorder
+	tun, err := (&Ngrok{Token: "tok", Domain: "clerk-sync-test.ngrok-free.app", ConnectURL: f.Addr(), CAs: f.Pool}).
+		Open(context.Background(), rec.status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	go http.Serve(tun, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "still here") })) //nolint:errcheck // ends with Close
+	f.Drop()
+	deadline := time.Now().Add(15 * time.Second)
+	for rec.indexAfter(Connected, rec.index(Reconnecting)) < 0 || rec.index(Reconnecting) < 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnecting → connected: %v", rec.states())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if u := rec.last().URL; u != "https://clerk-sync-test.ngrok-free.app" {
+		t.Fatalf("url after the reconnect: %q", u)
+	}
+	// Requests reach the handler through the new session.
+	for {
+		c, err := f.Proxy()
+		if err == nil {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			resp, rerr := http.ReadResponse(bufio.NewReader(c), nil)
+			if rerr == nil {
+				b, _ := io.ReadAll(resp.Body)
+				c.Close()
+				if string(b) == "still here" {
+					return
+				}
+			}
+			c.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no request through the tunnel after the reconnect: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
