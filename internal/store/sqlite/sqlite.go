@@ -29,8 +29,7 @@ const maxBatch = 256
 
 // Store is the SQLite store.
 type Store struct {
-	db   *sql.DB
-	path string
+	db *sql.DB
 
 	queue  *store.Queue[*request]
 	writer *writer
@@ -70,7 +69,7 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	s := &Store{db: db, path: path}
+	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, classify(err))
@@ -90,9 +89,6 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 func uriPath(path string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
-
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
 
 func (s *Store) migrate(ctx context.Context) error {
 	all, err := store.Migrations(migrations, "migrations")
