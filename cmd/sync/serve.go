@@ -109,6 +109,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
+	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
 	fl.StringVar(&f.db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")

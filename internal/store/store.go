@@ -98,6 +98,22 @@ type User struct {
 	DeletedAt *time.Time
 }
 
+// DefaultPrismaModel is the Prisma model of the default users table
+// (DESIGN §4, plus deletedAt for --on-delete soft).
+const DefaultPrismaModel = `model User {
+  id        String    @id               // the Clerk user id, "user_..."
+  clerkId   String    @unique           // the Clerk user id again: the upsert key
+  email     String?                     // primary email; null for users without one
+  firstName String?
+  lastName  String?
+  username  String?
+  imageUrl  String?
+  createdAt DateTime  @default(now())
+  updatedAt DateTime  @updatedAt
+  deletedAt DateTime?                   // set by clerk-sync --on-delete soft
+}
+`
+
 // UserState is our bookkeeping for one Clerk user id.
 type UserState struct {
 	UserID  string

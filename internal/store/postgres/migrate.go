@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,4 +58,15 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 func hasParam(rawURL, name string) bool {
 	u, err := url.Parse(rawURL)
 	return err == nil && u.Query().Has(name)
+}
+
+// DefaultTable is the DDL of the default users table, as the first
+// migration creates it: what `clerk-sync schema` prints.
+func DefaultTable() string {
+	sql, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	table, _, _ := strings.Cut(string(sql), "\n-- The ledger")
+	return strings.TrimSpace(table) + "\n"
 }

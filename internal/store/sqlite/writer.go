@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -209,4 +210,15 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// DefaultTable is the DDL of the default users table, as the first
+// migration creates it: what `clerk-sync schema` prints.
+func DefaultTable() string {
+	sql, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	table, _, _ := strings.Cut(string(sql), "\n-- The ledger")
+	return strings.TrimSpace(table) + "\n"
 }
