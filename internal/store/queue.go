@@ -6,6 +6,12 @@ import (
 	"sync"
 )
 
+// Done is a committer's answer to one request.
+type Done struct {
+	Outcome Outcome
+	Err     error
+}
+
 // Queue hands requests to committer goroutines, which take every request
 // waiting at that moment (up to a maximum) as one batch: the drivers'
 // group commit. With one request in flight a batch is that request alone,
@@ -15,48 +21,72 @@ type Queue[R any] struct {
 	// that Close never closes the channel under a sender.
 	mu     sync.RWMutex
 	closed bool
-	ch     chan R
+	ch     chan call[R]
 	wg     sync.WaitGroup
 }
 
+type call[R any] struct {
+	req  R
+	done chan Done
+}
+
 // NewQueue starts workers goroutines that call commit with batches of at
-// most maxBatch requests.
-func NewQueue[R any](workers, maxBatch int, commit func(batch []R)) *Queue[R] {
-	q := &Queue[R]{ch: make(chan R, maxBatch)}
+// most maxBatch requests; commit answers each request of the batch, in
+// order.
+func NewQueue[R any](workers, maxBatch int, commit func(batch []R) []Done) *Queue[R] {
+	q := &Queue[R]{ch: make(chan call[R], maxBatch)}
 	for range workers {
 		q.wg.Go(func() {
-			batch := make([]R, 0, maxBatch)
+			calls := make([]call[R], 0, maxBatch)
+			reqs := make([]R, 0, maxBatch)
 			for first := range q.ch {
-				batch = append(batch[:0], first)
+				calls = append(calls[:0], first)
 			fill:
-				for len(batch) < maxBatch {
+				for len(calls) < maxBatch {
 					select {
-					case r, ok := <-q.ch:
+					case c, ok := <-q.ch:
 						if !ok {
 							break fill
 						}
-						batch = append(batch, r)
+						calls = append(calls, c)
 					default:
 						break fill
 					}
 				}
-				commit(batch)
+				reqs = reqs[:0]
+				for _, c := range calls {
+					reqs = append(reqs, c.req)
+				}
+				for i, d := range commit(reqs) {
+					calls[i].done <- d
+				}
 			}
 		})
 	}
 	return q
 }
 
-// Put queues r. It fails with ErrUnavailable when the queue is closed or
-// ctx ends first.
-func (q *Queue[R]) Put(ctx context.Context, r R) error {
+// Do queues r and waits for its answer. Once queued, r is committed or
+// refused and answered even if ctx ends, so that the outcome is never
+// misreported; Do fails with ErrUnavailable, and nothing done, when the
+// queue is closed or ctx ends before r is queued.
+func (q *Queue[R]) Do(ctx context.Context, r R) (Outcome, error) {
+	c := call[R]{req: r, done: make(chan Done, 1)}
+	if err := q.put(ctx, c); err != nil {
+		return "", err
+	}
+	d := <-c.done
+	return d.Outcome, d.Err
+}
+
+func (q *Queue[R]) put(ctx context.Context, c call[R]) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
 		return fmt.Errorf("queue: %w: the store is closed", ErrUnavailable)
 	}
 	select {
-	case q.ch <- r:
+	case q.ch <- c:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("queue: %w: %w", ErrUnavailable, ctx.Err())

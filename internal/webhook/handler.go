@@ -97,7 +97,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) Report {
 		w.Header().Set("Allow", http.MethodPost)
 		return h.reject(w, Report{}, &Rejection{ReasonMethod, http.StatusMethodNotAllowed, "use POST"})
 	}
-	svixID, _, rej := checkHeaders(r.Header)
+	svixID, ts, rej := checkHeaders(r.Header)
 	rep := Report{SvixID: svixID}
 	if rej != nil {
 		return h.reject(w, rep, rej)
@@ -114,7 +114,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) Report {
 		return h.reject(w, rep, &Rejection{ReasonMalformed, http.StatusBadRequest, "reading the body: " + err.Error()})
 	}
 	rep.Body = body
-	if rej := h.verifier.Verify(r.Header, body); rej != nil {
+	if rej := h.verifier.verify(r.Header, body, ts); rej != nil {
 		return h.reject(w, rep, rej)
 	}
 	rep.Verified = true

@@ -144,10 +144,19 @@ func checkHeaders(h http.Header) (id string, ts time.Time, rej *Rejection) {
 // Verify checks the signature first (so a forgery is called one whatever
 // its timestamp), then the timestamp against now ± Tolerance.
 func (v *Verifier) Verify(h http.Header, body []byte) *Rejection {
-	if rej := v.CheckSignature(h, body); rej != nil {
+	_, ts, rej := checkHeaders(h)
+	if rej != nil {
 		return rej
 	}
-	return CheckTime(h, v.now())
+	return v.verify(h, body, ts)
+}
+
+// verify is Verify for headers already checked, ts their timestamp.
+func (v *Verifier) verify(h http.Header, body []byte, ts time.Time) *Rejection {
+	if rej := v.signature(h, body); rej != nil {
+		return rej
+	}
+	return checkTime(ts, v.now())
 }
 
 // CheckSignature checks the headers and the signature, not the time: what
@@ -156,6 +165,10 @@ func (v *Verifier) CheckSignature(h http.Header, body []byte) *Rejection {
 	if _, _, rej := checkHeaders(h); rej != nil {
 		return rej
 	}
+	return v.signature(h, body)
+}
+
+func (v *Verifier) signature(h http.Header, body []byte) *Rejection {
 	if err := v.wh.VerifyIgnoringTimestamp(body, h); err != nil {
 		return &Rejection{ReasonBadSignature, http.StatusBadRequest, "no svix-signature matches the body and the signing secret"}
 	}
@@ -168,6 +181,10 @@ func CheckTime(h http.Header, now time.Time) *Rejection {
 	if rej != nil {
 		return rej
 	}
+	return checkTime(ts, now)
+}
+
+func checkTime(ts, now time.Time) *Rejection {
 	switch {
 	case ts.Before(now.Add(-Tolerance)):
 		return &Rejection{ReasonTooOld, http.StatusBadRequest, fmt.Sprintf("svix-timestamp is %s old; the limit is %s", now.Sub(ts).Round(time.Second), Tolerance)}

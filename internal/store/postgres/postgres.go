@@ -37,19 +37,13 @@ const (
 type Store struct {
 	pool   *pgxpool.Pool
 	delete store.DeleteMode
-	queue  *store.Queue[*request]
+	queue  *store.Queue[request]
 }
 
-// request is one delivery waiting for a committer.
+// request is one delivery waiting for the committer.
 type request struct {
-	d    store.Delivery
-	c    store.Change
-	done chan result
-}
-
-type result struct {
-	outcome store.Outcome
-	err     error
+	d store.Delivery
+	c store.Change
 }
 
 var _ store.Store = (*Store)(nil)
@@ -86,19 +80,12 @@ func Open(ctx context.Context, url string, mode store.DeleteMode) (*Store, error
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
-	r := &request{d: d, c: c, done: make(chan result, 1)}
-	if err := s.queue.Put(ctx, r); err != nil {
-		return "", err
-	}
-	// Once queued the delivery will be committed or refused; wait for the
-	// answer even if the caller has gone, so that it is never misreported.
-	res := <-r.done
-	return res.outcome, res.err
+	return s.queue.Do(ctx, request{d: d, c: c})
 }
 
 const applySQL = `SELECT clerk_sync_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
-func (s *Store) applyArgs(r *request) []any {
+func (s *Store) applyArgs(r request) []any {
 	d, c := r.d, r.c
 	return []any{d.SvixID, d.Type, c.UserID, c.Version, c.Deleted, s.delete == store.SoftDelete,
 		c.Email, c.FirstName, c.LastName, c.Username, c.ImageURL,
@@ -108,28 +95,29 @@ func (s *Store) applyArgs(r *request) []any {
 // commit applies a batch in one transaction. If anything in it fails, the
 // transaction is rolled back and each delivery is applied on its own, so
 // that one refused change costs only itself.
-func (s *Store) commit(batch []*request) {
+func (s *Store) commit(batch []request) []store.Done {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	done := make([]store.Done, len(batch))
 	if len(batch) > 1 {
 		if outcomes, err := s.applyBatch(ctx, batch); err == nil {
-			for i, r := range batch {
-				r.done <- result{outcome: outcomes[i]}
+			for i, o := range outcomes {
+				done[i].Outcome = o
 			}
-			return
+			return done
 		}
 	}
-	for _, r := range batch {
-		o, err := s.applyOne(ctx, r)
-		r.done <- result{outcome: o, err: err}
+	for i, r := range batch {
+		done[i].Outcome, done[i].Err = s.applyOne(ctx, r)
 	}
+	return done
 }
 
 // applyBatch sends BEGIN, one call per delivery and COMMIT in one round
 // trip. The calls go in user-id order: every transaction then takes its
 // users' row locks in the same order, so that two batches cannot
 // deadlock.
-func (s *Store) applyBatch(ctx context.Context, batch []*request) ([]store.Outcome, error) {
+func (s *Store) applyBatch(ctx context.Context, batch []request) ([]store.Outcome, error) {
 	order := make([]int, len(batch))
 	for i := range order {
 		order[i] = i
@@ -161,7 +149,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*request) ([]store.Outco
 }
 
 // applyOne applies one delivery in its own transaction (one statement).
-func (s *Store) applyOne(ctx context.Context, r *request) (store.Outcome, error) {
+func (s *Store) applyOne(ctx context.Context, r request) (store.Outcome, error) {
 	var outcome string
 	err := s.pool.QueryRow(ctx, applySQL, s.applyArgs(r)...).Scan(&outcome)
 	if err == nil {

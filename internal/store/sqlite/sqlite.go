@@ -31,7 +31,7 @@ const maxBatch = 256
 type Store struct {
 	db *sql.DB
 
-	queue  *store.Queue[*request]
+	queue  *store.Queue[request]
 	writer *writer
 
 	closeOnce sync.Once
@@ -46,12 +46,6 @@ type request struct {
 	change   *store.Change // nil for Record
 	outcome  store.Outcome // for Record
 	errMsg   string
-	done     chan result
-}
-
-type result struct {
-	outcome store.Outcome
-	err     error
 }
 
 // Open opens (creating if needed) the database file at path and migrates
@@ -133,23 +127,12 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
-	return s.do(ctx, &request{delivery: d, change: &c})
+	return s.queue.Do(ctx, request{delivery: d, change: &c})
 }
 
 // Record implements store.Store.
 func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, errMsg string) (store.Outcome, error) {
-	return s.do(ctx, &request{delivery: d, outcome: o, errMsg: errMsg})
-}
-
-func (s *Store) do(ctx context.Context, r *request) (store.Outcome, error) {
-	r.done = make(chan result, 1)
-	if err := s.queue.Put(ctx, r); err != nil {
-		return "", err
-	}
-	// Once queued the delivery will be committed or refused; wait for the
-	// answer even if the caller has gone, so that it is never misreported.
-	res := <-r.done
-	return res.outcome, res.err
+	return s.queue.Do(ctx, request{delivery: d, outcome: o, errMsg: errMsg})
 }
 
 // Users implements store.Store.

@@ -79,47 +79,44 @@ func newWriter(ctx context.Context, db *sql.DB, mode store.DeleteMode) (*writer,
 }
 
 // commit applies a batch in one transaction and answers every request.
-func (w *writer) commit(batch []*request) {
+func (w *writer) commit(batch []request) []store.Done {
 	ctx := context.Background()
-	results := make([]result, len(batch))
+	done := make([]store.Done, len(batch))
 	if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		w.answerAll(batch, fmt.Errorf("begin: %w", classify(err)))
-		return
+		return failAll(done, fmt.Errorf("begin: %w", classify(err)))
 	}
 	for i, r := range batch {
 		var lost error
-		results[i], lost = w.applyOne(ctx, r)
+		done[i], lost = w.applyOne(ctx, r)
 		if lost != nil {
 			// SQLite rolled the whole transaction back (a full disk, an I/O
 			// error): nothing of the batch is recorded, so every sender
 			// must retry.
 			w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // most likely gone already
-			w.answerAll(batch, fmt.Errorf("the transaction was lost: %w", classify(lost)))
-			return
+			return failAll(done, fmt.Errorf("the transaction was lost: %w", classify(lost)))
 		}
 	}
 	if _, err := w.conn.ExecContext(ctx, `COMMIT`); err != nil {
 		w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // the commit error is what we report
-		w.answerAll(batch, fmt.Errorf("commit: %w", classify(err)))
-		return
+		return failAll(done, fmt.Errorf("commit: %w", classify(err)))
 	}
-	for i, r := range batch {
-		r.done <- results[i]
-	}
+	return done
 }
 
-func (w *writer) answerAll(batch []*request, err error) {
-	for _, r := range batch {
-		r.done <- result{err: err}
+// failAll answers every request of a batch with err.
+func failAll(done []store.Done, err error) []store.Done {
+	for i := range done {
+		done[i] = store.Done{Err: err}
 	}
+	return done
 }
 
 // applyOne runs one request inside a savepoint of the batch transaction.
 // lost is set when the savepoint cannot be rolled back or released: the
 // batch's transaction is gone.
-func (w *writer) applyOne(ctx context.Context, r *request) (res result, lost error) {
+func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost error) {
 	if _, err := w.conn.ExecContext(ctx, `SAVEPOINT d`); err != nil {
-		return result{}, err
+		return store.Done{}, err
 	}
 	var (
 		o   store.Outcome
@@ -132,7 +129,7 @@ func (w *writer) applyOne(ctx context.Context, r *request) (res result, lost err
 	}
 	if err != nil {
 		if _, rerr := w.conn.ExecContext(ctx, `ROLLBACK TO d`); rerr != nil {
-			return result{}, rerr
+			return store.Done{}, rerr
 		}
 		err = classify(err)
 		if r.change != nil && errors.Is(err, store.ErrPermanent) {
@@ -145,9 +142,9 @@ func (w *writer) applyOne(ctx context.Context, r *request) (res result, lost err
 		}
 	}
 	if _, rerr := w.conn.ExecContext(ctx, `RELEASE d`); rerr != nil {
-		return result{}, rerr
+		return store.Done{}, rerr
 	}
-	return result{outcome: o, err: err}, nil
+	return store.Done{Outcome: o, Err: err}, nil
 }
 
 func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
