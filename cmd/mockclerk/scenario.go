@@ -96,9 +96,8 @@ func (c *scenarioCmd) run(ctx context.Context, name string, stdout, stderr io.Wr
 	return c.fire(ctx, dv, rate, ds, stdout, stderr)
 }
 
-// plan generates the scenario and gives each distinct delivery one svix-id.
-// It also returns the users the deliveries are about, whose rows are what
-// the receiver's table must end with.
+// plan generates the scenario: its deliveries in send order, and the users
+// they are about, whose rows are what the receiver's table must end with.
 func (c *scenarioCmd) plan(sc *scenario.Scenario, seed uint64, env *config.Env) ([]fake.Delivery, []*fake.User, error) {
 	g := fake.New(seed, time.Now())
 	p, err := sc.Plan(scenario.Options{
@@ -111,15 +110,5 @@ func (c *scenarioCmd) plan(sc *scenario.Scenario, seed uint64, env *config.Env) 
 	if err != nil {
 		return nil, nil, usageError("%v", err)
 	}
-	ids := map[int]string{}
-	ds := make([]fake.Delivery, 0, len(p.Events))
-	for _, ev := range p.Events {
-		id, ok := ids[ev.Key]
-		if !ok {
-			id = g.ID("msg")
-			ids[ev.Key] = id
-		}
-		ds = append(ds, fake.Delivery{ID: id, Body: ev.Event.Body, Event: ev.Event})
-	}
-	return ds, p.Users, nil
+	return p.Deliveries(g), p.Users, nil
 }

@@ -117,14 +117,7 @@ func (b *Backend) Scenario(ctx context.Context, name string) error {
 	}
 	b.mu.Lock()
 	p, err := sc.Plan(scenario.Options{Gen: b.gen, Env: os.LookupEnv})
-	ids := map[int]string{}
-	var ds []fake.Delivery
-	for _, ev := range p.Events {
-		if _, ok := ids[ev.Key]; !ok {
-			ids[ev.Key] = b.gen.ID("msg")
-		}
-		ds = append(ds, fake.Delivery{ID: ids[ev.Key], Body: ev.Event.Body, Event: ev.Event})
-	}
+	ds := p.Deliveries(b.gen)
 	b.mu.Unlock()
 	if err != nil {
 		return err

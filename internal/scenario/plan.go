@@ -48,6 +48,23 @@ type Plan struct {
 	Users []*fake.User
 }
 
+// Deliveries gives each distinct delivery of the plan (each Key) one new
+// svix-id from g, and returns the deliveries in send order, unsigned: Svix
+// signs every attempt when it is made.
+func (p Plan) Deliveries(g *fake.Generator) []fake.Delivery {
+	ids := map[int]string{}
+	ds := make([]fake.Delivery, 0, len(p.Events))
+	for _, ev := range p.Events {
+		id, ok := ids[ev.Key]
+		if !ok {
+			id = g.ID("msg")
+			ids[ev.Key] = id
+		}
+		ds = append(ds, fake.Delivery{ID: id, Body: ev.Event.Body, Event: ev.Event})
+	}
+	return ds
+}
+
 // Planned is one delivery of a plan.
 type Planned struct {
 	// Step is the step's name, "name#i" for a step with a count.
