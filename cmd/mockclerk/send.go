@@ -154,8 +154,7 @@ func (c *sendCmd) targetUser(g *fake.Generator, statePath string) (*fake.User, e
 	case c.user != "" && last != nil && last.ID == c.user:
 	case c.user != "":
 		// A user this machine has not seen: invent the rest of it.
-		last = g.NewUser()
-		last.ID = c.user
+		last = g.UserWithID(c.user)
 	case last == nil:
 		return nil, usageError("no user to act on: pass --user, or run `mockclerk send user.created` first")
 	}

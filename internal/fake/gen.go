@@ -143,6 +143,14 @@ func (g *Generator) NewUser() *User {
 	return u
 }
 
+// UserWithID invents the rest of a user known only by its id: one created
+// elsewhere, that an update or delete is to act on.
+func (g *Generator) UserWithID(id string) *User {
+	u := g.NewUser()
+	u.ID = id
+	return u
+}
+
 func (g *Generator) email(first, last string) string {
 	domains := []string{"example.com", "example.org", "mail.example.net", "work.example.io"}
 	return strings.ToLower(fmt.Sprintf("%s.%s%d@%s", first, last, g.f.IntN(1000), domains[g.f.IntN(len(domains))]))

@@ -84,8 +84,7 @@ func (b *Backend) Send(ctx context.Context, eventType, userID string) error {
 		target = b.users[userID]
 	case userID != "":
 		// A user created elsewhere: invent the rest of it, as mockclerk does.
-		target = b.gen.NewUser()
-		target.ID = userID
+		target = b.gen.UserWithID(userID)
 		b.users[userID] = target
 	case b.last != nil:
 		target = b.last

@@ -242,8 +242,7 @@ func (p *planner) user(id string) (*fake.User, error) {
 	if err := checkUserID(id); err != nil {
 		return nil, err
 	}
-	u := p.opts.Gen.NewUser()
-	u.ID = id
+	u := p.opts.Gen.UserWithID(id)
 	p.byID[id] = u
 	p.users = append(p.users, u)
 	return u, nil
