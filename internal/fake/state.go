@@ -7,20 +7,22 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/clerk-sync/clerk-sync/internal/config"
 )
 
 // StatePath is where mockclerk remembers the last user it created:
-// MOCKCLERK_STATE when set, else clerk-sync/mockclerk.json in the user's
-// cache directory.
+// MOCKCLERK_STATE when set, else mockclerk.json in the toolkit's cache
+// directory (config.CacheDir).
 func StatePath() (string, error) {
 	if p := os.Getenv("MOCKCLERK_STATE"); p != "" {
 		return p, nil
 	}
-	dir, err := os.UserCacheDir()
+	dir, err := config.CacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no cache directory for mockclerk's state (set MOCKCLERK_STATE): %w", err)
+		return "", err
 	}
-	return filepath.Join(dir, "clerk-sync", "mockclerk.json"), nil
+	return filepath.Join(dir, "mockclerk.json"), nil
 }
 
 // LoadUser reads the remembered user, or returns nil when there is none.
