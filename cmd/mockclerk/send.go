@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -182,14 +181,11 @@ func loadSigner(flag string) (*fake.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, source := env.Secret(flag)
-	if _, err := webhook.ParseSecret(raw); err != nil {
-		if source == "" {
-			return nil, errors.New("no signing secret: run `mockclerk secret --write-env`, or set CLERK_WEBHOOK_SIGNING_SECRET")
-		}
-		return nil, fmt.Errorf("signing secret from %s: %w", source, err)
+	secret, _, err := webhook.LoadSecret(env, flag)
+	if err != nil {
+		return nil, err
 	}
-	return fake.NewSigner(raw)
+	return fake.NewSigner(secret.Reveal())
 }
 
 func clock() string { return time.Now().Format("15:04:05") }

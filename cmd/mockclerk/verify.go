@@ -61,10 +61,9 @@ func (c *verifyCmd) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	raw, source := env.Secret(c.secret)
-	secret, err := webhook.ParseSecret(raw)
+	secret, source, err := webhook.LoadSecret(env, c.secret)
 	if err != nil {
-		return usageError("signing secret %s: %v", orNone(source), err)
+		return usageError("%v", err)
 	}
 	header, body, err := c.load()
 	if err != nil {

@@ -164,13 +164,9 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if !strings.HasPrefix(f.path, "/") {
 		return fmt.Errorf("--path must start with /, not %q", f.path)
 	}
-	rawSecret, source := env.Secret(f.secret)
-	secret, err := webhook.ParseSecret(rawSecret)
+	secret, source, err := webhook.LoadSecret(env, f.secret)
 	if err != nil {
-		if source != "" {
-			return fmt.Errorf("signing secret from %s: %w", source, err)
-		}
-		return fmt.Errorf("no signing secret: %w", err)
+		return err
 	}
 
 	var emit func(any) // --output ndjson; stdout then carries nothing else

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	svix "github.com/svix/svix-webhooks/go"
+
+	"github.com/clerk-sync/clerk-sync/internal/config"
 )
 
 // maxIDLength bounds svix-id, which is echoed in answers and logs; Svix's
@@ -192,4 +194,18 @@ func checkTime(ts, now time.Time) *Rejection {
 		return &Rejection{ReasonTooNew, http.StatusBadRequest, fmt.Sprintf("svix-timestamp is %s in the future; the limit is %s", ts.Sub(now).Round(time.Second), Tolerance)}
 	}
 	return nil
+}
+
+// LoadSecret finds the signing secret as the toolkit documents it (see
+// config.Env.Secret) and parses it; an error says where it came from.
+func LoadSecret(env *config.Env, flag string) (Secret, string, error) {
+	raw, source := env.Secret(flag)
+	s, err := ParseSecret(raw)
+	switch {
+	case err != nil && source == "":
+		return Secret{}, "", fmt.Errorf("no signing secret: %w", err)
+	case err != nil:
+		return Secret{}, source, fmt.Errorf("signing secret from %s: %w", source, err)
+	}
+	return s, source, nil
 }
