@@ -169,6 +169,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	localSecret := config.IsLocalSecret(secret.Fingerprint())
 	var emit func(any) // --output ndjson; stdout then carries nothing else
 	banner := stdout
 	if f.output.value == "ndjson" {
@@ -176,7 +177,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	var pub *server.Public
 	if f.tunnel.value != "off" {
-		if pub, err = f.public(env, secret, log, banner, emit); err != nil {
+		if pub, err = f.public(env, secret, localSecret, log, banner, emit); err != nil {
 			return err
 		}
 	}
@@ -244,7 +245,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
-		Fingerprint: secret.Fingerprint(), LogFile: logFile, LocalSecret: config.IsLocalSecret(secret.Fingerprint()),
+		Fingerprint: secret.Fingerprint(), LogFile: logFile, LocalSecret: localSecret,
 	}), tea.WithContext(ctx))
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
@@ -297,10 +298,10 @@ func openLogFile() (*os.File, string, error) {
 }
 
 // public sets up the tunnel: the token, the domain, the edge policy, and
-// what to print once it is up.
-func (f *serveFlags) public(env *config.Env, secret webhook.Secret, log *slog.Logger, stdout io.Writer, emit func(any)) (*server.Public, error) {
+// what to print once it is up; local says the secret was generated on this
+// machine.
+func (f *serveFlags) public(env *config.Env, secret webhook.Secret, local bool, log *slog.Logger, stdout io.Writer, emit func(any)) (*server.Public, error) {
 	required := f.tunnel.value == "on"
-	local := config.IsLocalSecret(secret.Fingerprint())
 	token, _ := env.Lookup("NGROK_AUTHTOKEN")
 	if token == "" {
 		if required {
