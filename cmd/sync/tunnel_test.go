@@ -214,12 +214,7 @@ func TestForwardTo(t *testing.T) {
 func TestOutputNDJSON(t *testing.T) {
 	inTempDir(t)
 	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	lines, _, _ := start(t, "--addr", addr, "--output", "ndjson")
 	url := "http://" + addr + "/api/webhooks/clerk"
 	g := fake.New(3, time.Now())
@@ -255,12 +250,7 @@ func TestShutdownDrainsDeliveriesInFlight(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer app.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
@@ -304,4 +294,15 @@ func TestTunnelStatesInNDJSON(t *testing.T) {
 			t.Fatalf("%q: %v", line, err)
 		}
 	}
+}
+
+// freeAddr is a 127.0.0.1 address with a port that nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

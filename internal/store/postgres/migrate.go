@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,11 +61,4 @@ func hasParam(rawURL, name string) bool {
 
 // DefaultTable is the DDL of the default users table, as the first
 // migration creates it: what `clerk-sync schema` prints.
-func DefaultTable() string {
-	sql, err := migrations.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		panic(err) // embedded at build time
-	}
-	table, _, _ := strings.Cut(string(sql), "\n-- The ledger")
-	return strings.TrimSpace(table) + "\n"
-}
+func DefaultTable() string { return store.DefaultTable(migrations, "migrations") }

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -211,11 +210,4 @@ func nullable(s string) any {
 
 // DefaultTable is the DDL of the default users table, as the first
 // migration creates it: what `clerk-sync schema` prints.
-func DefaultTable() string {
-	sql, err := migrations.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		panic(err) // embedded at build time
-	}
-	table, _, _ := strings.Cut(string(sql), "\n-- The ledger")
-	return strings.TrimSpace(table) + "\n"
-}
+func DefaultTable() string { return store.DefaultTable(migrations, "migrations") }
