@@ -160,8 +160,7 @@ type watcher struct {
 	mu        sync.Mutex
 	url       string
 	connected bool
-	lastErr   error
-	lastCode  string
+	lastErr   error // the last failure ngrok reported
 }
 
 func (w *watcher) event(ev ngrok.Event) {
@@ -181,12 +180,12 @@ func (w *watcher) event(ev ngrok.Event) {
 		if errors.Is(e.Error, context.Canceled) {
 			return // our own shutdown
 		}
-		w.lastErr, w.lastCode = e.Error, Code(e.Error)
+		w.lastErr = e.Error
 		state := Connecting
 		if w.connected {
 			state = Reconnecting
 		}
-		w.status(Status{At: now, State: state, URL: w.url, Code: w.lastCode, Err: e.Error.Error()})
+		w.status(Status{At: now, State: state, URL: w.url, Code: Code(e.Error), Err: e.Error.Error()})
 	case *ngrok.EventAgentHeartbeatReceived:
 		if w.connected {
 			w.status(Status{At: now, State: Connected, URL: w.url, Latency: e.Latency})
@@ -212,7 +211,8 @@ func (w *watcher) fail(err error) error {
 // code, to err.
 func (w *watcher) explain(err error) error {
 	w.mu.Lock()
-	last, code := w.lastErr, w.lastCode
+	last := w.lastErr
+	code := Code(last)
 	w.mu.Unlock()
 	if c := Code(err); c != "" {
 		code = c
