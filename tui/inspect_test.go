@@ -19,6 +19,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
@@ -94,7 +95,7 @@ func TestRelayShowsTheAppsRows(t *testing.T) {
 	}))
 	defer app.Close()
 
-	view, err := sqlite.OpenView(context.Background(), path)
+	view, err := sqlite.OpenView(context.Background(), path, mapping.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

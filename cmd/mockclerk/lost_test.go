@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -110,7 +111,7 @@ func TestNothingLostWhenTheDatabaseStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _, err := server.OpenStore(context.Background(), url, store.HardDelete)
+	st, _, err := server.OpenStore(context.Background(), url, mapping.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 
 			const n = 300
 			finish := sendWithRetries(n, "http://"+addr+"/api/webhooks/clerk")
-			watch, _, err := server.OpenStore(context.Background(), db, store.HardDelete)
+			watch, _, err := server.OpenStore(context.Background(), db, mapping.Default())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +200,7 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, log)
 			}
-			st, _, err := server.OpenStore(context.Background(), db, store.HardDelete)
+			st, _, err := server.OpenStore(context.Background(), db, mapping.Default())
 			if err != nil {
 				t.Fatal(err)
 			}

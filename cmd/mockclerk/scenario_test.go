@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/scenario"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -61,12 +62,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 						if err := c.fire(context.Background(), dv, rate, ds, &out, io.Discard); err != nil {
 							t.Fatalf("%v\n%s", err, out.String())
 						}
-						var want []store.User
-						for _, u := range users {
-							if r := u.Row(); r != nil {
-								want = append(want, *r)
-							}
-						}
+						want := storetest.Rows(mapping.Default(), users...)
 						got, err := st.Users(context.Background())
 						if err != nil {
 							t.Fatal(err)

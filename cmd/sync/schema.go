@@ -1,80 +1,221 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
-	"github.com/clerk-sync/clerk-sync/internal/store/postgres"
-	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
 )
+
+// mappingFlags name the mapping file and override its delete mode.
+type mappingFlags struct {
+	config   string
+	onDelete *choice
+}
+
+func newMappingFlags() *mappingFlags {
+	return &mappingFlags{onDelete: newChoice(string(store.HardDelete), string(store.HardDelete), string(store.SoftDelete))}
+}
+
+func (f *mappingFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.config, "config", mapping.FileName, "mapping file: the table and columns Clerk users go to; without it, the default \"User\" table [CLERK_SYNC_CONFIG]")
+	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets the mapping's delete column (deletedAt); overrides the mapping file [CLERK_SYNC_ON_DELETE]`)
+}
+
+// load reads the mapping file: the one named by --config or
+// CLERK_SYNC_CONFIG, which must exist, else clerk-sync.yaml when there is
+// one, else the default mapping. --on-delete, when set, wins over the
+// file's on_delete.
+func (f *mappingFlags) load(cmd *cobra.Command, env *config.Env) (mapping.Mapping, error) {
+	m := mapping.Default()
+	explicit := cmd.Flags().Changed("config") || hasVar(env, envVars["config"])
+	if _, err := os.Stat(f.config); explicit || !errors.Is(err, fs.ErrNotExist) {
+		var err error
+		if m, err = mapping.Load(f.config); err != nil {
+			return m, err
+		}
+	}
+	if cmd.Flags().Changed("on-delete") || hasVar(env, envVars["on-delete"]) {
+		m = m.WithDelete(store.DeleteMode(f.onDelete.value))
+		if err := m.Validate(); err != nil {
+			return m, fmt.Errorf("--on-delete %s: %w", f.onDelete.value, err)
+		}
+	}
+	return m, nil
+}
+
+// describe names the mapping in messages.
+func describe(m mapping.Mapping) string {
+	if m.Source == "" {
+		return fmt.Sprintf("table %s (the default mapping)", m.QualifiedName())
+	}
+	return fmt.Sprintf("table %s (mapping %s)", m.QualifiedName(), m.Source)
+}
+
+// loadEnv reads the environment files and applies them to the flags.
+func loadEnv(cmd *cobra.Command, vars ...string) (*config.Env, error) {
+	env, err := config.LoadEnv(".")
+	if err != nil {
+		return nil, err
+	}
+	apply := map[string]string{}
+	for _, v := range vars {
+		apply[v] = envVars[v]
+	}
+	return env, env.ApplyFlags(cmd.Flags(), apply)
+}
 
 func newSchemaCmd(stdout io.Writer) *cobra.Command {
 	var (
-		prisma bool
-		sql    string
+		prisma  bool
+		sql     string
+		example bool
+		mf      = newMappingFlags()
 	)
 	cmd := &cobra.Command{
 		Use:   "schema",
-		Short: "Print the users table clerk-sync writes, as a Prisma model or SQL",
-		Long: `schema prints the users table that clerk-sync writes: the Prisma model (the
-default) to paste into schema.prisma, or the DDL that its migration runs.`,
+		Short: "Print the users table of the mapping, as a Prisma model or SQL",
+		Long: `schema prints the users table that clerk-sync writes under the current mapping
+(clerk-sync.yaml, or the default "User" table without one): the Prisma model
+(the default) to paste into schema.prisma, or the DDL in the form that
+` + "`prisma migrate`" + ` writes. --example prints a commented clerk-sync.yaml to start
+from.`,
 		Example: `  clerk-sync schema
-  clerk-sync schema --sql postgres`,
+  clerk-sync schema --sql postgres
+  clerk-sync schema --example > clerk-sync.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if example {
+				fmt.Fprint(stdout, mapping.Example)
+				return nil
+			}
 			if prisma && sql != "" {
 				return fmt.Errorf("--prisma and --sql: choose one")
 			}
-			switch sql {
-			case "":
-				fmt.Fprint(stdout, store.DefaultPrismaModel)
-			case "postgres":
-				fmt.Fprint(stdout, postgres.DefaultTable())
-			case "sqlite":
-				fmt.Fprint(stdout, sqlite.DefaultTable())
-			default:
+			if sql != "" && sql != mapping.Postgres && sql != mapping.SQLite {
 				return fmt.Errorf(`--sql %q: want postgres or sqlite`, sql)
+			}
+			env, err := loadEnv(cmd, "config")
+			if err != nil {
+				return err
+			}
+			m, err := mf.load(cmd, env)
+			if err != nil {
+				return err
+			}
+			if sql == "" {
+				fmt.Fprint(stdout, m.Prisma())
+			} else {
+				fmt.Fprint(stdout, m.DDL(sql, false))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&prisma, "prisma", false, "print the Prisma model (the default)")
 	cmd.Flags().StringVar(&sql, "sql", "", "print the DDL for postgres or sqlite instead")
+	cmd.Flags().BoolVar(&example, "example", false, "print a commented clerk-sync.yaml")
+	mf.register(cmd.Flags())
 	return cmd
 }
 
 func newMigrateCmd(stdout io.Writer) *cobra.Command {
-	var db string
+	var (
+		db string
+		mf = newMappingFlags()
+	)
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Create clerk-sync's tables, and the default users table if there is none",
-		Long: `migrate applies clerk-sync's embedded migrations and exits: its bookkeeping
-tables, and the default users table when the database has no "User" table
-(an existing one is left alone). clerk-sync does the same at start-up.`,
+		Short: "Create clerk-sync's own tables (and the default users table), then check the users table",
+		Long: `migrate applies clerk-sync's embedded migrations and exits. They create its
+bookkeeping tables (clerk_sync_*), and the default "User" table when there is
+no mapping file and no such table. It never alters the app's own table: it
+checks it against the mapping, as start-up does, and fails when deliveries
+would fail (see clerk-sync doctor).`,
 		Example: `  DATABASE_URL=postgres://app@localhost/app clerk-sync migrate`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := config.LoadEnv(".")
+			env, err := loadEnv(cmd, "db", "config", "on-delete")
 			if err != nil {
 				return err
 			}
-			if err := env.ApplyFlags(cmd.Flags(), map[string]string{"db": envVars["db"]}); err != nil {
+			m, err := mf.load(cmd, env)
+			if err != nil {
 				return err
 			}
-			st, desc, err := server.OpenStore(cmd.Context(), db, store.HardDelete)
+			st, desc, err := server.OpenStore(cmd.Context(), db, m)
 			if err != nil {
 				return fmt.Errorf("migrate: %w", err)
 			}
 			defer st.Close()
-			fmt.Fprintf(stdout, "clerk-sync: %s is migrated\n", desc)
+			fmt.Fprintf(stdout, "clerk-sync: %s is migrated; users go to %s\n", desc, describe(m))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
+	mf.register(cmd.Flags())
+	return cmd
+}
+
+func newDoctorCmd(stdout io.Writer) *cobra.Command {
+	var (
+		db string
+		mf = newMappingFlags()
+	)
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the users table against the mapping, changing nothing",
+		Long: `doctor connects to the database and checks the users table against the mapping
+(clerk-sync.yaml, or the default "User" table): a missing table or column, a
+type that cannot hold its value, a NOT NULL column the mapping never fills, a
+primary key it cannot fill, a key without a unique index, and a unique index on
+the email (a warning: Clerk users can change and swap emails, and a deleted
+user's email can come back on a new account). Each finding says how to fix it.
+
+It exits 1 when a finding would make deliveries fail; clerk-sync refuses to
+start for the same findings.`,
+		Example: `  clerk-sync doctor
+  DATABASE_URL=postgres://app@localhost/app clerk-sync doctor --config clerk-sync.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := loadEnv(cmd, "db", "config", "on-delete")
+			if err != nil {
+				return err
+			}
+			m, err := mf.load(cmd, env)
+			if err != nil {
+				return err
+			}
+			findings, desc, err := server.Doctor(cmd.Context(), db, m)
+			if err != nil {
+				return fmt.Errorf("doctor: %w", err)
+			}
+			fmt.Fprintf(stdout, "clerk-sync doctor: %s in %s, on_delete %s\n", describe(m), desc, m.OnDelete)
+			for _, f := range findings {
+				fmt.Fprintf(stdout, "\n%s\n", f)
+			}
+			failing := len(mapping.Failing(findings))
+			switch {
+			case failing > 0:
+				fmt.Fprintln(stdout)
+				return fmt.Errorf("%d finding(s) would make deliveries fail", failing)
+			case len(findings) > 0:
+				fmt.Fprintf(stdout, "\nok: deliveries will work; %d warning(s) above\n", len(findings))
+			default:
+				fmt.Fprintln(stdout, "ok: the table fits the mapping")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
+	mf.register(cmd.Flags())
 	return cmd
 }

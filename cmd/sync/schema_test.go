@@ -16,9 +16,10 @@ func TestSchema(t *testing.T) {
 		want []string
 	}{
 		{[]string{"schema"}, []string{"model User {", "clerkId   String    @unique", "deletedAt DateTime?"}},
+		{[]string{"schema", "--example"}, []string{"table: app_users", "on_delete:"}},
 		{[]string{"schema", "--prisma"}, []string{"model User {"}},
-		{[]string{"schema", "--sql", "postgres"}, []string{`CREATE TABLE IF NOT EXISTS "User"`, `TIMESTAMP(3)`, `"User_clerkId_key"`}},
-		{[]string{"schema", "--sql", "sqlite"}, []string{`CREATE TABLE IF NOT EXISTS "User"`, `DATETIME`, `"User_clerkId_key"`}},
+		{[]string{"schema", "--sql", "postgres"}, []string{`CREATE TABLE "User"`, `TIMESTAMP(3)`, `"User_clerkId_key"`}},
+		{[]string{"schema", "--sql", "sqlite"}, []string{`CREATE TABLE "User"`, `DATETIME`, `"User_clerkId_key"`}},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tc.args, &stdout, &stderr); code != 0 {

@@ -39,7 +39,7 @@ type serveFlags struct {
 	path      string
 	secret    string
 	maxBody   int64
-	onDelete  *choice
+	mapping   *mappingFlags
 	logFormat *choice
 	logLevel  *choice
 
@@ -61,6 +61,7 @@ var envVars = map[string]string{
 	"path":       "CLERK_SYNC_PATH",
 	"max-body":   "CLERK_SYNC_MAX_BODY",
 	"on-delete":  "CLERK_SYNC_ON_DELETE",
+	"config":     "CLERK_SYNC_CONFIG",
 	"log-format": "CLERK_SYNC_LOG_FORMAT",
 	"log-level":  "CLERK_SYNC_LOG_LEVEL",
 	"output":     "CLERK_SYNC_OUTPUT",
@@ -75,7 +76,7 @@ var envVars = map[string]string{
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f := serveFlags{
-		onDelete:  newChoice(string(store.HardDelete), string(store.HardDelete), string(store.SoftDelete)),
+		mapping:   newMappingFlags(),
 		logFormat: newChoice("text", "text", "json"),
 		logLevel:  newChoice("info", "debug", "info", "warn", "error"),
 		tunnel:    newChoice("off", "off", "on", "auto"),
@@ -109,14 +110,14 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout))
+	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
 	fl.StringVar(&f.db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
 	fl.StringVar(&f.secret, "secret", "", "Svix signing secret, whsec_… (prefer CLERK_WEBHOOK_SIGNING_SECRET: flags show in ps)")
 	fl.Int64Var(&f.maxBody, "max-body", webhook.DefaultMaxBody, "largest accepted body in bytes [CLERK_SYNC_MAX_BODY]")
-	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets deletedAt [CLERK_SYNC_ON_DELETE]`)
+	f.mapping.register(fl)
 	fl.Var(f.logFormat, "log-format", "log format: text or json [CLERK_SYNC_LOG_FORMAT]")
 	fl.Var(f.logLevel, "log-level", "log level: debug, info, warn or error [CLERK_SYNC_LOG_LEVEL]")
 	fl.Var(f.output, "output", "per-delivery output: text (a log line on stderr) or ndjson (one JSON object per delivery on stdout) [CLERK_SYNC_OUTPUT]")
@@ -157,7 +158,10 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		stdout, stderr, logFile = file, file, path
 	}
 	log := newLogger(stderr, f.logFormat.value, f.logLevel.value)
-	mode := store.DeleteMode(f.onDelete.value)
+	m, err := f.mapping.load(cmd, env)
+	if err != nil {
+		return err
+	}
 	if f.maxBody <= 0 {
 		return fmt.Errorf("--max-body must be positive, not %d", f.maxBody)
 	}
@@ -194,14 +198,14 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	)
 	switch {
 	case f.forwardTo == "":
-		if st, desc, err = server.OpenStore(ctx, f.db, mode); err != nil {
+		if st, desc, err = server.OpenStore(ctx, f.db, m); err != nil {
 			return fmt.Errorf("open database: %w", err)
 		}
 		defer st.Close()
 		rows = st
 	case cmd.Flags().Changed("db") || hasVar(env, envVars["db"]):
 		// Relay mode: the app writes; the inspector only looks.
-		if rows, desc, err = server.OpenView(ctx, f.db); err != nil {
+		if rows, desc, err = server.OpenView(ctx, f.db, m); err != nil {
 			return fmt.Errorf("open the app's database: %w", err)
 		}
 		defer rows.Close()
@@ -234,7 +238,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
 	}
 	webhookURL := "http://" + ln.Addr().String() + f.path
-	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "on_delete", mode)
+	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "table", m.QualifiedName(), "mapping", m.Source, "on_delete", m.OnDelete)
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
 	if !f.tui {
 		return server.Run(ctx, log, ln, local, pub, public)

@@ -12,9 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/server"
-	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 // ceilingScript is one delivery as plain SQL, in one transaction: the three
@@ -42,7 +42,7 @@ func ceiling(ctx context.Context, cl *pgtest.Cluster, dir string, clients, users
 		return 0, err
 	}
 	// The receiver's own migrations make the schema.
-	st, _, err := server.OpenStore(ctx, url, store.HardDelete)
+	st, _, err := server.OpenStore(ctx, url, mapping.Default())
 	if err != nil {
 		return 0, fmt.Errorf("migrate ceiling database: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/load"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -257,7 +258,7 @@ func (r *result) note(format string, args ...any) {
 // checkTable compares the users table of db with want, exactly, and notes
 // the first differences.
 func checkTable(ctx context.Context, db string, want []store.User, r *result) (string, error) {
-	st, _, err := server.OpenStore(ctx, db, store.HardDelete)
+	st, _, err := server.OpenStore(ctx, db, mapping.Default())
 	if err != nil {
 		return "", fmt.Errorf("open %s for the table check: %w", r.store, err)
 	}

@@ -13,7 +13,9 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
 
 // workload is the generated stream: unique events with their svix ids, the
@@ -66,9 +68,7 @@ func generate(seed uint64, deliveries, users int, dupFrac, deleteFrac float64) (
 			w.events = append(w.events, ev)
 			w.ids = append(w.ids, g.ID("msg"))
 		}
-		if r := u.Row(); r != nil {
-			w.want = append(w.want, *r)
-		}
+		w.want = append(w.want, storetest.Rows(mapping.Default(), u)...)
 	}
 	slices.SortFunc(w.want, func(a, b store.User) int { return strings.Compare(a.ID, b.ID) })
 	w.order = make([]int, 0, deliveries)

@@ -88,9 +88,9 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 		return ev, nil, fmt.Errorf("%w: data is not an object", ErrMalformed)
 	}
 	var (
-		id, updated, created, primary, emails gjson.Result
-		c                                     = &store.Change{}
-		err                                   error
+		id, updated, created, primary, emails, phone, phones gjson.Result
+		c                                                    = &store.Change{}
+		err                                                  error
 	)
 	str := func(name string, v gjson.Result) *string {
 		switch v.Type {
@@ -128,6 +128,27 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 			primary = v
 		case "email_addresses":
 			emails = v
+		case "primary_phone_number_id":
+			phone = v
+		case "phone_numbers":
+			phones = v
+		case "external_id":
+			c.ExternalID = str(k.Str, v)
+		case "last_sign_in_at":
+			if v.Type == gjson.Number && v.Int() > 0 {
+				t := time.UnixMilli(Millis(v.Int())).UTC()
+				c.LastSignInAt = &t
+			}
+		case "banned":
+			c.Banned = v.Type == gjson.True
+		case "locked":
+			c.Locked = v.Type == gjson.True
+		case "public_metadata":
+			c.PublicMetadata = raw(v)
+		case "private_metadata":
+			c.PrivateMetadata = raw(v)
+		case "unsafe_metadata":
+			c.UnsafeMetadata = raw(v)
 		}
 		return true
 	})
@@ -147,17 +168,36 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 	c.Version = Millis(updated.Int())
 	c.UpdatedAt = time.UnixMilli(c.Version).UTC()
 	c.CreatedAt = time.UnixMilli(Millis(created.Int())).UTC()
-	if primary.Type == gjson.String {
-		emails.ForEach(func(_, e gjson.Result) bool {
-			if e.Get("id").Str == primary.Str {
-				a := e.Get("email_address").Str
-				c.Email = &a
-				return false
-			}
-			return true
-		})
-	}
+	c.Email = primaryOf(emails, primary, "email_address")
+	c.Phone = primaryOf(phones, phone, "phone_number")
+	c.Data = []byte(data.Raw)
 	return ev, c, nil
+}
+
+// primaryOf returns the attribute attr of the entry of list whose id is
+// primary — never simply the first entry — or nil when there is none.
+func primaryOf(list, primary gjson.Result, attr string) *string {
+	if primary.Type != gjson.String {
+		return nil
+	}
+	var found *string
+	list.ForEach(func(_, e gjson.Result) bool {
+		if e.Get("id").Str == primary.Str {
+			a := e.Get(attr).Str
+			found = &a
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// raw returns the JSON text of v, or nil when v is null or missing.
+func raw(v gjson.Result) []byte {
+	if v.Type == gjson.Null {
+		return nil
+	}
+	return []byte(v.Raw)
 }
 
 // Millis normalises a Clerk time to Unix milliseconds: Clerk documents

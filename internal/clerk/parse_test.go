@@ -76,11 +76,34 @@ func TestParseAgreesWithTheSDK(t *testing.T) {
 			UserID: u.ID, Version: clerk.Millis(u.UpdatedAt), Email: primaryEmail(u),
 			FirstName: blank(u.FirstName), LastName: blank(u.LastName), Username: blank(u.Username), ImageURL: blank(u.ImageURL),
 			CreatedAt: time.UnixMilli(clerk.Millis(u.CreatedAt)).UTC(), UpdatedAt: time.UnixMilli(clerk.Millis(u.UpdatedAt)).UTC(),
+			Phone: primaryPhone(u), ExternalID: blank(u.ExternalID), Banned: u.Banned, Locked: u.Locked,
+			PublicMetadata: metadata(u.PublicMetadata), PrivateMetadata: metadata(u.PrivateMetadata),
+			UnsafeMetadata: metadata(u.UnsafeMetadata), Data: []byte(gjson.GetBytes(body, "data").Raw),
+		}
+		if u.LastSignInAt != nil {
+			t := time.UnixMilli(clerk.Millis(*u.LastSignInAt)).UTC()
+			want.LastSignInAt = &t
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("Parse: %+v\nSDK:   %+v\nbody: %s", got, want, body)
 		}
 	}
+}
+
+func primaryPhone(u *sdk.User) *string {
+	for _, p := range u.PhoneNumbers {
+		if u.PrimaryPhoneNumberID != nil && p.ID == *u.PrimaryPhoneNumberID {
+			return &p.PhoneNumber
+		}
+	}
+	return nil
+}
+
+func metadata(raw json.RawMessage) []byte {
+	if raw == nil || string(raw) == "null" {
+		return nil
+	}
+	return []byte(raw)
 }
 
 // BenchmarkParse compares Parse with decoding the whole user through the

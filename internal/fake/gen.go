@@ -5,6 +5,7 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,20 @@ type User struct {
 	UpdatedAt int64 // Unix ms
 	Deleted   bool
 	DeletedAt int64 // the envelope timestamp of user.deleted, in Unix ms
+	// Updates counts the user's updates. The fields below follow from it,
+	// without drawing on the generator's randomness, so that adding them
+	// left every earlier seed's users as they were.
+	Updates      int
+	ExternalID   *string
+	LastSignInAt int64 // Unix ms; 0 before the first sign-in
+	Banned       bool
+	// Data is the data object of the last event emitted for the user.
+	Data []byte
+}
+
+// PublicMetadata is the user's public_metadata as JSON.
+func (u *User) PublicMetadata() string {
+	return fmt.Sprintf(`{"updates":%d,"plan":"free","tags":["beta"]}`, u.Updates)
 }
 
 // Email is one entry of email_addresses.
@@ -63,11 +78,48 @@ func (u *User) Row() *store.User {
 			}
 		}
 	}
-	return &store.User{
+	row := &store.User{
 		ID: u.ID, ClerkID: u.ID, Email: email,
 		FirstName: blank(u.FirstName), LastName: blank(u.LastName), Username: blank(u.Username), ImageURL: blank(&u.ImageURL),
 		CreatedAt: time.UnixMilli(u.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(u.UpdatedAt).UTC(),
+		Other: map[string]string{
+			"public_metadata": canonicalJSON(u.PublicMetadata()), "private_metadata": "{}", "unsafe_metadata": "{}",
+			"banned": strconv.FormatBool(u.Banned), "locked": "false",
+		},
 	}
+	var names []string
+	for _, p := range []*string{row.FirstName, row.LastName} {
+		if p != nil {
+			names = append(names, *p)
+		}
+	}
+	for field, v := range map[string]*string{"phone": u.Phone, "external_id": u.ExternalID} {
+		if v != nil {
+			row.Other[field] = *v
+		}
+	}
+	if len(names) > 0 {
+		row.Other["full_name"] = strings.Join(names, " ")
+	}
+	if u.LastSignInAt > 0 {
+		row.Other["last_sign_in_at"] = time.UnixMilli(u.LastSignInAt).UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if u.Data != nil {
+		row.Other["user"] = canonicalJSON(string(u.Data))
+	}
+	return row
+}
+
+// canonicalJSON re-encodes JSON with sorted keys, as stores read it back.
+func canonicalJSON(s string) string {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		panic(err) // the generator writes this JSON itself
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // blank is nil for a missing or blank string, as the sync stores it.
@@ -83,6 +135,9 @@ func blank(s *string) *string {
 type Generator struct {
 	f     *gofakeit.Faker
 	clock int64 // Unix ms; moves forward with every event
+	// EmailRequired makes every new user have a primary email, as in a
+	// Clerk instance that requires one.
+	EmailRequired bool
 }
 
 // New returns a Generator whose first event happens at start.
@@ -125,7 +180,11 @@ func (g *Generator) NewUser() *User {
 	u := &User{ID: g.ID("user"), CreatedAt: now, UpdatedAt: now}
 	u.ImageURL = "https://img.clerk.com/" + g.f.LetterN(40)
 	first, last := g.f.FirstName(), g.f.LastName()
-	switch n := g.f.IntN(100); {
+	n := g.f.IntN(100)
+	if g.EmailRequired && n < 20 {
+		n += 20
+	}
+	switch {
 	case n < 15: // phone only
 		phone := "+1555" + g.f.DigitN(7)
 		u.Phone, u.PhoneID = &phone, g.ID("idn")
@@ -165,6 +224,13 @@ func (g *Generator) Created(u *User) Event {
 // would, and returns the user.updated event.
 func (g *Generator) Updated(u *User) Event {
 	u.UpdatedAt = g.tick()
+	u.Updates++
+	u.LastSignInAt = u.UpdatedAt
+	u.Banned = u.Updates%3 == 2
+	if u.Updates == 2 {
+		ext := "ext-" + strings.ToLower(u.ID[len(u.ID)-8:])
+		u.ExternalID = &ext
+	}
 	switch g.f.IntN(4) {
 	case 0:
 		first := g.f.FirstName()
@@ -331,6 +397,8 @@ func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
 		"data.image_url":                           u.ImageURL,
 		"data.primary_email_address_id":            u.PrimaryID,
 		"data.primary_phone_number_id":             phoneID,
+		"data.external_id":                         u.ExternalID,
+		"data.banned":                              u.Banned,
 		"data.created_at":                          u.CreatedAt,
 		"data.updated_at":                          u.UpdatedAt,
 		"data.last_active_at":                      u.UpdatedAt,
@@ -342,6 +410,11 @@ func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
 	} {
 		body = set(body, path, v)
 	}
+	if u.LastSignInAt > 0 {
+		body = set(body, "data.last_sign_in_at", u.LastSignInAt)
+	}
+	body, _ = sjson.SetRawBytes(body, "data.public_metadata", []byte(u.PublicMetadata()))
+	u.Data = []byte(gjson.GetBytes(body, "data").Raw)
 	return Event{Type: eventType, UserID: u.ID, Body: body}
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/postgres"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
@@ -24,18 +25,19 @@ import (
 // DrainTimeout bounds how long a shutdown waits for in-flight deliveries.
 const DrainTimeout = 20 * time.Second
 
-// OpenStore opens the database that dsn names (see ParseDatabase) and
-// returns a description of it that never includes a password.
-func OpenStore(ctx context.Context, dsn string, mode store.DeleteMode) (store.Store, string, error) {
+// OpenStore opens the database that dsn names (see ParseDatabase) for
+// writing users through mapping m, and returns a description of it that
+// never includes a password.
+func OpenStore(ctx context.Context, dsn string, m mapping.Mapping) (store.Store, string, error) {
 	db, err := ParseDatabase(dsn)
 	if err != nil {
 		return nil, "", err
 	}
 	var st store.Store
 	if db.Postgres {
-		st, err = postgres.Open(ctx, db.URL, mode)
+		st, err = postgres.Open(ctx, db.URL, m)
 	} else {
-		st, err = sqlite.Open(ctx, db.URL, mode)
+		st, err = sqlite.Open(ctx, db.URL, m)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", db.Desc, err)
@@ -43,23 +45,47 @@ func OpenStore(ctx context.Context, dsn string, mode store.DeleteMode) (store.St
 	return st, db.Desc, nil
 }
 
-// OpenView opens the database that dsn names read-only, for showing a
-// users table that the app's own handler writes (relay mode).
-func OpenView(ctx context.Context, dsn string) (store.View, string, error) {
+// OpenView opens the database that dsn names read-only, for showing the
+// users table of mapping m that the app's own handler writes (relay mode).
+func OpenView(ctx context.Context, dsn string, m mapping.Mapping) (store.View, string, error) {
 	db, err := ParseDatabase(dsn)
 	if err != nil {
 		return nil, "", err
 	}
 	var v store.View
 	if db.Postgres {
-		v, err = postgres.OpenView(ctx, db.URL)
+		v, err = postgres.OpenView(ctx, db.URL, m)
 	} else {
-		v, err = sqlite.OpenView(ctx, db.URL)
+		v, err = sqlite.OpenView(ctx, db.URL, m)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", db.Desc, err)
 	}
 	return v, db.Desc + " (read only)", nil
+}
+
+// Doctor checks the users table of the database that dsn names against
+// mapping m without changing anything, and returns the findings and a
+// description of the database.
+func Doctor(ctx context.Context, dsn string, m mapping.Mapping) ([]mapping.Finding, string, error) {
+	db, err := ParseDatabase(dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		info   mapping.TableInfo
+		driver = mapping.SQLite
+	)
+	if db.Postgres {
+		driver = mapping.Postgres
+		info, err = postgres.Inspect(ctx, db.URL, m)
+	} else {
+		info, err = sqlite.Inspect(ctx, db.URL, m)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", db.Desc, err)
+	}
+	return mapping.Check(m, driver, info), db.Desc, nil
 }
 
 // Config is what the receiver needs besides its store.

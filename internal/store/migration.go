@@ -45,14 +45,3 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 	}
 	return out, nil
 }
-
-// DefaultTable returns the DDL of the default users table from a driver's
-// first migration in dir: everything before its "-- The ledger" section.
-func DefaultTable(fsys fs.FS, dir string) string {
-	all, err := Migrations(fsys, dir)
-	if err != nil || len(all) == 0 {
-		panic(fmt.Sprintf("embedded migrations: %v", err)) // fixed at build time
-	}
-	table, _, _ := strings.Cut(all[0].SQL, "\n-- The ledger")
-	return strings.TrimSpace(table) + "\n"
-}

@@ -82,12 +82,22 @@ type Change struct {
 	ImageURL  *string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// The other fields a mapping may write.
+	Phone           *string    // the primary phone number
+	ExternalID      *string    //
+	LastSignInAt    *time.Time //
+	Banned, Locked  bool       //
+	PublicMetadata  []byte     // raw JSON; nil when null
+	PrivateMetadata []byte     // raw JSON; nil when null
+	UnsafeMetadata  []byte     // raw JSON; nil when null
+	Data            []byte     // the whole user object, raw JSON
 }
 
-// User is a row of the default users table.
+// User is a row of the users table as the mapping reads it. Fields that
+// the mapping does not write stay empty.
 type User struct {
-	ID        string
-	ClerkID   string
+	ID        string // the primary key, as text
+	ClerkID   string // the key column: the Clerk user id
 	Email     *string
 	FirstName *string
 	LastName  *string
@@ -95,24 +105,41 @@ type User struct {
 	ImageURL  *string
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	DeletedAt *time.Time
+	Deleted   bool       // soft-deleted
+	DeletedAt *time.Time // when soft-deleted into a timestamp column
+	// Other holds the other columns by Clerk field name ("phone",
+	// "public_metadata" …) as canonical text: times in RFC 3339 UTC with
+	// milliseconds, booleans as true/false, JSON with sorted keys. A field
+	// that is NULL is missing.
+	Other map[string]string
 }
 
-// DefaultPrismaModel is the Prisma model of the default users table
-// (DESIGN §4, plus deletedAt for --on-delete soft).
-const DefaultPrismaModel = `model User {
-  id        String    @id               // the Clerk user id, "user_..."
-  clerkId   String    @unique           // the Clerk user id again: the upsert key
-  email     String?                     // primary email; null for users without one
-  firstName String?
-  lastName  String?
-  username  String?
-  imageUrl  String?
-  createdAt DateTime  @default(now())
-  updatedAt DateTime  @updatedAt
-  deletedAt DateTime?                   // set by clerk-sync --on-delete soft
+// Set sets the member for a Clerk field (email, first_name, last_name,
+// username, image_url, created_at, updated_at) from its canonical text,
+// and reports false for a field without a member of its own.
+func (u *User) Set(field, text string) bool {
+	str := func(p **string) { *p = &text }
+	tm := func(p *time.Time) { *p, _ = time.Parse(time.RFC3339Nano, text) }
+	switch field {
+	case "email":
+		str(&u.Email)
+	case "first_name":
+		str(&u.FirstName)
+	case "last_name":
+		str(&u.LastName)
+	case "username":
+		str(&u.Username)
+	case "image_url":
+		str(&u.ImageURL)
+	case "created_at":
+		tm(&u.CreatedAt)
+	case "updated_at":
+		tm(&u.UpdatedAt)
+	default:
+		return false
+	}
+	return true
 }
-`
 
 // UserState is our bookkeeping for one Clerk user id.
 type UserState struct {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
-	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
 	"github.com/clerk-sync/clerk-sync/internal/syncer"
 )
@@ -29,7 +29,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte(`{"type":"user.created","data":{"id":"user_1","updated_at":1}}`), "msg_1", int64(0), "", true)
 	f.Add([]byte(`{"type":"user.deleted","timestamp":1,"data":{}}`), "msg_2", int64(-301), "v1,AAAA", false)
 
-	st, err := sqlite.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"), store.HardDelete)
+	st, err := sqlite.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"), mapping.Default())
 	if err != nil {
 		f.Fatal(err)
 	}

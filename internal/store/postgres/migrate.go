@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -19,14 +20,17 @@ var migrations embed.FS
 // at the same time ("clerksyn" in ASCII).
 const migrationLock = 0x636c65726b73796e
 
-// migrate applies the embedded migrations that the database lacks, in one
-// transaction under an advisory lock.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// migrate applies the embedded migrations that the database lacks, creates
+// the users table when m is the default mapping, checks the table against
+// m and creates the apply function for it: all in one transaction under
+// an advisory lock, so that replicas starting together take turns.
+func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (*table, error) {
 	all, err := store.Migrations(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	var t *table
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
 		}
@@ -50,15 +54,42 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 				return err
 			}
 		}
-		return nil
+		t, err = prepare(ctx, tx, m)
+		return err
 	})
+	return t, err
+}
+
+// prepare creates the default table when m is the default mapping, checks
+// the table against m (findings that would fail deliveries are an error
+// wrapping mapping.ErrMismatch) and creates the apply function.
+func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping) (*table, error) {
+	if m.IsDefault() {
+		if _, err := tx.Exec(ctx, m.DDL(mapping.Postgres, true)); err != nil {
+			return nil, fmt.Errorf("create the default users table: %w", err)
+		}
+	}
+	info, err := inspect(ctx, tx, m)
+	if err != nil {
+		return nil, err
+	}
+	if failing := mapping.Failing(mapping.Check(m, mapping.Postgres, info)); len(failing) > 0 {
+		return nil, mapping.Mismatch(m, failing)
+	}
+	t := newTable(m, info)
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_proc WHERE proname = $1)`, t.fn).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, t.create); err != nil {
+			return nil, fmt.Errorf("create %s: %w", t.fn, err)
+		}
+	}
+	return t, nil
 }
 
 func hasParam(rawURL, name string) bool {
 	u, err := url.Parse(rawURL)
 	return err == nil && u.Query().Has(name)
 }
-
-// DefaultTable is the DDL of the default users table, as the first
-// migration creates it: what `clerk-sync schema` prints.
-func DefaultTable() string { return store.DefaultTable(migrations, "migrations") }

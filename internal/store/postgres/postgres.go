@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -35,9 +36,9 @@ const (
 
 // Store is the PostgreSQL store.
 type Store struct {
-	pool   *pgxpool.Pool
-	delete store.DeleteMode
-	queue  *store.Queue[request]
+	pool  *pgxpool.Pool
+	table *table
+	queue *store.Queue[request]
 }
 
 // request is one delivery waiting for the committer.
@@ -48,9 +49,14 @@ type request struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to url, checks that the server answers and migrates the
-// schema.
-func Open(ctx context.Context, url string, mode store.DeleteMode) (*Store, error) {
+// Open connects to url, checks that the server answers, migrates the
+// schema, creates the users table when m is the default mapping, and
+// checks the table against m: a table that cannot take what m writes is an
+// error wrapping mapping.ErrMismatch.
+func Open(ctx context.Context, url string, m mapping.Mapping) (*Store, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -65,15 +71,16 @@ func Open(ctx context.Context, url string, mode store.DeleteMode) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}
-	s := &Store{pool: pool, delete: mode}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	t, err := migrate(ctx, pool, m)
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	s := &Store{pool: pool, table: t}
 	s.queue = store.NewQueue(committers, maxBatch, s.commit)
 	return s, nil
 }
@@ -81,15 +88,6 @@ func Open(ctx context.Context, url string, mode store.DeleteMode) (*Store, error
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
 	return s.queue.Do(ctx, request{d: d, c: c})
-}
-
-const applySQL = `SELECT clerk_sync_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
-
-func (s *Store) applyArgs(r request) []any {
-	d, c := r.d, r.c
-	return []any{d.SvixID, d.Type, c.UserID, c.Version, c.Deleted, s.delete == store.SoftDelete,
-		c.Email, c.FirstName, c.LastName, c.Username, c.ImageURL,
-		timestamp(c.CreatedAt), timestamp(c.UpdatedAt), d.ReceivedAt, d.Payload}
 }
 
 // commit applies a batch in one transaction. If anything in it fails, the
@@ -126,7 +124,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []request) ([]store.Outcom
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for _, i := range order {
-		b.Queue(applySQL, s.applyArgs(batch[i])...)
+		b.Queue(s.table.applySQL, s.table.args(batch[i].d, &batch[i].c)...)
 	}
 	b.Queue("COMMIT")
 	br := s.pool.SendBatch(ctx, b)
@@ -151,7 +149,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []request) ([]store.Outcom
 // applyOne applies one delivery in its own transaction (one statement).
 func (s *Store) applyOne(ctx context.Context, r request) (store.Outcome, error) {
 	var outcome string
-	err := s.pool.QueryRow(ctx, applySQL, s.applyArgs(r)...).Scan(&outcome)
+	err := s.pool.QueryRow(ctx, s.table.applySQL, s.table.args(r.d, &r.c)...).Scan(&outcome)
 	if err == nil {
 		return store.Outcome(outcome), nil
 	}
@@ -202,18 +200,19 @@ func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, e
 
 // Users implements store.Store.
 func (s *Store) Users(ctx context.Context) ([]store.User, error) {
-	return listUsers(ctx, s.pool)
+	return s.table.users(ctx, s.pool)
 }
 
 // View reads the users table of a database that another program — the
 // app's own webhook handler — writes: no migration, and every transaction
 // read-only.
 type View struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	table *table
 }
 
-// OpenView connects to url read-only.
-func OpenView(ctx context.Context, url string) (*View, error) {
+// OpenView connects to url read-only and reads the table that m names.
+func OpenView(ctx context.Context, url string, m mapping.Mapping) (*View, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -228,11 +227,27 @@ func OpenView(ctx context.Context, url string) (*View, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &View{pool: pool}, nil
+	info, err := inspect(ctx, pool, m)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &View{pool: pool, table: newTable(m, info)}, nil
+}
+
+// Inspect reads how the database at url declares the mapping's table,
+// without changing anything.
+func Inspect(ctx context.Context, url string, m mapping.Mapping) (mapping.TableInfo, error) {
+	v, err := OpenView(ctx, url, m)
+	if err != nil {
+		return mapping.TableInfo{}, err
+	}
+	defer v.Close()
+	return inspect(ctx, v.pool, m)
 }
 
 // Users lists the rows of the users table ordered by id.
-func (v *View) Users(ctx context.Context) ([]store.User, error) { return listUsers(ctx, v.pool) }
+func (v *View) Users(ctx context.Context) ([]store.User, error) { return v.table.users(ctx, v.pool) }
 
 // Ping checks that the database answers.
 func (v *View) Ping(ctx context.Context) error {
@@ -246,26 +261,6 @@ func (v *View) Ping(ctx context.Context) error {
 func (v *View) Close() error {
 	v.pool.Close()
 	return nil
-}
-
-func listUsers(ctx context.Context, pool *pgxpool.Pool) ([]store.User, error) {
-	rows, err := pool.Query(ctx, `
-		SELECT "id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl",
-			"createdAt", "updatedAt", "deletedAt"
-		FROM "User" ORDER BY "id" COLLATE "C"`)
-	if err != nil {
-		return nil, classify("list users", err)
-	}
-	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) {
-		var u store.User
-		err := r.Scan(&u.ID, &u.ClerkID, &u.Email, &u.FirstName, &u.LastName, &u.Username, &u.ImageURL,
-			&u.CreatedAt, &u.UpdatedAt, &u.DeletedAt)
-		return u, err
-	})
-	if err != nil {
-		return nil, classify("list users", err)
-	}
-	return users, nil
 }
 
 // UserStates implements store.Store.
@@ -343,15 +338,6 @@ func (s *Store) Close() error {
 	s.queue.Close()
 	s.pool.Close()
 	return nil
-}
-
-// timestamp returns t in UTC for a TIMESTAMP (without time zone) column,
-// which is how Prisma stores DateTime on PostgreSQL.
-func timestamp(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return t.UTC()
 }
 
 // classify translates a pgx error into the store's vocabulary: SQLSTATE

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/postgres"
@@ -22,7 +23,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
-			st, err := postgres.Open(context.Background(), url, store.HardDelete)
+			st, err := postgres.Open(context.Background(), url, mapping.Default())
 			if err == nil {
 				st.Close()
 			}
@@ -39,7 +40,7 @@ func TestConcurrentMigrations(t *testing.T) {
 // A view reads the users table without migrating anything.
 func TestView(t *testing.T) {
 	url := pgtest.URL(t)
-	v, err := postgres.OpenView(context.Background(), url)
+	v, err := postgres.OpenView(context.Background(), url, mapping.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

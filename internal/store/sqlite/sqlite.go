@@ -21,6 +21,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -29,7 +30,8 @@ const maxBatch = 256
 
 // Store is the SQLite store.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	table *table
 
 	queue  *store.Queue[request]
 	writer *writer
@@ -48,11 +50,16 @@ type request struct {
 	errMsg   string
 }
 
-// Open opens (creating if needed) the database file at path and migrates
-// it.
-func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, error) {
+// Open opens (creating if needed) the database file at path, migrates
+// it, creates the users table when m is the default mapping, and checks
+// the table against m: a table that cannot take what m writes is an error
+// wrapping mapping.ErrMismatch.
+func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty file name")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
 	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(ON)"} {
@@ -68,7 +75,13 @@ func Open(ctx context.Context, path string, mode store.DeleteMode) (*Store, erro
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, classify(err))
 	}
-	w, err := newWriter(ctx, db, mode)
+	t, err := prepare(ctx, db, m)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	s.table = t
+	w, err := newWriter(ctx, db, t)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, classify(err))
@@ -137,18 +150,20 @@ func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, e
 
 // Users implements store.Store.
 func (s *Store) Users(ctx context.Context) ([]store.User, error) {
-	return listUsers(ctx, s.db)
+	return s.table.users(ctx, s.db)
 }
 
 // View reads the users table of a SQLite file that another program — the
 // app's own webhook handler — writes: no migration, no writes.
 type View struct {
-	db   *sql.DB
-	path string
+	db    *sql.DB
+	path  string
+	table *table
 }
 
-// OpenView opens the file at path read-only.
-func OpenView(ctx context.Context, path string) (*View, error) {
+// OpenView opens the file at path read-only and reads the table that m
+// names.
+func OpenView(ctx context.Context, path string, m mapping.Mapping) (*View, error) {
 	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -158,11 +173,17 @@ func OpenView(ctx context.Context, path string) (*View, error) {
 		db.Close()
 		return nil, err
 	}
+	info, err := inspect(ctx, db, m)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	v.table = newTable(m, info)
 	return v, nil
 }
 
 // Users lists the rows of the users table ordered by id.
-func (v *View) Users(ctx context.Context) ([]store.User, error) { return listUsers(ctx, v.db) }
+func (v *View) Users(ctx context.Context) ([]store.User, error) { return v.table.users(ctx, v.db) }
 
 // Ping checks that the file can be read.
 func (v *View) Ping(ctx context.Context) error {
@@ -174,39 +195,6 @@ func (v *View) Ping(ctx context.Context) error {
 
 // Close closes the file.
 func (v *View) Close() error { return v.db.Close() }
-
-func listUsers(ctx context.Context, db *sql.DB) ([]store.User, error) {
-	rows, err := db.QueryContext(ctx, `
-		SELECT "id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl",
-			"createdAt", "updatedAt", "deletedAt"
-		FROM "User" ORDER BY "id"`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", classify(err))
-	}
-	defer rows.Close()
-	var users []store.User
-	for rows.Next() {
-		var (
-			u                store.User
-			created, updated millis
-			deleted          millis
-		)
-		if err := rows.Scan(&u.ID, &u.ClerkID, &u.Email, &u.FirstName, &u.LastName, &u.Username, &u.ImageURL,
-			&created, &updated, &deleted); err != nil {
-			return nil, fmt.Errorf("list users: %w", classify(err))
-		}
-		u.CreatedAt, u.UpdatedAt = created.time(), updated.time()
-		if deleted.valid {
-			t := deleted.time()
-			u.DeletedAt = &t
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", classify(err))
-	}
-	return users, nil
-}
 
 // UserStates implements store.Store.
 func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
@@ -294,29 +282,6 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.writer.conn.Close(), s.db.Close()) })
 	return s.closeErr
 }
-
-// millis scans a DATETIME column that holds Unix milliseconds.
-type millis struct {
-	ms    int64
-	valid bool
-}
-
-func (m *millis) Scan(v any) error {
-	switch v := v.(type) {
-	case nil:
-		m.valid = false
-	case int64:
-		m.ms, m.valid = v, true
-	case time.Time:
-		// Written by SQLite itself, e.g. a DEFAULT CURRENT_TIMESTAMP.
-		m.ms, m.valid = v.UnixMilli(), true
-	default:
-		return fmt.Errorf("datetime column holds %T, want Unix milliseconds", v)
-	}
-	return nil
-}
-
-func (m millis) time() time.Time { return time.UnixMilli(m.ms).UTC() }
 
 // classify translates a SQLite error into the store's vocabulary: a busy
 // or locked database, I/O and a full disk may pass; anything else is the

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 func TestOpenTwiceKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "again.db")
 	for range 2 {
-		st, err := sqlite.Open(context.Background(), path, store.HardDelete)
+		st, err := sqlite.Open(context.Background(), path, mapping.Default())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +32,7 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 func TestOddFileNames(t *testing.T) {
 	for _, name := range []string{"50% off.db", "a#b.db", "what?.db"} {
 		path := filepath.Join(t.TempDir(), name)
-		st, err := sqlite.Open(context.Background(), path, store.HardDelete)
+		st, err := sqlite.Open(context.Background(), path, mapping.Default())
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -40,7 +40,7 @@ func TestOddFileNames(t *testing.T) {
 		if _, err := os.Stat(path); err != nil {
 			t.Fatalf("%s: not created under its own name: %v", name, err)
 		}
-		v, err := sqlite.OpenView(context.Background(), path)
+		v, err := sqlite.OpenView(context.Background(), path, mapping.Default())
 		if err != nil {
 			t.Fatalf("view of %s: %v", name, err)
 		}
@@ -49,7 +49,7 @@ func TestOddFileNames(t *testing.T) {
 }
 
 func TestOpenRefusesADirectory(t *testing.T) {
-	if _, err := sqlite.Open(context.Background(), t.TempDir(), store.HardDelete); err == nil {
+	if _, err := sqlite.Open(context.Background(), t.TempDir(), mapping.Default()); err == nil {
 		t.Fatal("opening a directory as the database succeeded")
 	}
 }
@@ -57,12 +57,12 @@ func TestOpenRefusesADirectory(t *testing.T) {
 // A view reads the file read-only.
 func TestView(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "view.db")
-	st, err := sqlite.Open(context.Background(), path, store.HardDelete)
+	st, err := sqlite.Open(context.Background(), path, mapping.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	v, err := sqlite.OpenView(context.Background(), path)
+	v, err := sqlite.OpenView(context.Background(), path, mapping.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestView(t *testing.T) {
 	if users, err := v.Users(context.Background()); err != nil || len(users) != 0 {
 		t.Fatalf("users %v, %v", users, err)
 	}
-	if _, err := sqlite.OpenView(context.Background(), filepath.Join(t.TempDir(), "missing.db")); err == nil {
+	if _, err := sqlite.OpenView(context.Background(), filepath.Join(t.TempDir(), "missing.db"), mapping.Default()); err == nil {
 		t.Fatal("a view of a missing file opened")
 	}
 }

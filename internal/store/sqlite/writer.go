@@ -28,19 +28,6 @@ const (
 		ON CONFLICT (user_id) DO UPDATE
 			SET version = excluded.version, changed_at = excluded.changed_at
 			WHERE NOT deleted AND version < excluded.version`
-	sqlDeleteUser     = `DELETE FROM "User" WHERE "clerkId" = ?`
-	sqlSoftDeleteUser = `UPDATE "User" SET "deletedAt" = ? WHERE "clerkId" = ?`
-	sqlUpsertUser     = `
-		INSERT INTO "User" ("id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl", "createdAt", "updatedAt")
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT ("clerkId") DO UPDATE SET
-			"email" = excluded."email",
-			"firstName" = excluded."firstName",
-			"lastName" = excluded."lastName",
-			"username" = excluded."username",
-			"imageUrl" = excluded."imageUrl",
-			"createdAt" = excluded."createdAt",
-			"updatedAt" = excluded."updatedAt"`
 	sqlRecord = `
 		INSERT INTO clerk_sync_deliveries (svix_id, event_type, user_id, outcome, error, received_at, payload)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -54,19 +41,19 @@ const (
 // writer owns the one write connection and its prepared statements.
 type writer struct {
 	conn  *sql.Conn
-	soft  bool
+	table *table
 	stmts map[string]*sql.Stmt
 }
 
 // newWriter prepares the statements on a connection of its own, closed
 // with the database.
-func newWriter(ctx context.Context, db *sql.DB, mode store.DeleteMode) (*writer, error) {
+func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{conn: conn, soft: mode == store.SoftDelete, stmts: map[string]*sql.Stmt{}}
-	for _, q := range []string{sqlLedgerOutcome, sqlTombstone, sqlAdvance, sqlDeleteUser, sqlSoftDeleteUser, sqlUpsertUser, sqlRecord} {
+	w := &writer{conn: conn, table: t, stmts: map[string]*sql.Stmt{}}
+	for _, q := range []string{sqlLedgerOutcome, sqlTombstone, sqlAdvance, t.remove, t.upsert, sqlRecord} {
 		st, err := conn.PrepareContext(ctx, q)
 		if err != nil {
 			conn.Close()
@@ -164,12 +151,7 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			outcome = store.Applied
-			if w.soft {
-				_, err = w.stmts[sqlSoftDeleteUser].ExecContext(ctx, c.Version, c.UserID)
-			} else {
-				_, err = w.stmts[sqlDeleteUser].ExecContext(ctx, c.UserID)
-			}
-			if err != nil {
+			if _, err := w.stmts[w.table.remove].ExecContext(ctx, w.table.removeArgs(&c)...); err != nil {
 				return "", err
 			}
 		}
@@ -180,8 +162,7 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			outcome = store.Applied
-			if _, err := w.stmts[sqlUpsertUser].ExecContext(ctx, c.UserID, c.UserID, c.Email, c.FirstName,
-				c.LastName, c.Username, c.ImageURL, c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli()); err != nil {
+			if _, err := w.stmts[w.table.upsert].ExecContext(ctx, w.table.upsertArgs(&c)...); err != nil {
 				return "", err
 			}
 		}
@@ -207,7 +188,3 @@ func nullable(s string) any {
 	}
 	return s
 }
-
-// DefaultTable is the DDL of the default users table, as the first
-// migration creates it: what `clerk-sync schema` prints.
-func DefaultTable() string { return store.DefaultTable(migrations, "migrations") }

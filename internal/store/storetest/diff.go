@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -10,9 +11,10 @@ import (
 )
 
 // DiffUsers describes how got differs from want, or returns "" when they
-// hold the same rows.
+// hold the same rows. Rows pair up by Clerk id; a wanted row with an
+// empty ID (a primary key that the app's generator fills) matches any.
 func DiffUsers(got, want []store.User) string {
-	byID := func(a, b store.User) int { return strings.Compare(a.ID, b.ID) }
+	byID := func(a, b store.User) int { return strings.Compare(a.ClerkID, b.ClerkID) }
 	got, want = slices.Clone(got), slices.Clone(want)
 	slices.SortFunc(got, byID)
 	slices.SortFunc(want, byID)
@@ -20,15 +22,22 @@ func DiffUsers(got, want []store.User) string {
 	gi, wi := 0, 0
 	for gi < len(got) || wi < len(want) {
 		switch {
-		case wi == len(want) || (gi < len(got) && got[gi].ID < want[wi].ID):
+		case wi == len(want) || (gi < len(got) && got[gi].ClerkID < want[wi].ClerkID):
 			fmt.Fprintf(&b, "extra   %s\n", show(got[gi]))
 			gi++
-		case gi == len(got) || want[wi].ID < got[gi].ID:
+		case gi == len(got) || want[wi].ClerkID < got[gi].ClerkID:
 			fmt.Fprintf(&b, "missing %s\n", show(want[wi]))
 			wi++
 		default:
-			if show(got[gi]) != show(want[wi]) {
-				fmt.Fprintf(&b, "got     %s\nwant    %s\n", show(got[gi]), show(want[wi]))
+			g := got[gi]
+			if want[wi].ID == "" {
+				if g.ID == "" {
+					fmt.Fprintf(&b, "no primary key: %s\n", show(g))
+				}
+				g.ID = ""
+			}
+			if show(g) != show(want[wi]) {
+				fmt.Fprintf(&b, "got     %s\nwant    %s\n", show(g), show(want[wi]))
 			}
 			gi++
 			wi++
@@ -48,8 +57,14 @@ func show(u store.User) string {
 	deleted := "NULL"
 	if u.DeletedAt != nil {
 		deleted = t(*u.DeletedAt)
+	} else if u.Deleted {
+		deleted = "true"
 	}
-	return fmt.Sprintf("%s clerkId=%s email=%s first=%s last=%s username=%s image=%s created=%s updated=%s deleted=%s",
+	var other strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(u.Other)) {
+		fmt.Fprintf(&other, " %s=%q", k, u.Other[k])
+	}
+	return fmt.Sprintf("%s clerkId=%s email=%s first=%s last=%s username=%s image=%s created=%s updated=%s deleted=%s%s",
 		u.ID, u.ClerkID, s(u.Email), s(u.FirstName), s(u.LastName), s(u.Username), s(u.ImageURL),
-		t(u.CreatedAt), t(u.UpdatedAt), deleted)
+		t(u.CreatedAt), t(u.UpdatedAt), deleted, other.String())
 }

@@ -118,6 +118,7 @@ func checkShuffles(t *testing.T, h Harness, race bool) {
 		shuffled, appliers = a, []store.Store{a, b}
 	}
 	g := fake.New(seed, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	g.EmailRequired = h.EmailRequired
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	cases := make([]pcase, Cases())
 	for i := range cases {
@@ -155,7 +156,7 @@ func checkShuffles(t *testing.T, h Harness, race bool) {
 	for _, c := range cases {
 		byID[c.user.ID] = c
 		if r := c.user.Row(); r != nil {
-			want = append(want, *r)
+			want = append(want, Project(h.mapping(), *r))
 		}
 	}
 	ctx := context.Background()

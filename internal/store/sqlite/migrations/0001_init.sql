@@ -1,20 +1,5 @@
--- The default users table as `prisma migrate` creates the model of
--- DESIGN §4 on SQLite (plus the nullable "deletedAt" that --on-delete soft
--- sets). Prisma keeps DateTime values on SQLite as Unix milliseconds, and
--- so do we. It is left alone when the app already has one.
-CREATE TABLE IF NOT EXISTS "User" (
-    "id" TEXT NOT NULL PRIMARY KEY,
-    "clerkId" TEXT NOT NULL,
-    "email" TEXT,
-    "firstName" TEXT,
-    "lastName" TEXT,
-    "username" TEXT,
-    "imageUrl" TEXT,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updatedAt" DATETIME NOT NULL,
-    "deletedAt" DATETIME
-);
-CREATE UNIQUE INDEX IF NOT EXISTS "User_clerkId_key" ON "User"("clerkId");
+-- The users table is not created here: the mapping decides which table it
+-- is, and clerk-sync creates it only when it is the default (mapping.DDL).
 
 -- The ledger: one row per svix-id. Times are Unix milliseconds.
 CREATE TABLE clerk_sync_deliveries (

@@ -1,0 +1,257 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// TableInfo is what a driver found of the users table.
+type TableInfo struct {
+	Exists     bool
+	Columns    []ColumnInfo
+	PrimaryKey []string   // the primary key's columns
+	Unique     [][]string // the column sets of each unique index without a predicate
+}
+
+// ColumnInfo is one column as the database declares it.
+type ColumnInfo struct {
+	Name    string
+	Type    string // as the database spells it: "timestamp(3) without time zone", "DATETIME" …
+	NotNull bool
+	Default bool // has a default, is an identity, or is SQLite's rowid
+}
+
+// Column returns the column named name.
+func (t TableInfo) Column(name string) (ColumnInfo, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return ColumnInfo{}, false
+}
+
+func (t TableInfo) unique(col string) bool {
+	return slices.ContainsFunc(t.Unique, func(cols []string) bool { return len(cols) == 1 && cols[0] == col })
+}
+
+// Driver names, as Check and the schema printers take them.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+// Holds reports whether a column of the declared type can hold a value
+// of kind k, on driver.
+func Holds(driver, typ string, k Kind) bool {
+	t := strings.ToLower(typ)
+	if driver == SQLite {
+		switch {
+		case t == "":
+			return true // no declared type: SQLite keeps anything
+		case strings.Contains(t, "json"):
+			return k == JSON
+		case strings.Contains(t, "char") || strings.Contains(t, "clob") || strings.Contains(t, "text"):
+			return k == Text || k == JSON
+		case strings.Contains(t, "date") || strings.Contains(t, "time"):
+			return k == Time
+		case strings.Contains(t, "bool"):
+			return k == Bool
+		case strings.Contains(t, "int"):
+			return k == Time || k == Bool
+		}
+		return false
+	}
+	switch {
+	case t == "text" || strings.HasPrefix(t, "character") || t == "citext" || strings.HasPrefix(t, "varchar"):
+		return k == Text || k == JSON
+	case strings.HasPrefix(t, "timestamp"):
+		return k == Time
+	case t == "boolean":
+		return k == Bool
+	case t == "json" || t == "jsonb":
+		return k == JSON
+	}
+	return false
+}
+
+// Severity says whether a finding makes deliveries fail.
+type Severity int
+
+// Severities.
+const (
+	Warning Severity = iota // deliveries work, but some may fail or surprise
+	Error                   // deliveries would fail
+)
+
+func (s Severity) String() string { return [...]string{"warning", "error"}[s] }
+
+// Finding is one problem of the table against the mapping, with its fix.
+type Finding struct {
+	Severity Severity
+	Column   string // "" for the table itself
+	Problem  string
+	Fix      string
+}
+
+func (f Finding) String() string {
+	where := ""
+	if f.Column != "" {
+		where = fmt.Sprintf("column %q: ", f.Column)
+	}
+	return fmt.Sprintf("%s: %s%s\n  fix: %s", f.Severity, where, f.Problem, f.Fix)
+}
+
+// Failing returns the findings that would make deliveries fail.
+func Failing(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Severity == Error {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Check compares the table that a driver found with what m writes.
+func Check(m Mapping, driver string, t TableInfo) []Finding {
+	var fs []Finding
+	add := func(sev Severity, col, fix, format string, args ...any) {
+		fs = append(fs, Finding{Severity: sev, Column: col, Problem: fmt.Sprintf(format, args...), Fix: fix})
+	}
+	if !t.Exists {
+		if m.IsDefault() {
+			add(Warning, "", "clerk-sync creates it at start-up; or run `clerk-sync migrate`", "table %s does not exist yet", m.QualifiedName())
+		} else {
+			add(Error, "", fmt.Sprintf("create it with your own migration (`clerk-sync schema --sql %s` prints its DDL), or fix table/schema in %s", driver, m.source()),
+				"table %s does not exist", m.QualifiedName())
+		}
+		return fs
+	}
+	filled := map[string]bool{}
+	need := func(name string, k Kind, what string) (ColumnInfo, bool) {
+		filled[name] = true
+		c, ok := t.Column(name)
+		if !ok {
+			add(Error, name, fmt.Sprintf("add the column to the table, or correct its name in %s", m.source()),
+				"missing: the mapping writes %s into it", what)
+			return c, false
+		}
+		if !Holds(driver, c.Type, k) {
+			add(Error, name, fmt.Sprintf("make it a %s column, or map another column in %s", k, m.source()),
+				"its type %s cannot hold %s (a %s)", c.Type, what, k)
+			return c, false
+		}
+		return c, true
+	}
+
+	// The key: the Clerk user id, with a unique index for the upsert.
+	if _, ok := need(m.Key, Text, "the Clerk user id"); ok && !t.unique(m.Key) {
+		add(Error, m.Key, fmt.Sprintf("mark it @unique in Prisma, or CREATE UNIQUE INDEX ON %s (%s)", m.QualifiedName(), quote(m.Key)),
+			"no unique index: the upsert on the Clerk user id needs one")
+	}
+
+	// The primary key.
+	if m.HasID() {
+		filled[m.ID] = true
+		c, ok := t.Column(m.ID)
+		switch {
+		case !ok:
+			add(Error, m.ID, fmt.Sprintf("correct primary_key.column in %s", m.source()), "missing: it is the mapping's primary key")
+		case m.IDFill == FillDefault && !c.Default:
+			add(Error, m.ID, "give it a default in the database (e.g. @default(autoincrement()) or gen_random_uuid()), or set primary_key.fill to cuid or uuid",
+				"fill is default, but the column has no default: new rows would fail")
+		case m.IDFill == FillUUID && !(Holds(driver, c.Type, Text) || strings.EqualFold(c.Type, "uuid")):
+			add(Error, m.ID, "make it a text or uuid column, or change primary_key.fill", "its type %s cannot hold a UUID", c.Type)
+		case (m.IDFill == FillCUID || m.IDFill == FillClerkID) && !Holds(driver, c.Type, Text):
+			add(Error, m.ID, "make it a text column (String in Prisma), or change primary_key.fill", "its type %s cannot hold a %s id", c.Type, m.IDFill)
+		}
+	}
+	switch {
+	case len(t.PrimaryKey) > 1:
+		add(Error, "", "give the table a single-column primary key", "its primary key (%s) has several columns; the mapping fills one", strings.Join(t.PrimaryKey, ", "))
+	case len(t.PrimaryKey) == 1 && !filled[t.PrimaryKey[0]]:
+		if c, _ := t.Column(t.PrimaryKey[0]); !c.Default {
+			add(Error, t.PrimaryKey[0], fmt.Sprintf("set primary_key: {column: %s, fill: cuid|uuid|clerk} in %s", t.PrimaryKey[0], m.source()),
+				"the primary key has no default and the mapping does not fill it")
+		}
+	}
+
+	for _, col := range m.Columns {
+		c, ok := need(col.Name, col.As, string(col.Field))
+		if ok && c.NotNull && col.Field.Nullable() {
+			add(Warning, col.Name, fmt.Sprintf("make it optional (%s? in Prisma, DROP NOT NULL in SQL) unless every user in your Clerk instance has one", "String"),
+				"NOT NULL, but Clerk may send no %s (e.g. phone-only users have no email): such deliveries fail with 500", col.Field)
+		}
+	}
+	if m.OnDelete == store.SoftDelete {
+		filled[m.DeleteColumn] = true
+		c, ok := t.Column(m.DeleteColumn)
+		switch {
+		case !ok:
+			add(Error, m.DeleteColumn, fmt.Sprintf("add it (deletedAt DateTime? in Prisma), or correct on_delete.column in %s", m.source()),
+				"missing: user.deleted sets it (on_delete soft)")
+		case !Holds(driver, c.Type, Time) && !Holds(driver, c.Type, Bool):
+			add(Error, m.DeleteColumn, "make it a nullable timestamp or a boolean", "its type %s is neither a timestamp nor a boolean", c.Type)
+		}
+	}
+
+	for _, c := range t.Columns {
+		if c.NotNull && !c.Default && !filled[c.Name] {
+			add(Error, c.Name, fmt.Sprintf("map a Clerk field to it in %s, give it a default, or make it optional", m.source()),
+				"NOT NULL without a default, and the mapping never fills it: every new row would fail")
+		}
+	}
+	for _, col := range m.Columns {
+		if col.Field != Email {
+			continue
+		}
+		for _, u := range t.Unique {
+			if slices.Contains(u, col.Name) {
+				add(Warning, col.Name, "drop the unique index (remove @unique), or expect 500s, shown as failed in the ledger, until the other row changes",
+					"a unique index covers the email: Clerk users can change and swap emails, and a deleted user's email can come back on a new account")
+				break
+			}
+		}
+	}
+	return fs
+}
+
+// QualifiedName is the table's name as SQL quotes it.
+func (m Mapping) QualifiedName() string {
+	if m.Schema != "" {
+		return quote(m.Schema) + "." + quote(m.Table)
+	}
+	return quote(m.Table)
+}
+
+func (m Mapping) source() string {
+	if m.Source == "" {
+		return FileName
+	}
+	return m.Source
+}
+
+// quote quotes an SQL identifier, keeping its case.
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// Quote quotes an SQL identifier, keeping its case: Prisma's "User" and
+// "clerkId" stay as they are.
+func Quote(name string) string { return quote(name) }
+
+// ErrMismatch: the users table cannot take what the mapping writes.
+var ErrMismatch = errors.New("the users table does not fit the mapping")
+
+// Mismatch is the error that refuses start-up: it wraps ErrMismatch and
+// lists what to fix.
+func Mismatch(m Mapping, failing []Finding) error {
+	var b strings.Builder
+	for _, f := range failing {
+		b.WriteString("\n  " + strings.ReplaceAll(f.String(), "\n", "\n  "))
+	}
+	return fmt.Errorf("%w: table %s:%s\n(run `clerk-sync doctor` for the whole report)", ErrMismatch, m.QualifiedName(), b.String())
+}

@@ -1,0 +1,334 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// FileName is the mapping file that clerk-sync reads from the working
+// directory when no other is named.
+const FileName = "clerk-sync.yaml"
+
+// Example is a commented clerk-sync.yaml: the help text of Load.
+const Example = `# clerk-sync.yaml: write Clerk users into the app's own table.
+table: app_users        # the table, exactly as named ("User" for a Prisma model User)
+schema: public          # PostgreSQL only; default: the search path
+model: AppUser          # the Prisma model name, for clerk-sync schema --prisma
+key: clerk_id           # the column that holds the Clerk user id (needs a unique index)
+primary_key:            # leave out when the key column is the primary key
+  column: id
+  fill: uuid            # clerk (the Clerk id), cuid, uuid, or default (the database's)
+columns:                # column: Clerk field
+  email_address: email
+  first_name: first_name
+  last_name: last_name
+  image_url: image_url
+  public_metadata: public_metadata
+  notes: {field: unsafe_metadata, as: text}   # JSON kept in a text column
+  created_at: created_at
+  updated_at: updated_at
+on_delete:
+  mode: soft            # hard: delete the row; soft: set the column below
+  column: deleted_at    # a timestamp (set to the deletion time) or a boolean (set true)
+  type: timestamp       # or boolean
+`
+
+// Load reads the mapping file at path. Every mistake is reported with the
+// file name and line.
+func Load(path string) (Mapping, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Mapping{}, fmt.Errorf("read mapping: %w", err)
+	}
+	m, err := Parse(b)
+	if err != nil {
+		return Mapping{}, fmt.Errorf("%s:%w", path, err)
+	}
+	m.Source = path
+	return m, nil
+}
+
+// lineError is an error at a line of the file; it prints as "LINE: msg"
+// so that Load can put the file name in front.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("%d: %s", e.line, e.msg) }
+
+func errAt(n *yaml.Node, format string, args ...any) error {
+	return &lineError{line: n.Line, msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse reads a mapping from YAML (see Example).
+func Parse(b []byte) (Mapping, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return Mapping{}, fmt.Errorf(" %s", strings.Join(te.Errors, "; "))
+		}
+		// yaml's own messages say "yaml: line N: …".
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if rest, ok := strings.CutPrefix(msg, "line "); ok {
+			return Mapping{}, errors.New(rest)
+		}
+		return Mapping{}, fmt.Errorf("1: %s", msg)
+	}
+	if len(doc.Content) == 0 {
+		return Mapping{}, &lineError{1, "the file is empty; see `clerk-sync schema --example`"}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return Mapping{}, errAt(root, "want a mapping of keys such as table, key and columns")
+	}
+	m := Mapping{OnDelete: store.HardDelete, DeleteAs: Time}
+	var tableNode *yaml.Node
+	err := eachKey(root, func(k, v *yaml.Node) error {
+		var err error
+		switch k.Value {
+		case "table":
+			tableNode = k
+			m.Table, err = scalar(v)
+		case "schema":
+			m.Schema, err = scalar(v)
+		case "model":
+			m.Model, err = scalar(v)
+		case "key":
+			m.Key, err = scalar(v)
+		case "primary_key":
+			err = parsePrimaryKey(v, &m)
+		case "columns":
+			err = parseColumns(v, &m)
+		case "on_delete":
+			err = parseOnDelete(v, &m)
+		default:
+			err = errAt(k, "unknown key %q (want table, schema, model, key, primary_key, columns, on_delete)", k.Value)
+		}
+		return err
+	})
+	if err != nil {
+		return Mapping{}, err
+	}
+	switch {
+	case m.Table == "":
+		return Mapping{}, errAt(root, "no table: name the users table, e.g. table: User")
+	case m.Key == "":
+		return Mapping{}, errAt(tableNode, "no key: name the column that holds the Clerk user id, e.g. key: clerkId")
+	}
+	if m.Model == "" {
+		m.Model = modelName(m.Table)
+	}
+	if err := m.Validate(); err != nil {
+		return Mapping{}, errAt(root, "%v", err)
+	}
+	return m, nil
+}
+
+func eachKey(n *yaml.Node, fn func(k, v *yaml.Node) error) error {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			return errAt(k, "%q is given twice", k.Value)
+		}
+		seen[k.Value] = true
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scalar(v *yaml.Node) (string, error) {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		return "", errAt(v, "want a name, not a %s", kindName(v))
+	}
+	if strings.TrimSpace(v.Value) == "" {
+		return "", errAt(v, "empty name")
+	}
+	return v.Value, nil
+}
+
+func kindName(v *yaml.Node) string {
+	switch v.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	if v.Tag == "!!null" {
+		return "null"
+	}
+	return "value"
+}
+
+func parsePrimaryKey(v *yaml.Node, m *Mapping) error {
+	if v.Kind == yaml.ScalarNode {
+		return errAt(v, "primary_key wants column and fill, e.g. {column: id, fill: cuid}")
+	}
+	if v.Kind != yaml.MappingNode {
+		return errAt(v, "primary_key: want a mapping with column and fill")
+	}
+	m.IDFill = FillDefault
+	err := eachKey(v, func(k, v *yaml.Node) error {
+		var err error
+		switch k.Value {
+		case "column":
+			m.ID, err = scalar(v)
+		case "fill":
+			var s string
+			s, err = scalar(v)
+			switch Fill(s) {
+			case FillClerkID, FillCUID, FillUUID, FillDefault:
+				m.IDFill = Fill(s)
+			default:
+				if err == nil {
+					err = errAt(v, "fill %q: want clerk, cuid, uuid or default", s)
+				}
+			}
+		default:
+			err = errAt(k, "unknown key %q under primary_key (want column, fill)", k.Value)
+		}
+		return err
+	})
+	if err == nil && m.ID == "" {
+		err = errAt(v, "primary_key: no column")
+	}
+	return err
+}
+
+func parseColumns(v *yaml.Node, m *Mapping) error {
+	if v.Kind != yaml.MappingNode {
+		return errAt(v, "columns: want column: field lines, e.g. email: email")
+	}
+	return eachKey(v, func(k, v *yaml.Node) error {
+		c := Column{Name: k.Value}
+		if strings.TrimSpace(c.Name) == "" {
+			return errAt(k, "empty column name")
+		}
+		var as string
+		switch v.Kind {
+		case yaml.ScalarNode:
+			s, err := scalar(v)
+			if err != nil {
+				return err
+			}
+			c.Field = Field(s)
+		case yaml.MappingNode:
+			err := eachKey(v, func(k, v *yaml.Node) error {
+				var err error
+				switch k.Value {
+				case "field":
+					var s string
+					s, err = scalar(v)
+					c.Field = Field(s)
+				case "as":
+					as, err = scalar(v)
+				default:
+					err = errAt(k, "unknown key %q under column %q (want field, as)", k.Value, c.Name)
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		default:
+			return errAt(v, "column %q: want a Clerk field name", c.Name)
+		}
+		if c.Field == ClerkID {
+			return errAt(v, "column %q: the Clerk id goes to key (and primary_key with fill: clerk), not to columns", c.Name)
+		}
+		if !c.Field.known() {
+			return errAt(v, "column %q: unknown Clerk field %q (known: %s)", c.Name, c.Field, strings.Join(Fields(), ", "))
+		}
+		c.As = c.Field.Kind()
+		if as != "" {
+			k, ok := kindByName(as)
+			switch {
+			case !ok:
+				return errAt(v, "column %q: as %q: want text, json, timestamp or boolean", c.Name, as)
+			case k != c.As && (c.As != JSON || k != Text):
+				return errAt(v, "column %q: a %s column cannot hold %s, which is a %s", c.Name, k, c.Field, c.As)
+			}
+			c.As = k
+		}
+		m.Columns = append(m.Columns, c)
+		return nil
+	})
+}
+
+func kindByName(s string) (Kind, bool) {
+	switch strings.ToLower(s) {
+	case "text", "string":
+		return Text, true
+	case "json", "jsonb":
+		return JSON, true
+	case "timestamp", "datetime":
+		return Time, true
+	case "boolean", "bool":
+		return Bool, true
+	}
+	return 0, false
+}
+
+func parseOnDelete(v *yaml.Node, m *Mapping) error {
+	if v.Kind == yaml.ScalarNode {
+		mode, err := scalar(v)
+		if err != nil {
+			return err
+		}
+		if mode != string(store.HardDelete) {
+			return errAt(v, "on_delete %q: write hard, or {mode: soft, column: deletedAt}", mode)
+		}
+		return nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return errAt(v, "on_delete: want hard, or {mode: soft, column: deletedAt}")
+	}
+	err := eachKey(v, func(k, v *yaml.Node) error {
+		s, err := scalar(v)
+		if err != nil {
+			return err
+		}
+		switch k.Value {
+		case "mode":
+			if s != string(store.HardDelete) && s != string(store.SoftDelete) {
+				return errAt(v, "mode %q: want hard or soft", s)
+			}
+			m.OnDelete = store.DeleteMode(s)
+		case "column":
+			m.DeleteColumn = s
+		case "type":
+			k, ok := kindByName(s)
+			if !ok || (k != Time && k != Bool) {
+				return errAt(v, "type %q: want timestamp or boolean", s)
+			}
+			m.DeleteAs = k
+		default:
+			return errAt(k, "unknown key %q under on_delete (want mode, column, type)", k.Value)
+		}
+		return nil
+	})
+	if err == nil && m.OnDelete == store.SoftDelete && m.DeleteColumn == "" {
+		err = errAt(v, "on_delete soft needs a column, e.g. column: deletedAt")
+	}
+	return err
+}
+
+// modelName turns a table name into a Prisma model name: app_users →
+// AppUsers, User → User.
+func modelName(table string) string {
+	var b strings.Builder
+	for part := range strings.FieldsFuncSeq(table, func(r rune) bool { return r == '_' || r == '-' || r == ' ' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}

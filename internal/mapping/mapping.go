@@ -1,0 +1,245 @@
+// Package mapping says how a Clerk user becomes a row of the app's own
+// users table: which table, which column holds the Clerk user id, how the
+// primary key is filled, which Clerk field goes to which column, and what
+// user.deleted does. The default mapping is the table of DESIGN §4; a
+// clerk-sync.yaml describes any other (see Load).
+//
+// The drivers generate their statements from a mapping and the table's
+// real column types (TableInfo); Check compares the two before the first
+// delivery, so that a mismatch stops start-up instead of failing every
+// event.
+package mapping
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// Kind is the kind of value a Clerk field holds.
+type Kind int
+
+// Value kinds.
+const (
+	Text Kind = iota
+	Time
+	Bool
+	JSON
+)
+
+func (k Kind) String() string {
+	return [...]string{"text", "timestamp", "boolean", "json"}[k]
+}
+
+// Field is a Clerk user field that a column can hold.
+type Field string
+
+// The fields a mapping may name.
+const (
+	ClerkID         Field = "id"               // the Clerk user id, "user_..."
+	Email           Field = "email"            // the primary email address (not [0])
+	FirstName       Field = "first_name"       //
+	LastName        Field = "last_name"        //
+	FullName        Field = "full_name"        // first and last name, space-separated
+	Username        Field = "username"         //
+	ImageURL        Field = "image_url"        //
+	Phone           Field = "phone"            // the primary phone number
+	ExternalID      Field = "external_id"      //
+	PublicMetadata  Field = "public_metadata"  // JSON
+	PrivateMetadata Field = "private_metadata" // JSON
+	UnsafeMetadata  Field = "unsafe_metadata"  // JSON
+	CreatedAt       Field = "created_at"       // time
+	UpdatedAt       Field = "updated_at"       // time
+	LastSignInAt    Field = "last_sign_in_at"  // time, null until the first sign-in
+	Banned          Field = "banned"           // boolean
+	Locked          Field = "locked"           // boolean
+	WholeUser       Field = "user"             // the whole user object (JSON)
+)
+
+// fieldInfo describes a field: its kind, and whether Clerk may leave it
+// empty (a NOT NULL column then fails for such users).
+type fieldInfo struct {
+	kind     Kind
+	nullable bool
+}
+
+var fields = map[Field]fieldInfo{
+	ClerkID:         {Text, false},
+	Email:           {Text, true},
+	FirstName:       {Text, true},
+	LastName:        {Text, true},
+	FullName:        {Text, true},
+	Username:        {Text, true},
+	ImageURL:        {Text, true},
+	Phone:           {Text, true},
+	ExternalID:      {Text, true},
+	PublicMetadata:  {JSON, false},
+	PrivateMetadata: {JSON, false},
+	UnsafeMetadata:  {JSON, false},
+	CreatedAt:       {Time, false},
+	UpdatedAt:       {Time, false},
+	LastSignInAt:    {Time, true},
+	Banned:          {Bool, false},
+	Locked:          {Bool, false},
+	WholeUser:       {JSON, false},
+}
+
+// Fields lists the field names a mapping may use, sorted.
+func Fields() []string {
+	names := make([]string, 0, len(fields))
+	for f := range fields {
+		names = append(names, string(f))
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Kind is the kind of value the field holds.
+func (f Field) Kind() Kind { return fields[f].kind }
+
+// Nullable reports whether Clerk may send the field empty.
+func (f Field) Nullable() bool { return fields[f].nullable }
+
+func (f Field) known() bool {
+	_, ok := fields[f]
+	return ok
+}
+
+// Fill says how the primary key of a new row is filled when it is not the
+// key column itself.
+type Fill string
+
+// Primary-key fills.
+const (
+	FillClerkID Fill = "clerk"   // the Clerk user id
+	FillCUID    Fill = "cuid"    // a new cuid, as Prisma's @default(cuid())
+	FillUUID    Fill = "uuid"    // a new UUID v4, as Prisma's @default(uuid())
+	FillDefault Fill = "default" // the database's own default (serial, gen_random_uuid() …)
+)
+
+// Column is one column that the sync writes.
+type Column struct {
+	Name  string
+	Field Field
+	// As is the kind the column holds the field as: the field's own kind,
+	// or Text for a JSON field kept in a text column.
+	As Kind
+}
+
+// Mapping is how a Clerk user becomes a row.
+type Mapping struct {
+	// Schema is the PostgreSQL schema of Table; "" is the search path.
+	Schema string
+	// Table is the users table, exactly as named (quoted, case kept).
+	Table string
+	// Model is the Prisma model name, for `clerk-sync schema --prisma`.
+	Model string
+	// Key is the column that holds the Clerk user id: the upsert key. It
+	// needs a unique index.
+	Key string
+	// ID is the primary key column when it is not Key, and how it is
+	// filled. ID == "" or ID == Key: the key is the primary key.
+	ID     string
+	IDFill Fill
+	// Columns are the other columns written, in order.
+	Columns []Column
+	// OnDelete is what user.deleted does to the row; a soft delete sets
+	// DeleteColumn (a timestamp: the deletion time; a boolean: true).
+	OnDelete     store.DeleteMode
+	DeleteColumn string
+	DeleteAs     Kind // Time or Bool
+	// Source is the file the mapping came from; "" for the default.
+	Source string
+}
+
+// Default is the mapping of DESIGN §4: the Prisma model User, keyed and
+// identified by the Clerk user id, with hard deletes (a soft delete sets
+// "deletedAt").
+func Default() Mapping {
+	return Mapping{
+		Table: "User", Model: "User", Key: "clerkId", ID: "id", IDFill: FillClerkID,
+		Columns: []Column{
+			{"email", Email, Text}, {"firstName", FirstName, Text}, {"lastName", LastName, Text},
+			{"username", Username, Text}, {"imageUrl", ImageURL, Text},
+			{"createdAt", CreatedAt, Time}, {"updatedAt", UpdatedAt, Time},
+		},
+		OnDelete: store.HardDelete, DeleteColumn: "deletedAt", DeleteAs: Time,
+	}
+}
+
+// IsDefault reports whether m writes the default table (whatever its
+// delete mode): only then does clerk-sync create the table itself.
+func (m Mapping) IsDefault() bool {
+	d := Default()
+	return m.Schema == "" && m.Table == d.Table && m.Key == d.Key && m.ID == d.ID && m.IDFill == d.IDFill &&
+		slices.Equal(m.Columns, d.Columns) && m.DeleteColumn == d.DeleteColumn && m.DeleteAs == d.DeleteAs
+}
+
+// WithDelete returns m with user.deleted set to mode.
+func (m Mapping) WithDelete(mode store.DeleteMode) Mapping {
+	m.OnDelete = mode
+	return m
+}
+
+// HasID reports whether the primary key is a column of its own, filled
+// by IDFill.
+func (m Mapping) HasID() bool { return m.ID != "" && m.ID != m.Key }
+
+// Column returns the written column named name.
+func (m Mapping) Column(name string) (Column, bool) {
+	for _, c := range m.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// Validate checks what can be checked without a database.
+func (m Mapping) Validate() error {
+	if m.Table == "" {
+		return fmt.Errorf("no table")
+	}
+	if m.Key == "" {
+		return fmt.Errorf("no key column (the column that holds the Clerk user id)")
+	}
+	seen := map[string]bool{m.Key: true}
+	if m.HasID() {
+		switch m.IDFill {
+		case FillClerkID, FillCUID, FillUUID, FillDefault:
+		default:
+			return fmt.Errorf("primary_key.fill %q: want clerk, cuid, uuid or default", m.IDFill)
+		}
+		seen[m.ID] = true
+	}
+	for _, c := range m.Columns {
+		if !c.Field.known() {
+			return fmt.Errorf("column %q: unknown Clerk field %q (known: %s)", c.Name, c.Field, strings.Join(Fields(), ", "))
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("column %q is named twice", c.Name)
+		}
+		seen[c.Name] = true
+		if c.As != c.Field.Kind() && (c.Field.Kind() != JSON || c.As != Text) {
+			return fmt.Errorf("column %q: a %s column cannot hold %s (a %s)", c.Name, c.As, c.Field, c.Field.Kind())
+		}
+	}
+	switch m.OnDelete {
+	case store.HardDelete:
+	case store.SoftDelete:
+		if m.DeleteColumn == "" {
+			return fmt.Errorf("on_delete soft needs a column (a timestamp such as deletedAt, or a boolean such as deleted)")
+		}
+		if seen[m.DeleteColumn] {
+			return fmt.Errorf("on_delete column %q is also written with a Clerk field", m.DeleteColumn)
+		}
+	default:
+		return fmt.Errorf("on_delete %q: want hard or soft", m.OnDelete)
+	}
+	if m.DeleteAs != Time && m.DeleteAs != Bool {
+		return fmt.Errorf("on_delete column %q: want a timestamp or boolean, not %s", m.DeleteColumn, m.DeleteAs)
+	}
+	return nil
+}

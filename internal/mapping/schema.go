@@ -1,0 +1,167 @@
+package mapping
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// column is one column of the table that a mapping describes, for the
+// schema printers.
+type column struct {
+	name     string
+	prisma   string // Prisma type, with ? when optional
+	attrs    string // Prisma attributes
+	pg, lite string // SQL types
+	notNull  bool
+	def      string // SQL default
+}
+
+func (m Mapping) columns() []column {
+	var cols []column
+	if m.HasID() {
+		c := column{name: m.ID, prisma: "String", pg: "TEXT", lite: "TEXT", notNull: true}
+		switch m.IDFill {
+		case FillClerkID:
+			c.attrs = "@id // the Clerk user id"
+		case FillCUID:
+			c.attrs = "@id @default(cuid())"
+		case FillUUID:
+			c.attrs = "@id @default(uuid())"
+		case FillDefault:
+			c.prisma, c.attrs, c.pg, c.lite = "Int", "@id @default(autoincrement())", "SERIAL", "INTEGER"
+		}
+		cols = append(cols, c)
+	}
+	key := column{name: m.Key, prisma: "String", attrs: "@unique // the Clerk user id: the upsert key", pg: "TEXT", lite: "TEXT", notNull: true}
+	if !m.HasID() {
+		key.attrs = "@id // the Clerk user id"
+	}
+	cols = append(cols, key)
+	for _, c := range m.Columns {
+		col := column{name: c.Name}
+		switch c.As {
+		case Text:
+			col.prisma, col.pg, col.lite = "String?", "TEXT", "TEXT"
+		case JSON:
+			col.prisma, col.pg, col.lite = "Json?", "JSONB", "JSONB"
+		case Time:
+			col.prisma, col.pg, col.lite = "DateTime?", "TIMESTAMP(3)", "DATETIME"
+			switch c.Field {
+			case CreatedAt:
+				col.prisma, col.attrs, col.notNull, col.def = "DateTime", "@default(now())", true, "CURRENT_TIMESTAMP"
+			case UpdatedAt:
+				col.prisma, col.attrs, col.notNull = "DateTime", "@updatedAt", true
+			}
+		case Bool:
+			col.prisma, col.attrs, col.pg, col.lite, col.notNull, col.def = "Boolean", "@default(false)", "BOOLEAN", "BOOLEAN", true, "false"
+		}
+		if c.Field == Email {
+			col.attrs = strings.TrimSpace(col.attrs + " // the primary email; null for users without one")
+		}
+		cols = append(cols, col)
+	}
+	if m.DeleteColumn != "" {
+		col := column{name: m.DeleteColumn, prisma: "DateTime?", attrs: "// set by on_delete soft", pg: "TIMESTAMP(3)", lite: "DATETIME"}
+		if m.DeleteAs == Bool {
+			col.prisma, col.attrs, col.pg, col.lite, col.notNull, col.def = "Boolean", "@default(false) // set by on_delete soft", "BOOLEAN", "BOOLEAN", true, "false"
+		}
+		cols = append(cols, col)
+	}
+	return cols
+}
+
+// Prisma is the Prisma model of the table, ready to paste into
+// schema.prisma.
+func (m Mapping) Prisma() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "model %s {\n", m.Model)
+	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
+	for _, c := range m.columns() {
+		field, attrs := camel(c.name), c.attrs
+		if field != c.name {
+			mapAttr := fmt.Sprintf("@map(%q)", c.name)
+			if before, comment, ok := strings.Cut(attrs, "//"); ok {
+				attrs = strings.TrimSpace(strings.TrimSpace(before)+" "+mapAttr) + " //" + comment
+			} else {
+				attrs = strings.TrimSpace(attrs + " " + mapAttr)
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", field, c.prisma, attrs)
+	}
+	tw.Flush()
+	if m.Model != m.Table {
+		fmt.Fprintf(&b, "\n  @@map(%q)\n", m.Table)
+	}
+	if m.Schema != "" {
+		fmt.Fprintf(&b, "  @@schema(%q)\n", m.Schema)
+	}
+	b.WriteString("}\n")
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// camel turns a column name into a Prisma field name: first_name →
+// firstName; firstName stays.
+func camel(name string) string {
+	parts := strings.Split(name, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
+}
+
+// DDL is the SQL that creates the table on driver, in the form `prisma
+// migrate` writes it. With ifNotExists, each statement leaves an existing
+// table or index alone.
+func (m Mapping) DDL(driver string, ifNotExists bool) string {
+	exists := ""
+	if ifNotExists {
+		exists = "IF NOT EXISTS "
+	}
+	table := m.QualifiedName()
+	if driver == SQLite {
+		table = quote(m.Table)
+	}
+	var lines []string
+	pk := m.Key
+	if m.HasID() {
+		pk = m.ID
+	}
+	for _, c := range m.columns() {
+		typ := c.pg
+		if driver == SQLite {
+			typ = c.lite
+		}
+		l := fmt.Sprintf("    %s %s", quote(c.name), typ)
+		if c.notNull || c.name == pk {
+			l += " NOT NULL"
+		}
+		if driver == SQLite && c.name == pk {
+			l += " PRIMARY KEY"
+			if m.HasID() && m.IDFill == FillDefault {
+				l += " AUTOINCREMENT"
+			}
+		}
+		if c.def != "" {
+			l += " DEFAULT " + c.def
+		}
+		lines = append(lines, l)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- CreateTable\nCREATE TABLE %s%s (\n%s", exists, table, strings.Join(lines, ",\n"))
+	if driver == SQLite {
+		b.WriteString("\n);\n")
+	} else {
+		fmt.Fprintf(&b, ",\n\n    CONSTRAINT %s PRIMARY KEY (%s)\n);\n", quote(m.Table+"_pkey"), quote(pk))
+	}
+	if m.HasID() {
+		fmt.Fprintf(&b, "\n-- CreateIndex\nCREATE UNIQUE INDEX %s%s ON %s(%s);\n", exists, quote(m.Table+"_"+m.Key+"_key"), table, quote(m.Key))
+	}
+	return b.String()
+}

@@ -1,0 +1,259 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lucsky/cuid"
+
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// table is the users table as the mapping writes it: the statements of
+// one delivery, generated once at start-up.
+type table struct {
+	m         mapping.Mapping
+	upsert    string
+	remove    string // hard or soft delete, per m.OnDelete
+	softBool  bool   // the soft-delete column is a boolean
+	selectSQL string
+}
+
+func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
+	q := mapping.Quote
+	t := &table{m: m}
+	name := q(m.Table)
+	var cols, marks, sets []string
+	if m.HasID() && m.IDFill != mapping.FillDefault {
+		cols, marks = append(cols, q(m.ID)), append(marks, "?")
+	}
+	cols, marks = append(cols, q(m.Key)), append(marks, "?")
+	for _, c := range m.Columns {
+		cols, marks = append(cols, q(c.Name)), append(marks, "?")
+		sets = append(sets, fmt.Sprintf("%s = excluded.%s", q(c.Name), q(c.Name)))
+	}
+	conflict := "DO NOTHING"
+	if len(sets) > 0 {
+		conflict = "DO UPDATE SET " + strings.Join(sets, ", ")
+	}
+	t.upsert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) %s",
+		name, strings.Join(cols, ", "), strings.Join(marks, ", "), q(m.Key), conflict)
+	t.remove = fmt.Sprintf("DELETE FROM %s WHERE %s = ?", name, q(m.Key))
+	if m.OnDelete == store.SoftDelete {
+		c, _ := info.Column(m.DeleteColumn)
+		t.softBool = !mapping.Holds(mapping.SQLite, c.Type, mapping.Time)
+		t.remove = fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", name, q(m.DeleteColumn), q(m.Key))
+	}
+	pk := m.Key
+	if m.HasID() {
+		pk = m.ID
+	}
+	sel := []string{"CAST(" + q(pk) + " AS TEXT)", q(m.Key)}
+	for _, c := range m.Columns {
+		sel = append(sel, q(c.Name))
+	}
+	if _, ok := info.Column(m.DeleteColumn); ok && m.DeleteColumn != "" {
+		sel = append(sel, q(m.DeleteColumn))
+	} else {
+		sel = append(sel, "NULL")
+	}
+	t.selectSQL = fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(sel, ", "), name, q(m.Key))
+	return t
+}
+
+// upsertArgs are the values of the upsert for change c.
+func (t *table) upsertArgs(c *store.Change) []any {
+	args := make([]any, 0, len(t.m.Columns)+2)
+	if t.m.HasID() {
+		switch t.m.IDFill {
+		case mapping.FillClerkID:
+			args = append(args, c.UserID)
+		case mapping.FillCUID:
+			args = append(args, cuid.New())
+		case mapping.FillUUID:
+			args = append(args, uuid.NewString())
+		}
+	}
+	args = append(args, c.UserID)
+	for _, col := range t.m.Columns {
+		args = append(args, value(mapping.Value(col.Field, c)))
+	}
+	return args
+}
+
+// removeArgs are the values of the delete for change c.
+func (t *table) removeArgs(c *store.Change) []any {
+	if t.m.OnDelete != store.SoftDelete {
+		return []any{c.UserID}
+	}
+	if t.softBool {
+		return []any{1, c.UserID}
+	}
+	return []any{c.Version, c.UserID}
+}
+
+// value is v as SQLite keeps it the way Prisma does: times as Unix
+// milliseconds, booleans as 0 or 1, JSON as text.
+func value(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UnixMilli()
+	case bool:
+		if v {
+			return 1
+		}
+		return 0
+	case json.RawMessage:
+		return string(v)
+	}
+	return v
+}
+
+// users reads the table through the mapping.
+func (t *table) users(ctx context.Context, db *sql.DB) ([]store.User, error) {
+	rows, err := db.QueryContext(ctx, t.selectSQL)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", classify(err))
+	}
+	defer rows.Close()
+	var users []store.User
+	n := len(t.m.Columns)
+	for rows.Next() {
+		var id, key string
+		vals := make([]any, n+1)
+		dest := []any{&id, &key}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("list users: %w", classify(err))
+		}
+		u, err := t.m.User(id, key, vals[:n], vals[n])
+		if err != nil {
+			return nil, fmt.Errorf("list users: %s: %w", key, err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", classify(err))
+	}
+	return users, nil
+}
+
+// inspect reads how the database declares the mapping's table.
+func inspect(ctx context.Context, db *sql.DB, m mapping.Mapping) (mapping.TableInfo, error) {
+	var info mapping.TableInfo
+	rows, err := db.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value IS NOT NULL, pk FROM pragma_table_info(?)`, m.Table)
+	if err != nil {
+		return info, classify(err)
+	}
+	defer rows.Close()
+	type pkCol struct {
+		name string
+		typ  string
+	}
+	var pks []pkCol
+	pkOrder := map[int]string{}
+	for rows.Next() {
+		var (
+			c  mapping.ColumnInfo
+			pk int
+		)
+		if err := rows.Scan(&c.Name, &c.Type, &c.NotNull, &c.Default, &pk); err != nil {
+			return info, classify(err)
+		}
+		if pk > 0 {
+			pkOrder[pk] = c.Name
+			pks = append(pks, pkCol{c.Name, c.Type})
+		}
+		info.Columns = append(info.Columns, c)
+	}
+	if err := rows.Err(); err != nil {
+		return info, classify(err)
+	}
+	info.Exists = len(info.Columns) > 0
+	for i := 1; i <= len(pkOrder); i++ {
+		info.PrimaryKey = append(info.PrimaryKey, pkOrder[i])
+	}
+	// An INTEGER PRIMARY KEY is the rowid: SQLite fills it.
+	if len(pks) == 1 && strings.EqualFold(pks[0].typ, "INTEGER") {
+		for i := range info.Columns {
+			if info.Columns[i].Name == pks[0].name {
+				info.Columns[i].Default = true
+			}
+		}
+		info.Unique = append(info.Unique, []string{pks[0].name})
+	}
+	idx, err := db.QueryContext(ctx, `SELECT name FROM pragma_index_list(?) WHERE "unique" AND NOT partial`, m.Table)
+	if err != nil {
+		return info, classify(err)
+	}
+	var names []string
+	for idx.Next() {
+		var name string
+		if err := idx.Scan(&name); err != nil {
+			idx.Close()
+			return info, classify(err)
+		}
+		names = append(names, name)
+	}
+	idx.Close()
+	for _, name := range names {
+		var cols []string
+		rows, err := db.QueryContext(ctx, `SELECT coalesce(name, '') FROM pragma_index_info(?) ORDER BY seqno`, name)
+		if err != nil {
+			return info, classify(err)
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return info, classify(err)
+			}
+			cols = append(cols, c)
+		}
+		rows.Close()
+		info.Unique = append(info.Unique, cols)
+	}
+	return info, nil
+}
+
+// Inspect reads how the SQLite file at path declares the mapping's table,
+// without changing anything.
+func Inspect(ctx context.Context, path string, m mapping.Mapping) (mapping.TableInfo, error) {
+	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return mapping.TableInfo{}, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	defer db.Close()
+	info, err := inspect(ctx, db, m)
+	if err != nil {
+		return info, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return info, nil
+}
+
+// prepare creates the default table when m is the default mapping, then
+// checks the table against m; findings that would fail deliveries are an
+// error wrapping ErrMismatch.
+func prepare(ctx context.Context, db *sql.DB, m mapping.Mapping) (*table, error) {
+	if m.IsDefault() {
+		if _, err := db.ExecContext(ctx, m.DDL(mapping.SQLite, true)); err != nil {
+			return nil, fmt.Errorf("create the default users table: %w", classify(err))
+		}
+	}
+	info, err := inspect(ctx, db, m)
+	if err != nil {
+		return nil, fmt.Errorf("inspect the users table: %w", err)
+	}
+	if failing := mapping.Failing(mapping.Check(m, mapping.SQLite, info)); len(failing) > 0 {
+		return nil, mapping.Mismatch(m, failing)
+	}
+	return newTable(m, info), nil
+}
