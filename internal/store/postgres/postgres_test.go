@@ -17,6 +17,20 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{Open: storetest.Postgres, Pair: storetest.PostgresPair})
 }
 
+// The whole suite again, through a mapping into each table exactly as
+// Prisma creates it, with two replicas racing.
+func TestConformancePrismaTables(t *testing.T) {
+	for _, p := range storetest.PrismaTables(t, mapping.Postgres) {
+		t.Run(p.Name, func(t *testing.T) {
+			h := p.Harness(func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
+				return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)
+			})
+			h.Pair = func(t *testing.T) (store.Store, store.Store) { return storetest.PostgresPairWith(t, p.Mapping.WithDelete(store.HardDelete), p.DDL) }
+			storetest.Run(t, h)
+		})
+	}
+}
+
 // Replicas that start together must not both migrate.
 func TestConcurrentMigrations(t *testing.T) {
 	url := pgtest.URL(t)

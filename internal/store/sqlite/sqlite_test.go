@@ -15,6 +15,14 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{Open: storetest.SQLite})
 }
 
+// The whole suite again, through a mapping into each table exactly as
+// Prisma creates it.
+func TestConformancePrismaTables(t *testing.T) {
+	for _, p := range storetest.PrismaTables(t, mapping.SQLite) {
+		t.Run(p.Name, func(t *testing.T) { storetest.Run(t, p.Harness(storetest.SQLiteWith)) })
+	}
+}
+
 func TestOpenTwiceKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "again.db")
 	for range 2 {
