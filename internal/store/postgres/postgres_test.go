@@ -25,7 +25,9 @@ func TestConformancePrismaTables(t *testing.T) {
 			h := p.Harness(func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
 				return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)
 			})
-			h.Pair = func(t *testing.T) (store.Store, store.Store) { return storetest.PostgresPairWith(t, p.Mapping.WithDelete(store.HardDelete), p.DDL) }
+			h.Pair = func(t *testing.T) (store.Store, store.Store) {
+				return storetest.PostgresPairWith(t, p.Mapping.WithDelete(store.HardDelete), p.DDL)
+			}
 			storetest.Run(t, h)
 		})
 	}
