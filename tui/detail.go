@@ -161,15 +161,35 @@ func (m detailModel) diff(before, after *store.User) []string {
 		}
 		return append(out, s.Added.Render("  + (no row)"))
 	}
-	var out []string
-	old, cur := rowFields(before), rowFields(after)
-	for i := range old {
-		if old[i].value == cur[i].value {
-			out = append(out, "    "+old[i].name+": "+old[i].value)
-			continue
+	// Fields that a mapping writes may be missing on one side (NULL).
+	var (
+		out   []string
+		names []string
+		old   = map[string]string{}
+		cur   = map[string]string{}
+	)
+	for _, f := range rowFields(before) {
+		names, old[f.name] = append(names, f.name), f.value
+	}
+	for _, f := range rowFields(after) {
+		if _, ok := old[f.name]; !ok {
+			names = append(names, f.name)
 		}
-		out = append(out, s.Removed.Render("  - "+old[i].name+": "+old[i].value),
-			s.Added.Render("  + "+cur[i].name+": "+cur[i].value))
+		cur[f.name] = f.value
+	}
+	for _, name := range names {
+		o, had := old[name]
+		c, has := cur[name]
+		switch {
+		case had && has && o == c:
+			out = append(out, "    "+name+": "+o)
+		case !has:
+			out = append(out, s.Removed.Render("  - "+name+": "+o), s.Added.Render("  + "+name+": null"))
+		case !had:
+			out = append(out, s.Removed.Render("  - "+name+": null"), s.Added.Render("  + "+name+": "+c))
+		default:
+			out = append(out, s.Removed.Render("  - "+name+": "+o), s.Added.Render("  + "+name+": "+c))
+		}
 	}
 	return out
 }
@@ -180,8 +200,11 @@ type field struct{ name, value string }
 func rowFields(u *store.User) []field {
 	t := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.000") }
 	deleted := none
-	if u.DeletedAt != nil {
+	switch {
+	case u.DeletedAt != nil:
 		deleted = t(*u.DeletedAt)
+	case u.Deleted:
+		deleted = "true"
 	}
 	opt := func(s *string) string {
 		if s == nil {
@@ -189,12 +212,16 @@ func rowFields(u *store.User) []field {
 		}
 		return fmt.Sprintf("%q", *s)
 	}
-	return []field{
+	fields := []field{
 		{"id", u.ID}, {"clerkId", u.ClerkID}, {"email", opt(u.Email)},
 		{"firstName", opt(u.FirstName)}, {"lastName", opt(u.LastName)},
 		{"username", opt(u.Username)}, {"imageUrl", opt(u.ImageURL)},
 		{"createdAt", t(u.CreatedAt)}, {"updatedAt", t(u.UpdatedAt)}, {"deletedAt", deleted},
 	}
+	for _, k := range slices.Sorted(maps.Keys(u.Other)) {
+		fields = append(fields, field{k, u.Other[k]})
+	}
+	return fields
 }
 
 // pretty indents a JSON body, or shows it as it is when it is not JSON.

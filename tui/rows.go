@@ -164,7 +164,7 @@ func (m rowsModel) lines() []rowLine {
 	var ls []rowLine
 	for i := range m.users {
 		u := &m.users[i]
-		tomb := u.DeletedAt != nil || m.deleted[u.ClerkID]
+		tomb := u.Deleted || m.deleted[u.ClerkID]
 		if tomb && !m.showTombs {
 			continue
 		}
@@ -204,7 +204,7 @@ func (m rowsModel) title() string {
 	}
 	tombs := len(m.tombstones)
 	for _, u := range m.users {
-		if u.DeletedAt != nil || m.deleted[u.ClerkID] {
+		if u.Deleted || m.deleted[u.ClerkID] {
 			tombs++
 		}
 	}

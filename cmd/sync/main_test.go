@@ -25,7 +25,7 @@ func inTempDir(t *testing.T) string {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	t.Setenv("CLERK_SYNC_CACHE_DIR", filepath.Join(dir, "cache"))
-	for _, k := range []string{"CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_WEBHOOK_SECRET", "DATABASE_URL"} {
+	for _, k := range []string{"CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_WEBHOOK_SECRET", "DATABASE_URL", "CLERK_SYNC_CONFIG", "CLERK_SYNC_ON_DELETE"} {
 		t.Setenv(k, "")
 	}
 	return dir
