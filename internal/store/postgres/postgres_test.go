@@ -33,6 +33,12 @@ func TestConformancePrismaTables(t *testing.T) {
 	}
 }
 
+func TestPrimaryKeyFills(t *testing.T) {
+	storetest.RunPrimaryKeyFills(t, mapping.Postgres, func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
+		return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)
+	})
+}
+
 // Replicas that start together must not both migrate.
 func TestConcurrentMigrations(t *testing.T) {
 	url := pgtest.URL(t)

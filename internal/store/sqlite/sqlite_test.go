@@ -23,6 +23,10 @@ func TestConformancePrismaTables(t *testing.T) {
 	}
 }
 
+func TestPrimaryKeyFills(t *testing.T) {
+	storetest.RunPrimaryKeyFills(t, mapping.SQLite, storetest.SQLiteWith)
+}
+
 func TestOpenTwiceKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "again.db")
 	for range 2 {
