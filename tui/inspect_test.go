@@ -131,3 +131,46 @@ func TestPressingCMakesARowAppear(t *testing.T) {
 	tm = startTUI(t, inspect.New(st, srv.URL+"/hook", signer), srv.URL+"/hook")
 	pressCAndSeeTheRow(t, tm, st)
 }
+
+// A delivery that the app's table refuses — a second user with an email
+// that the seed plan's unique index already holds — shows as failed, with
+// the database's message in the detail view.
+func TestARefusedDeliveryShowsTheDatabaseMessage(t *testing.T) {
+	p := storetest.PrismaTables(t, mapping.SQLite)[0] // the seed plan: email String @unique
+	st, _ := storetest.SQLiteWith(t, p.Mapping, p.DDL)
+	s, _ := webhook.ParseSecret(secret)
+	var tm *teatest.TestModel
+	h, _, err := server.Handlers(server.Config{Path: "/hook", Secret: s, Observe: func(r webhook.Report) {
+		tm.Send(tui.DeliveryMsg{Delivery: r})
+	}}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	signer, _ := fake.NewSigner(secret)
+	tm = startTUI(t, inspect.New(st, srv.URL+"/hook", signer), srv.URL+"/hook")
+
+	g := fake.New(9, time.Now())
+	g.EmailRequired = true
+	a, b := g.NewUser(), g.NewUser()
+	b.Emails, b.PrimaryID = a.Emails, a.PrimaryID
+	for i, u := range []*fake.User{a, b} {
+		d, err := g.Deliver(signer, g.Created(u), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := fake.Post(context.Background(), http.DefaultClient, srv.URL+"/hook", d)
+		if want := []int{200, 500}[i]; err != nil || resp.Status != want {
+			t.Fatalf("delivery %d: %+v %v, want %d", i, resp, err, want)
+		}
+	}
+	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("failed")) },
+		teatest.WithDuration(10*time.Second))
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return bytes.Contains(out, []byte("UNIQUE constraint failed")) },
+		teatest.WithDuration(10*time.Second))
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
