@@ -209,6 +209,7 @@ func (s *Store) Users(ctx context.Context) ([]store.User, error) {
 type View struct {
 	pool  *pgxpool.Pool
 	table *table
+	info  mapping.TableInfo
 }
 
 // OpenView connects to url read-only and reads the table that m names.
@@ -232,7 +233,7 @@ func OpenView(ctx context.Context, url string, m mapping.Mapping) (*View, error)
 		pool.Close()
 		return nil, err
 	}
-	return &View{pool: pool, table: newTable(m, info)}, nil
+	return &View{pool: pool, table: newTable(m, info), info: info}, nil
 }
 
 // Inspect reads how the database at url declares the mapping's table,
@@ -242,8 +243,8 @@ func Inspect(ctx context.Context, url string, m mapping.Mapping) (mapping.TableI
 	if err != nil {
 		return mapping.TableInfo{}, err
 	}
-	defer v.Close()
-	return inspect(ctx, v.pool, m)
+	v.Close()
+	return v.info, nil
 }
 
 // Users lists the rows of the users table ordered by id.
