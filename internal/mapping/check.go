@@ -184,7 +184,7 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 	for _, col := range m.Columns {
 		c, ok := need(col.Name, col.As, string(col.Field))
 		if ok && c.NotNull && col.Field.Nullable() {
-			add(Warning, col.Name, fmt.Sprintf("make it optional (%s? in Prisma, DROP NOT NULL in SQL) unless every user in your Clerk instance has one", "String"),
+			add(Warning, col.Name, fmt.Sprintf("make it optional (%s? in Prisma, DROP NOT NULL in SQL) unless every user in your Clerk instance has one", col.As.prisma()),
 				"NOT NULL, but Clerk may send no %s (e.g. phone-only users have no email): such deliveries fail with 500", col.Field)
 		}
 	}
@@ -197,11 +197,18 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 				"missing: user.deleted sets it (on_delete soft)")
 		case !Holds(driver, c.Type, Time) && !Holds(driver, c.Type, Bool):
 			add(Error, m.DeleteColumn, "make it a nullable timestamp or a boolean", "its type %s is neither a timestamp nor a boolean", c.Type)
+		case !Holds(driver, c.Type, m.DeleteAs):
+			other := Bool
+			if m.DeleteAs == Bool {
+				other = Time
+			}
+			add(Error, m.DeleteColumn, fmt.Sprintf("set on_delete type: %s in %s", other, m.source()),
+				"its type %s cannot hold on_delete's %s", c.Type, m.DeleteAs)
 		}
 	}
 
 	for _, c := range t.Columns {
-		if c.NotNull && !c.Default && !filled[c.Name] {
+		if c.NotNull && !c.Default && !filled[c.Name] && !slices.Contains(t.PrimaryKey, c.Name) { // the key's findings are above
 			add(Error, c.Name, fmt.Sprintf("map a Clerk field to it in %s, give it a default, or make it optional", m.source()),
 				"NOT NULL without a default, and the mapping never fills it: every new row would fail")
 		}

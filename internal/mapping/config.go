@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -90,7 +92,8 @@ func Parse(b []byte) (Mapping, error) {
 		return Mapping{}, errAt(root, "want a mapping of keys such as table, key and columns")
 	}
 	m := Mapping{OnDelete: store.HardDelete, DeleteAs: Time}
-	var tableNode *yaml.Node
+	var tableNode, deleteNode *yaml.Node
+	columnNodes := map[string]*yaml.Node{}
 	err := eachKey(root, func(k, v *yaml.Node) error {
 		var err error
 		switch k.Value {
@@ -106,8 +109,9 @@ func Parse(b []byte) (Mapping, error) {
 		case "primary_key":
 			err = parsePrimaryKey(v, &m)
 		case "columns":
-			err = parseColumns(v, &m)
+			err = parseColumns(v, &m, columnNodes)
 		case "on_delete":
+			deleteNode = k
 			err = parseOnDelete(v, &m)
 		default:
 			err = errAt(k, "unknown key %q (want table, schema, model, key, primary_key, columns, on_delete)", k.Value)
@@ -125,6 +129,15 @@ func Parse(b []byte) (Mapping, error) {
 	}
 	if m.Model == "" {
 		m.Model = modelName(m.Table)
+	}
+	if k := columnNodes[m.Key]; k != nil {
+		return Mapping{}, errAt(k, "column %q is the key, which holds the Clerk user id already; remove it from columns", m.Key)
+	}
+	if k := columnNodes[m.ID]; k != nil && m.HasID() {
+		return Mapping{}, errAt(k, "column %q is the primary key, which primary_key fills; remove it from columns", m.ID)
+	}
+	if k := columnNodes[m.DeleteColumn]; k != nil && deleteNode != nil {
+		return Mapping{}, errAt(deleteNode, "on_delete column %q is also written with a Clerk field (line %d); use a column of its own", m.DeleteColumn, k.Line)
 	}
 	if err := m.Validate(); err != nil {
 		return Mapping{}, errAt(root, "%v", err)
@@ -205,7 +218,7 @@ func parsePrimaryKey(v *yaml.Node, m *Mapping) error {
 	return err
 }
 
-func parseColumns(v *yaml.Node, m *Mapping) error {
+func parseColumns(v *yaml.Node, m *Mapping, nodes map[string]*yaml.Node) error {
 	if v.Kind != yaml.MappingNode {
 		return errAt(v, "columns: want column: field lines, e.g. email: email")
 	}
@@ -261,6 +274,7 @@ func parseColumns(v *yaml.Node, m *Mapping) error {
 			c.As = k
 		}
 		m.Columns = append(m.Columns, c)
+		nodes[c.Name] = k
 		return nil
 	})
 }
@@ -328,7 +342,9 @@ func parseOnDelete(v *yaml.Node, m *Mapping) error {
 func modelName(table string) string {
 	var b strings.Builder
 	for part := range strings.FieldsFuncSeq(table, func(r rune) bool { return r == '_' || r == '-' || r == ' ' }) {
-		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		first, size := utf8.DecodeRuneInString(part)
+		b.WriteRune(unicode.ToUpper(first))
+		b.WriteString(part[size:])
 	}
 	return b.String()
 }

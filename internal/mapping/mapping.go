@@ -33,6 +33,11 @@ func (k Kind) String() string {
 	return [...]string{"text", "timestamp", "boolean", "json"}[k]
 }
 
+// prisma is the Prisma scalar type of the kind.
+func (k Kind) prisma() string {
+	return [...]string{"String", "DateTime", "Boolean", "Json"}[k]
+}
+
 // Field is a Clerk user field that a column can hold.
 type Field string
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -135,6 +136,9 @@ func Canonical(k Kind, v any) (s string, ok bool, err error) {
 			var x any
 			if err := d.Decode(&x); err != nil {
 				return "", false, fmt.Errorf("column holds %.40q, not JSON", s)
+			}
+			if _, err := d.Token(); err != io.EOF {
+				return "", false, fmt.Errorf("column holds %.40q, not JSON: more after the value", s)
 			}
 			b, _ := json.Marshal(x) // sorted keys
 			return string(b), true, nil

@@ -1,0 +1,251 @@
+package mapping
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+func mustParse(t *testing.T, yaml string) Mapping {
+	t.Helper()
+	m, err := Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestParseExample(t *testing.T) {
+	want := Mapping{
+		Schema: "public", Table: "app_users", Model: "AppUser", Key: "clerk_id",
+		ID: "id", IDFill: FillUUID,
+		Columns: []Column{
+			{"email_address", Email, Text},
+			{"first_name", FirstName, Text},
+			{"last_name", LastName, Text},
+			{"image_url", ImageURL, Text},
+			{"public_metadata", PublicMetadata, JSON},
+			{"notes", UnsafeMetadata, Text},
+			{"created_at", CreatedAt, Time},
+			{"updated_at", UpdatedAt, Time},
+		},
+		OnDelete: store.SoftDelete, DeleteColumn: "deleted_at", DeleteAs: Time,
+	}
+	got := mustParse(t, Example)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse(Example) =\n%+v\nwant\n%+v", got, want)
+	}
+	if got.IsDefault() {
+		t.Error("Parse(Example).IsDefault() = true")
+	}
+}
+
+func TestParse(t *testing.T) {
+	hard := Mapping{OnDelete: store.HardDelete, DeleteAs: Time}
+	tests := []struct {
+		name string
+		in   string
+		want func(m Mapping) Mapping // the mapping, from hard with fn applied
+	}{
+		{"minimal", "table: app_users\nkey: clerk_id\n", func(m Mapping) Mapping {
+			m.Table, m.Model, m.Key = "app_users", "AppUsers", "clerk_id"
+			return m
+		}},
+		{"model kept as given", "table: app_users\nmodel: Member\nkey: clerk_id\n", func(m Mapping) Mapping {
+			m.Table, m.Model, m.Key = "app_users", "Member", "clerk_id"
+			return m
+		}},
+		{"primary key fill defaults to the database's", "table: t\nkey: k\nprimary_key: {column: id}\n", func(m Mapping) Mapping {
+			m.Table, m.Model, m.Key, m.ID, m.IDFill = "t", "T", "k", "id", FillDefault
+			return m
+		}},
+		{"on_delete hard as a word", "table: t\nkey: k\non_delete: hard\n", func(m Mapping) Mapping {
+			m.Table, m.Model, m.Key = "t", "T", "k"
+			return m
+		}},
+		{"soft delete into a boolean", "table: t\nkey: k\non_delete: {mode: soft, column: deleted, type: bool}\n", func(m Mapping) Mapping {
+			m.Table, m.Model, m.Key = "t", "T", "k"
+			m.OnDelete, m.DeleteColumn, m.DeleteAs = store.SoftDelete, "deleted", Bool
+			return m
+		}},
+		{"as names a kind by its aliases", "table: t\nkey: k\ncolumns:\n  a: {field: user, as: string}\n  b: {field: public_metadata, as: jsonb}\n  c: {field: locked, as: boolean}\n", func(m Mapping) Mapping {
+			m.Table, m.Model, m.Key = "t", "T", "k"
+			m.Columns = []Column{{"a", WholeUser, Text}, {"b", PublicMetadata, JSON}, {"c", Locked, Bool}}
+			return m
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, want := mustParse(t, tt.in), tt.want(hard); !reflect.DeepEqual(got, want) {
+				t.Errorf("Parse =\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+}
+
+// TestParseDefault: a file that spells out the default mapping is the
+// default, so clerk-sync creates its table.
+func TestParseDefault(t *testing.T) {
+	m := mustParse(t, `table: User
+key: clerkId
+primary_key: {column: id, fill: clerk}
+columns:
+  email: email
+  firstName: first_name
+  lastName: last_name
+  username: username
+  imageUrl: image_url
+  createdAt: created_at
+  updatedAt: updated_at
+on_delete: {mode: soft, column: deletedAt}
+`)
+	if !m.IsDefault() {
+		t.Errorf("IsDefault() = false for %+v", m)
+	}
+	if want := Default().WithDelete(store.SoftDelete); !reflect.DeepEqual(m, want) {
+		t.Errorf("Parse =\n%+v\nwant\n%+v", m, want)
+	}
+}
+
+func TestModelName(t *testing.T) {
+	tests := []struct {
+		table, want string
+		bug         string
+	}{
+		{"User", "User", ""},
+		{"users", "Users", ""},
+		{"app_users", "AppUsers", ""},
+		{"user-profiles", "UserProfiles", ""},
+		{"my users", "MyUsers", ""},
+		{"__users__", "Users", ""},
+		{"élèves", "Élèves", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.table, func(t *testing.T) {
+			if tt.bug != "" {
+				t.Skip("BUG: " + tt.bug)
+			}
+			got := modelName(tt.table)
+			if got != tt.want || !utf8.ValidString(got) {
+				t.Errorf("modelName(%q) = %q, want %q", tt.table, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseErrors: every mistake names its line first ("N: "), then the
+// problem.
+func TestParseErrors(t *testing.T) {
+	const head = "table: User\nkey: clerkId\n" // lines 1 and 2
+	tests := []struct {
+		name  string
+		in    string
+		line  int
+		words []string
+		bug   string // why the case fails today; "" when it passes
+	}{
+		{"YAML tab indentation", "table: User\n\tkey: x\n", 2, []string{"tab character"}, ""},
+		{"YAML mapping in a scalar", head + "columns:\n  email: email\n   x: y\n", 5, []string{"mapping values are not allowed"}, ""},
+		{"empty file", "", 1, []string{"the file is empty", "clerk-sync schema --example"}, ""},
+		{"comments only", "# nothing yet\n\n", 1, []string{"the file is empty"}, ""},
+		{"not a mapping", "- table\n- key\n", 1, []string{"want a mapping of keys"}, ""},
+		{"unknown top-level key", head + "colums:\n  email: email\n", 3, []string{`unknown key "colums"`, "columns"}, ""},
+		{"duplicate key", head + "key: email\n", 3, []string{`"key" is given twice`}, ""},
+		{"duplicate column", head + "columns:\n  email: email\n  email: first_name\n", 5, []string{`"email" is given twice`}, ""},
+		{"table is null", "table:\nkey: clerkId\n", 1, []string{"want a name, not a null"}, ""},
+		{"key is a list", "table: User\nkey: [a, b]\n", 2, []string{"want a name, not a list"}, ""},
+		{"no table", "# users\nkey: clerkId\n", 2, []string{"no table"}, ""},
+		{"no key", "schema: public\ntable: User\n", 2, []string{"no key", "Clerk user id"}, ""},
+		{"unknown Clerk field", head + "columns:\n  email: e-mail\n", 4, []string{`unknown Clerk field "e-mail"`, "known: " + strings.Join(Fields(), ", ")}, ""},
+		{"unknown Clerk field in a mapping", head + "columns:\n  email:\n    field: mail\n", 5, []string{`unknown Clerk field "mail"`}, ""},
+		{"Clerk id as a column", head + "columns:\n  cid: id\n", 4, []string{"the Clerk id goes to key"}, ""},
+		{"as cannot hold the field", head + "columns:\n  banned: {field: banned, as: json}\n", 4, []string{"a json column cannot hold banned", "boolean"}, ""},
+		{"as of a text field", head + "columns:\n  signed_in: {field: last_sign_in_at, as: text}\n", 4, []string{"a text column cannot hold last_sign_in_at", "timestamp"}, ""},
+		{"as unknown kind", head + "columns:\n  email: {field: email, as: varchar}\n", 4, []string{`as "varchar"`, "text, json, timestamp or boolean"}, ""},
+		{"unknown key under a column", head + "columns:\n  email: {field: email, type: text}\n", 4, []string{`unknown key "type" under column "email"`}, ""},
+		{"column is a list", head + "columns:\n  email: [email]\n", 4, []string{`column "email": want a Clerk field name`}, ""},
+		{"bad primary_key fill", head + "primary_key:\n  column: id\n  fill: serial\n", 5, []string{`fill "serial"`, "clerk, cuid, uuid or default"}, ""},
+		{"primary_key without a column", head + "primary_key: {fill: cuid}\n", 3, []string{"primary_key: no column"}, ""},
+		{"primary_key as a word", head + "primary_key: id\n", 3, []string{"primary_key wants column and fill"}, ""},
+		{"unknown key under primary_key", head + "primary_key: {column: id, default: cuid}\n", 3, []string{`unknown key "default" under primary_key`}, ""},
+		{"on_delete soft without a column", head + "on_delete:\n  mode: soft\n", 4, []string{"on_delete soft needs a column"}, ""},
+		{"on_delete soft as a word", head + "on_delete: soft\n", 3, []string{`on_delete "soft"`, "{mode: soft, column: deletedAt}"}, ""},
+		{"on_delete bad mode", head + "on_delete:\n  mode: archive\n  column: deleted\n", 4, []string{`mode "archive"`, "hard or soft"}, ""},
+		{"on_delete bad type", head + "on_delete: {mode: soft, column: deleted, type: text}\n", 3, []string{`type "text"`, "timestamp or boolean"}, ""},
+		{"unknown key under on_delete", head + "on_delete: {mode: soft, col: deleted}\n", 3, []string{`unknown key "col" under on_delete`}, ""},
+		{"column that is also the key", head + "columns:\n  email: email\n  clerkId: first_name\n", 5, []string{`"clerkId"`, "key"}, ""},
+		{"soft delete column that is also written", head + "columns:\n  deleted_at: updated_at\non_delete: {mode: soft, column: deleted_at}\n", 5, []string{`on_delete column "deleted_at" is also written`}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.bug != "" {
+				t.Skip("BUG: " + tt.bug)
+			}
+			_, err := Parse([]byte(tt.in))
+			if err == nil {
+				t.Fatalf("Parse(%q) succeeded", tt.in)
+			}
+			msg := err.Error()
+			if prefix := strconv.Itoa(tt.line) + ": "; !strings.HasPrefix(msg, prefix) {
+				t.Errorf("error %q does not start with %q", msg, prefix)
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	t.Run("good", func(t *testing.T) {
+		path := write("good.yaml", Example)
+		m, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Source != path || m.Table != "app_users" {
+			t.Errorf("Load = table %q from %q, want app_users from %q", m.Table, m.Source, path)
+		}
+	})
+	t.Run("mistake names the file and line", func(t *testing.T) {
+		path := write("bad.yaml", "table: User\nkey: clerkId\ncolumns:\n  email: mail\n")
+		_, err := Load(path)
+		if want := path + ":4: "; err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("Load = %v, want an error starting with %q", err, want)
+		}
+		if !strings.Contains(err.Error(), `unknown Clerk field "mail"`) {
+			t.Errorf("Load = %v, want the unknown field named", err)
+		}
+	})
+	t.Run("YAML mistake names the file and line", func(t *testing.T) {
+		path := write("tab.yaml", "table: User\n\tkey: x\n")
+		if _, err := Load(path); err == nil || !strings.HasPrefix(err.Error(), path+":2: ") {
+			t.Fatalf("Load = %v, want an error starting with %q", err, path+":2: ")
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		_, err := Load(filepath.Join(dir, "none.yaml"))
+		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "read mapping") {
+			t.Errorf("Load = %v, want a read mapping error wrapping fs.ErrNotExist", err)
+		}
+	})
+}
