@@ -39,6 +39,12 @@ func TestPrimaryKeyFills(t *testing.T) {
 	})
 }
 
+func TestSoftDeleteColumns(t *testing.T) {
+	storetest.RunSoftDeleteColumns(t, mapping.Postgres, func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
+		return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)
+	})
+}
+
 // Replicas that start together must not both migrate.
 func TestConcurrentMigrations(t *testing.T) {
 	url := pgtest.URL(t)

@@ -67,12 +67,13 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 		name, strings.Join(cols, ", "), strings.Join(vals, ", "), q(m.Key), conflict)
 	remove := fmt.Sprintf("DELETE FROM %s WHERE %s = p_user_id", name, q(m.Key))
 	if m.OnDelete == store.SoftDelete {
+		// Check saw that the column holds m.DeleteAs.
 		at := "true"
-		switch t := typeOf(m.DeleteColumn); {
-		case strings.HasPrefix(t, "timestamp with"):
-			at = "to_timestamp(p_version / 1000.0)"
-		case strings.HasPrefix(t, "timestamp"):
+		if m.DeleteAs == mapping.Time {
 			at = "(to_timestamp(p_version / 1000.0) AT TIME ZONE 'UTC')"
+			if strings.HasPrefix(typeOf(m.DeleteColumn), "timestamp with") {
+				at = "to_timestamp(p_version / 1000.0)"
+			}
 		}
 		remove = fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = p_user_id", name, q(m.DeleteColumn), at, q(m.Key))
 	}
@@ -139,7 +140,7 @@ $clerk_sync$`, remove, upsert)
 		sel = append(sel, read(c.Name, c.As))
 	}
 	if _, ok := info.Column(m.DeleteColumn); ok && m.DeleteColumn != "" {
-		sel = append(sel, read(m.DeleteColumn, mapping.Time))
+		sel = append(sel, read(m.DeleteColumn, m.DeleteAs))
 	} else {
 		sel = append(sel, "NULL")
 	}

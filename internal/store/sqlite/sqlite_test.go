@@ -27,6 +27,10 @@ func TestPrimaryKeyFills(t *testing.T) {
 	storetest.RunPrimaryKeyFills(t, mapping.SQLite, storetest.SQLiteWith)
 }
 
+func TestSoftDeleteColumns(t *testing.T) {
+	storetest.RunSoftDeleteColumns(t, mapping.SQLite, storetest.SQLiteWith)
+}
+
 func TestOpenTwiceKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "again.db")
 	for range 2 {

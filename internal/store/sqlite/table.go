@@ -21,7 +21,7 @@ type table struct {
 	m         mapping.Mapping
 	upsert    string
 	remove    string // hard or soft delete, per m.OnDelete
-	softBool  bool   // the soft-delete column is a boolean
+	softBool  bool   // the soft-delete column is a boolean (Check saw that it holds one)
 	selectSQL string
 }
 
@@ -46,8 +46,7 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 		name, strings.Join(cols, ", "), strings.Join(marks, ", "), q(m.Key), conflict)
 	t.remove = fmt.Sprintf("DELETE FROM %s WHERE %s = ?", name, q(m.Key))
 	if m.OnDelete == store.SoftDelete {
-		c, _ := info.Column(m.DeleteColumn)
-		t.softBool = !mapping.Holds(mapping.SQLite, c.Type, mapping.Time)
+		t.softBool = m.DeleteAs == mapping.Bool
 		t.remove = fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", name, q(m.DeleteColumn), q(m.Key))
 	}
 	pk := m.Key

@@ -87,3 +87,54 @@ func RunPrimaryKeyFills(t *testing.T, driver string, open func(t *testing.T, m m
 		})
 	}
 }
+
+// RunSoftDeleteColumns checks each kind of soft-delete column: a
+// boolean set true, and a timestamp (with time zone on PostgreSQL) set to
+// the deletion time.
+func RunSoftDeleteColumns(t *testing.T, driver string, open func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error)) {
+	tests := []struct {
+		name, column string
+		as           mapping.Kind
+	}{
+		{"boolean", `"deleted" BOOLEAN NOT NULL DEFAULT false`, mapping.Bool},
+		{"timestamp", `"deleted" TIMESTAMP(3)`, mapping.Time},
+	}
+	if driver == mapping.Postgres {
+		tests = append(tests, struct {
+			name, column string
+			as           mapping.Kind
+		}{"timestamptz", `"deleted" TIMESTAMPTZ`, mapping.Time})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mapping.Mapping{
+				Table: "members", Model: "Member", Key: "clerk_id",
+				Columns:  []mapping.Column{{Name: "name", Field: mapping.FullName, As: mapping.Text}},
+				OnDelete: store.SoftDelete, DeleteColumn: "deleted", DeleteAs: tt.as,
+			}
+			st, _ := open(t, m, `CREATE TABLE members ("clerk_id" TEXT PRIMARY KEY, "name" TEXT, `+tt.column+`)`)
+			g := fake.New(4, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+			ctx := context.Background()
+			u := g.NewUser()
+			for i, ev := range []fake.Event{g.Created(u), g.Deleted(u)} {
+				d, c, err := delivery("msg_soft_"+string(rune('a'+i)), ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o, err := st.Apply(ctx, d, c); o != store.Applied || err != nil {
+					t.Fatalf("%s: %s %v", ev.Type, o, err)
+				}
+			}
+			rows, err := st.Users(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 || !rows[0].Deleted {
+				t.Fatalf("rows %+v, want one soft-deleted", rows)
+			}
+			if at := rows[0].DeletedAt; (tt.as == mapping.Time) != (at != nil) || (at != nil && !at.Equal(time.UnixMilli(u.DeletedAt))) {
+				t.Fatalf("deleted at %v, want %v", at, time.UnixMilli(u.DeletedAt).UTC())
+			}
+		})
+	}
+}
