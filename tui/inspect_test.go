@@ -136,7 +136,7 @@ func TestPressingCMakesARowAppear(t *testing.T) {
 // that the seed plan's unique index already holds — shows as failed, with
 // the database's message in the detail view.
 func TestARefusedDeliveryShowsTheDatabaseMessage(t *testing.T) {
-	p := storetest.PrismaTables(t, mapping.SQLite)[0] // the seed plan: email String @unique
+	p := storetest.PrismaTables(mapping.SQLite)[0] // the seed plan: email String @unique
 	st, _ := storetest.SQLiteWith(t, p.Mapping, p.DDL)
 	s, _ := webhook.ParseSecret(secret)
 	var tm *teatest.TestModel

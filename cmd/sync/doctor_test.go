@@ -24,7 +24,7 @@ func seedPlanApp(t *testing.T, yaml string) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p := storetest.PrismaTables(t, mapping.SQLite)[0]
+	p := storetest.PrismaTables(mapping.SQLite)[0]
 	if _, err := db.Exec(p.DDL); err != nil {
 		t.Fatal(err)
 	}

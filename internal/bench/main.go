@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/clerk-sync/clerk-sync/internal/load"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
@@ -52,6 +55,7 @@ type config struct {
 	dup, delete float64
 	seed        uint64
 	keep        bool
+	table       string // "default", or a Prisma-made table of storetest
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -66,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.delete, "delete", 0.10, "share of unique deliveries that are user.deleted (at most one per user)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated workload")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (receiver logs, SQLite files, pgbench script)")
+	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
 
@@ -95,6 +100,11 @@ Flags:
 			return c, fmt.Errorf("-concurrency: %q is not a positive number", s)
 		}
 		c.concurrency = append(c.concurrency, n)
+	}
+	if c.table != "default" {
+		if _, err := storetest.PrismaTableNamed(c.table, mapping.SQLite); err != nil {
+			return c, fmt.Errorf("-table: %w", err)
+		}
 	}
 	if c.dup < 0 || c.dup >= 1 || c.delete < 0 || c.delete > 1 {
 		return c, errors.New("-dup must be in [0, 1) and -delete in [0, 1]")
@@ -130,11 +140,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w, err := generate(cfg.seed, cfg.deliveries, cfg.users, cfg.dup, cfg.delete)
+	// The seed plan's email is required: its workload has no phone-only users.
+	w, err := generate(cfg.seed, cfg.deliveries, cfg.users, cfg.dup, cfg.delete, cfg.table == "seed-plan")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "workload:", w.mix())
+	fmt.Fprintln(stdout, "users table:", cfg.table)
 
 	var cl *pgtest.Cluster
 	var pgSettings []string
@@ -193,9 +205,13 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 			return r, err
 		}
 	}
+	m, args, err := prepareTable(ctx, cfg.table, storeName, db, filepath.Join(tmp, name+".yaml"))
+	if err != nil {
+		return r, err
+	}
 	logPath := filepath.Join(tmp, name+".log")
 	secret := newSecret()
-	rcv, err := startReceiver(bin, tmp, logPath, db, secret)
+	rcv, err := startReceiver(bin, tmp, logPath, db, secret, args...)
 	if err != nil {
 		return r, err
 	}
@@ -230,7 +246,7 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 	if err := rcv.stop(); err != nil {
 		r.note("receiver did not exit cleanly on SIGTERM: %v (log: %s)", err, logPath)
 	}
-	if r.check, err = checkTable(ctx, db, w.want, &r); err != nil {
+	if r.check, err = checkTable(ctx, db, m, storetest.Rows(m, w.users...), &r); err != nil {
 		return r, err
 	}
 	if storeName == "postgres" {
@@ -257,8 +273,8 @@ func (r *result) note(format string, args ...any) {
 
 // checkTable compares the users table of db with want, exactly, and notes
 // the first differences.
-func checkTable(ctx context.Context, db string, want []store.User, r *result) (string, error) {
-	st, _, err := server.OpenStore(ctx, db, mapping.Default())
+func checkTable(ctx context.Context, db string, m mapping.Mapping, want []store.User, r *result) (string, error) {
+	st, _, err := server.OpenStore(ctx, db, m)
 	if err != nil {
 		return "", fmt.Errorf("open %s for the table check: %w", r.store, err)
 	}
@@ -278,4 +294,43 @@ func checkTable(ctx context.Context, db string, want []store.User, r *result) (s
 	r.note("table differs (%d rows read, %d expected); first differences:\n    %s",
 		len(got), len(want), strings.Join(lines[:min(len(lines), 6)], "\n    "))
 	return fmt.Sprintf("%d wrong, %d missing, %d extra", count("got "), count("missing "), count("extra ")), nil
+}
+
+// prepareTable creates the app's users table that the name of -table
+// picks, as Prisma creates it, and writes its mapping file to yamlPath. It
+// returns the mapping and the receiver's arguments for it.
+func prepareTable(ctx context.Context, table, storeName, db, yamlPath string) (mapping.Mapping, []string, error) {
+	if table == "default" {
+		return mapping.Default(), nil, nil
+	}
+	p, err := storetest.PrismaTableNamed(table, storeName)
+	if err != nil {
+		return mapping.Mapping{}, nil, err
+	}
+	if storeName == "postgres" {
+		conn, err := pgx.Connect(ctx, db)
+		if err != nil {
+			return p.Mapping, nil, err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, p.DDL)
+		if err != nil {
+			return p.Mapping, nil, fmt.Errorf("create the %s table: %w", table, err)
+		}
+	} else {
+		sdb, err := sql.Open("sqlite", db)
+		if err != nil {
+			return p.Mapping, nil, err
+		}
+		defer sdb.Close()
+		if _, err := sdb.ExecContext(ctx, p.DDL); err != nil {
+			return p.Mapping, nil, fmt.Errorf("create the %s table: %w", table, err)
+		}
+	}
+	// The benchmark's deletes are hard, as in the default run.
+	m := p.Mapping.WithDelete(store.HardDelete)
+	if err := os.WriteFile(yamlPath, p.YAML, 0o600); err != nil {
+		return m, nil, err
+	}
+	return m, []string{"--config", yamlPath, "--on-delete", string(store.HardDelete)}, nil
 }

@@ -56,7 +56,7 @@ type receiver struct {
 // startReceiver starts bin on db with secret, logging to logPath at the
 // default level (one line per delivery: part of the real cost). It runs in
 // dir so that no .env file of the developer's sneaks in.
-func startReceiver(bin, dir, logPath, db, secret string) (*receiver, error) {
+func startReceiver(bin, dir, logPath, db, secret string, args ...string) (*receiver, error) {
 	port, err := pgtest.FreePort()
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func startReceiver(bin, dir, logPath, db, secret string) (*receiver, error) {
 	}
 	defer logf.Close() // the child has its own copy
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(bin, "--addr", addr, "--db", db)
+	cmd := exec.Command(bin, append([]string{"--addr", addr, "--db", db}, args...)...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
 	cmd.Env = append(cleanEnv("CLERK_", "DATABASE_URL"), "CLERK_WEBHOOK_SIGNING_SECRET="+secret)
 	if err := cmd.Start(); err != nil {

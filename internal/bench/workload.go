@@ -7,14 +7,11 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
-	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
 
@@ -23,9 +20,9 @@ import (
 // must leave behind.
 type workload struct {
 	events []fake.Event
-	ids    []string // svix-id of events[i]
-	order  []int    // indexes into events, shuffled; a repeated index is a duplicate
-	want   []store.User
+	ids    []string     // svix-id of events[i]
+	order  []int        // indexes into events, shuffled; a repeated index is a duplicate
+	users  []*fake.User // as their events leave them
 
 	created, updated, deleted, dups int
 }
@@ -38,7 +35,7 @@ var genStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // created, deleteFrac of the unique deliveries delete one (at most every
 // user), the rest update random users, and dupFrac of deliveries repeat a
 // random earlier one.
-func generate(seed uint64, deliveries, users int, dupFrac, deleteFrac float64) (*workload, error) {
+func generate(seed uint64, deliveries, users int, dupFrac, deleteFrac float64, emailRequired bool) (*workload, error) {
 	unique := int(math.Round(float64(deliveries) * (1 - dupFrac)))
 	w := &workload{
 		dups:    deliveries - unique,
@@ -60,6 +57,7 @@ func generate(seed uint64, deliveries, users int, dupFrac, deleteFrac float64) (
 		gone[i] = true
 	}
 	g := fake.New(seed, genStart)
+	g.EmailRequired = emailRequired
 	for i := range users {
 		// Lifecycle keeps each user's events in time order, so updated_at
 		// increases and the last event decides the row.
@@ -68,9 +66,8 @@ func generate(seed uint64, deliveries, users int, dupFrac, deleteFrac float64) (
 			w.events = append(w.events, ev)
 			w.ids = append(w.ids, g.ID("msg"))
 		}
-		w.want = append(w.want, storetest.Rows(mapping.Default(), u)...)
+		w.users = append(w.users, u)
 	}
-	slices.SortFunc(w.want, func(a, b store.User) int { return strings.Compare(a.ID, b.ID) })
 	w.order = make([]int, 0, deliveries)
 	for i := range w.events {
 		w.order = append(w.order, i)
@@ -87,7 +84,7 @@ func (w *workload) mix() string {
 	total := float64(len(w.order))
 	pct := func(n int) float64 { return 100 * float64(n) / total }
 	return fmt.Sprintf("%d deliveries for %d users: created %.1f%%, updated %.1f%%, deleted %.1f%%, duplicates %.1f%% (of all deliveries; %d rows expected)",
-		len(w.order), w.created, pct(w.created), pct(w.updated), pct(w.deleted), pct(w.dups), len(w.want))
+		len(w.order), w.created, pct(w.created), pct(w.updated), pct(w.deleted), pct(w.dups), len(storetest.Rows(mapping.Default(), w.users...)))
 }
 
 // sign signs every unique event at now and returns the deliveries in send

@@ -47,7 +47,7 @@ func appDatabase(t *testing.T, driver, ddl string) string {
 // comes from the database's own catalogue, not from the DDL text.
 func TestDoctorOnPrismaTables(t *testing.T) {
 	for _, driver := range []string{mapping.SQLite, mapping.Postgres} {
-		for _, p := range storetest.PrismaTables(t, driver) {
+		for _, p := range storetest.PrismaTables(driver) {
 			t.Run(driver+"/"+p.Name, func(t *testing.T) {
 				ctx := context.Background()
 				url := appDatabase(t, driver, p.DDL)

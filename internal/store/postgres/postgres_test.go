@@ -20,7 +20,7 @@ func TestConformance(t *testing.T) {
 // The whole suite again, through a mapping into each table exactly as
 // Prisma creates it, with two replicas racing.
 func TestConformancePrismaTables(t *testing.T) {
-	for _, p := range storetest.PrismaTables(t, mapping.Postgres) {
+	for _, p := range storetest.PrismaTables(mapping.Postgres) {
 		t.Run(p.Name, func(t *testing.T) {
 			h := p.Harness(func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
 				return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)

@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 // The whole suite again, through a mapping into each table exactly as
 // Prisma creates it.
 func TestConformancePrismaTables(t *testing.T) {
-	for _, p := range storetest.PrismaTables(t, mapping.SQLite) {
+	for _, p := range storetest.PrismaTables(mapping.SQLite) {
 		t.Run(p.Name, func(t *testing.T) { storetest.Run(t, p.Harness(storetest.SQLiteWith)) })
 	}
 }

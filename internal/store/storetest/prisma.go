@@ -21,6 +21,7 @@ var prismaFS embed.FS
 type PrismaTable struct {
 	Name    string
 	DDL     string
+	YAML    []byte // the mapping file
 	Mapping mapping.Mapping
 	// EmailRequired: the model's email is a required String.
 	EmailRequired bool
@@ -28,24 +29,40 @@ type PrismaTable struct {
 
 // PrismaTables are the Prisma-made tables for driver (mapping.SQLite or
 // mapping.Postgres): the seed plan's model and a snake_case @@map model.
-func PrismaTables(t *testing.T, driver string) []PrismaTable {
+func PrismaTables(driver string) []PrismaTable {
 	var out []PrismaTable
 	for _, name := range []string{"seed-plan", "snake"} {
-		ddl, err := prismaFS.ReadFile(fmt.Sprintf("testdata/prisma/%s.%s.sql", name, driver))
+		p, err := prismaTable(name, driver)
 		if err != nil {
-			t.Fatal(err)
+			panic(err) // embedded at build time
 		}
-		yaml, err := prismaFS.ReadFile("testdata/prisma/" + name + ".yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := mapping.Parse(yaml)
-		if err != nil {
-			t.Fatalf("%s.yaml: %v", name, err)
-		}
-		out = append(out, PrismaTable{Name: name, DDL: string(ddl), Mapping: m, EmailRequired: name == "seed-plan"})
+		out = append(out, p)
 	}
 	return out
+}
+
+// PrismaTableNamed is the table of PrismaTables called name.
+func PrismaTableNamed(name, driver string) (PrismaTable, error) {
+	if name != "seed-plan" && name != "snake" {
+		return PrismaTable{}, fmt.Errorf("no Prisma table %q (want seed-plan or snake)", name)
+	}
+	return prismaTable(name, driver)
+}
+
+func prismaTable(name, driver string) (PrismaTable, error) {
+	ddl, err := prismaFS.ReadFile(fmt.Sprintf("testdata/prisma/%s.%s.sql", name, driver))
+	if err != nil {
+		return PrismaTable{}, err
+	}
+	yaml, err := prismaFS.ReadFile("testdata/prisma/" + name + ".yaml")
+	if err != nil {
+		return PrismaTable{}, err
+	}
+	m, err := mapping.Parse(yaml)
+	if err != nil {
+		return PrismaTable{}, fmt.Errorf("%s.yaml: %w", name, err)
+	}
+	return PrismaTable{Name: name, DDL: string(ddl), YAML: yaml, Mapping: m, EmailRequired: name == "seed-plan"}, nil
 }
 
 // Harness is the conformance suite's harness over this table, with open
