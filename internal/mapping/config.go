@@ -75,7 +75,7 @@ func Parse(b []byte) (Mapping, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return Mapping{}, fmt.Errorf(" %s", strings.Join(te.Errors, "; "))
+			return Mapping{}, fmt.Errorf("1: %s", strings.Join(te.Errors, "; "))
 		}
 		// yaml's own messages say "yaml: line N: …".
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
