@@ -49,6 +49,11 @@ type Info struct {
 	// LocalSecret is true when the secret was generated on this machine:
 	// the real Clerk cannot know it, which the tunnel line says.
 	LocalSecret bool
+	// Columns names the users table's column of each Clerk field
+	// ("first_name" → "first_name" in a snake_case table), and of "id"
+	// (the primary key), "key" and "deleted"; missing ones show under the
+	// default table's names.
+	Columns map[string]string
 }
 
 // DeliveryMsg tells the inspector that a delivery was answered. The

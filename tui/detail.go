@@ -21,11 +21,12 @@ import (
 // indented JSON, the answer, and the row before → after, in a viewport
 // that scrolls.
 type detailModel struct {
-	styles *Styles
-	e      *entry
-	vp     viewport.Model
-	width  int
-	height int
+	styles  *Styles
+	e       *entry
+	vp      viewport.Model
+	width   int
+	height  int
+	columns map[string]string // see Info.Columns
 }
 
 func newDetail(keys *KeyMap, styles *Styles) detailModel {
@@ -150,13 +151,13 @@ func (m detailModel) diff(before, after *store.User) []string {
 		return []string{s.Muted.Render("  (no row) → (no row)")}
 	case before == nil:
 		out := []string{s.Removed.Render("  - (no row)")}
-		for _, f := range rowFields(after) {
+		for _, f := range m.rowFields(after) {
 			out = append(out, s.Added.Render("  + "+f.name+": "+f.value))
 		}
 		return out
 	case after == nil:
 		var out []string
-		for _, f := range rowFields(before) {
+		for _, f := range m.rowFields(before) {
 			out = append(out, s.Removed.Render("  - "+f.name+": "+f.value))
 		}
 		return append(out, s.Added.Render("  + (no row)"))
@@ -168,10 +169,10 @@ func (m detailModel) diff(before, after *store.User) []string {
 		old   = map[string]string{}
 		cur   = map[string]string{}
 	)
-	for _, f := range rowFields(before) {
+	for _, f := range m.rowFields(before) {
 		names, old[f.name] = append(names, f.name), f.value
 	}
-	for _, f := range rowFields(after) {
+	for _, f := range m.rowFields(after) {
 		if _, ok := old[f.name]; !ok {
 			names = append(names, f.name)
 		}
@@ -196,8 +197,15 @@ func (m detailModel) diff(before, after *store.User) []string {
 
 type field struct{ name, value string }
 
-// rowFields is a row as the columns of the users table.
-func rowFields(u *store.User) []field {
+// rowFields is a row as the columns of the users table, under their
+// names in that table.
+func (m detailModel) rowFields(u *store.User) []field {
+	name := func(field, def string) string {
+		if c, ok := m.columns[field]; ok && c != "" {
+			return c
+		}
+		return def
+	}
 	t := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.000") }
 	deleted := none
 	switch {
@@ -213,13 +221,14 @@ func rowFields(u *store.User) []field {
 		return fmt.Sprintf("%q", *s)
 	}
 	fields := []field{
-		{"id", u.ID}, {"clerkId", u.ClerkID}, {"email", opt(u.Email)},
-		{"firstName", opt(u.FirstName)}, {"lastName", opt(u.LastName)},
-		{"username", opt(u.Username)}, {"imageUrl", opt(u.ImageURL)},
-		{"createdAt", t(u.CreatedAt)}, {"updatedAt", t(u.UpdatedAt)}, {"deletedAt", deleted},
+		{name("id", "id"), u.ID}, {name("key", "clerkId"), u.ClerkID}, {name("email", "email"), opt(u.Email)},
+		{name("first_name", "firstName"), opt(u.FirstName)}, {name("last_name", "lastName"), opt(u.LastName)},
+		{name("username", "username"), opt(u.Username)}, {name("image_url", "imageUrl"), opt(u.ImageURL)},
+		{name("created_at", "createdAt"), t(u.CreatedAt)}, {name("updated_at", "updatedAt"), t(u.UpdatedAt)},
+		{name("deleted", "deletedAt"), deleted},
 	}
 	for _, k := range slices.Sorted(maps.Keys(u.Other)) {
-		fields = append(fields, field{k, u.Other[k]})
+		fields = append(fields, field{name(k, k), u.Other[k]})
 	}
 	return fields
 }

@@ -81,3 +81,17 @@ func TestDetailScroll(t *testing.T) {
 		t.Error("another delivery does not start at the top")
 	}
 }
+
+// With a mapping, the row shows under the app's own column names.
+func TestDetailUsesTheTablesColumnNames(t *testing.T) {
+	before, after := row(ada, "ada@example.com", 0), row(ada, "ada@lovelace.dev", 1)
+	after.Other = map[string]string{"public_metadata": `{"plan":"pro"}`}
+	m := newTestDetail(100, 200)
+	m.columns = map[string]string{"id": "id", "key": "clerk_id", "email": "email_address", "first_name": "first_name",
+		"public_metadata": "meta", "deleted": "deleted_at"}
+	m.Show(&entry{d: delivery(1, "user.updated", ada, "applied"), diff: diffDone, before: &before, after: &after})
+	checkText(t, stripANSI(strings.Join(m.content(), "\n")),
+		[]string{"    clerk_id: " + ada, `  - email_address: "ada@example.com"`, `    first_name: "Ada"`,
+			"    lastName: ", "  - meta: null", `  + meta: {"plan":"pro"}`, "    deleted_at: —"},
+		[]string{"clerkId", "firstName", "public_metadata"})
+}

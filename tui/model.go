@@ -45,6 +45,7 @@ func New(b Backend, info Info) *Model {
 	m.events = newEvents(&m.keys, &m.styles)
 	m.rows = newRows(&m.keys, &m.styles)
 	m.detail = newDetail(&m.keys, &m.styles)
+	m.detail.columns = info.Columns
 	m.status = newStatus(info, &m.keys, &m.styles)
 	m.sync()
 	return m

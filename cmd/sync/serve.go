@@ -249,7 +249,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
-		Fingerprint: secret.Fingerprint(), LogFile: logFile, LocalSecret: localSecret,
+		Fingerprint: secret.Fingerprint(), LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(),
 	}), tea.WithContext(ctx))
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)

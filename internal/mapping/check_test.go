@@ -513,3 +513,17 @@ func TestMismatch(t *testing.T) {
 		}
 	}
 }
+
+func TestColumnNames(t *testing.T) {
+	m := mustParse(t, Example)
+	got := m.ColumnNames()
+	for field, col := range map[string]string{"id": "id", "key": "clerk_id", "email": "email_address",
+		"unsafe_metadata": "notes", "deleted": "deleted_at"} {
+		if got[field] != col {
+			t.Errorf("ColumnNames()[%q] = %q, want %q", field, got[field], col)
+		}
+	}
+	if d := Default().ColumnNames(); d["id"] != "id" || d["key"] != "clerkId" || d["first_name"] != "firstName" {
+		t.Errorf("default column names %v", d)
+	}
+}

@@ -192,6 +192,20 @@ func (m Mapping) WithDelete(mode store.DeleteMode) Mapping {
 // by IDFill.
 func (m Mapping) HasID() bool { return m.ID != "" && m.ID != m.Key }
 
+// ColumnNames names the column of each Clerk field the mapping writes,
+// and of "id" (the primary key), "key" and "deleted" (the soft-delete
+// column): what the inspector labels a row's values with.
+func (m Mapping) ColumnNames() map[string]string {
+	names := map[string]string{"id": m.Key, "key": m.Key, "deleted": m.DeleteColumn}
+	if m.HasID() {
+		names["id"] = m.ID
+	}
+	for _, c := range m.Columns {
+		names[string(c.Field)] = c.Name
+	}
+	return names
+}
+
 // Column returns the written column named name.
 func (m Mapping) Column(name string) (Column, bool) {
 	for _, c := range m.Columns {
