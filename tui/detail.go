@@ -220,12 +220,17 @@ func (m detailModel) rowFields(u *store.User) []field {
 		}
 		return fmt.Sprintf("%q", *s)
 	}
-	fields := []field{
-		{name("id", "id"), u.ID}, {name("key", "clerkId"), u.ClerkID}, {name("email", "email"), opt(u.Email)},
-		{name("first_name", "firstName"), opt(u.FirstName)}, {name("last_name", "lastName"), opt(u.LastName)},
-		{name("username", "username"), opt(u.Username)}, {name("image_url", "imageUrl"), opt(u.ImageURL)},
-		{name("created_at", "createdAt"), t(u.CreatedAt)}, {name("updated_at", "updatedAt"), t(u.UpdatedAt)},
-		{name("deleted", "deletedAt"), deleted},
+	fields := []field{{name("id", "id"), u.ID}, {name("key", "clerkId"), u.ClerkID}}
+	for _, f := range []struct{ field, def, value string }{
+		{"email", "email", opt(u.Email)}, {"first_name", "firstName", opt(u.FirstName)},
+		{"last_name", "lastName", opt(u.LastName)}, {"username", "username", opt(u.Username)},
+		{"image_url", "imageUrl", opt(u.ImageURL)}, {"created_at", "createdAt", t(u.CreatedAt)},
+		{"updated_at", "updatedAt", t(u.UpdatedAt)}, {"deleted", "deletedAt", deleted},
+	} {
+		// With the mapping's names known, only the columns it has.
+		if m.columns == nil || m.columns[f.field] != "" {
+			fields = append(fields, field{name(f.field, f.def), f.value})
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(u.Other)) {
 		fields = append(fields, field{name(k, k), u.Other[k]})

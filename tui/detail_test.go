@@ -92,6 +92,6 @@ func TestDetailUsesTheTablesColumnNames(t *testing.T) {
 	m.Show(&entry{d: delivery(1, "user.updated", ada, "applied"), diff: diffDone, before: &before, after: &after})
 	checkText(t, stripANSI(strings.Join(m.content(), "\n")),
 		[]string{"    clerk_id: " + ada, `  - email_address: "ada@example.com"`, `    first_name: "Ada"`,
-			"    lastName: ", "  - meta: null", `  + meta: {"plan":"pro"}`, "    deleted_at: —"},
-		[]string{"clerkId", "firstName", "public_metadata"})
+			"  - meta: null", `  + meta: {"plan":"pro"}`, "    deleted_at: —"},
+		[]string{"clerkId", "firstName", "lastName", "username", "public_metadata"})
 }

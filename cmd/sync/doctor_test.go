@@ -19,20 +19,26 @@ import (
 func seedPlanApp(t *testing.T, yaml string) string {
 	dir := inTempDir(t)
 	path := filepath.Join(dir, "app.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := storetest.PrismaTables(mapping.SQLite)[0]
-	if _, err := db.Exec(p.DDL); err != nil {
-		t.Fatal(err)
-	}
+	openSQLite(t, path, storetest.PrismaTables(mapping.SQLite)[0].DDL)
 	if err := os.WriteFile(filepath.Join(dir, mapping.FileName), []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("DATABASE_URL", path)
 	return path
+}
+
+// openSQLite opens the SQLite file at path, closed when the test ends,
+// after running ddl on it.
+func openSQLite(t *testing.T, path, ddl string) *sql.DB {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(ddl); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 const seedPlanYAML = `table: User
@@ -169,5 +175,23 @@ func TestMappingFileErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), tt.want)
 			}
 		})
+	}
+}
+
+// Without a mapping file an existing "User" table is still the app's:
+// migrate says what it lacks and adds nothing to it.
+func TestMigrateDoesNotFixTheDefaultTable(t *testing.T) {
+	dir := inTempDir(t)
+	path := filepath.Join(dir, "app.db")
+	db := openSQLite(t, path, `CREATE TABLE "User" ("id" TEXT NOT NULL PRIMARY KEY, "clerkId" TEXT NOT NULL, "email" TEXT,
+		"firstName" TEXT, "lastName" TEXT, "username" TEXT, "imageUrl" TEXT, "createdAt" DATETIME NOT NULL, "updatedAt" DATETIME NOT NULL)`)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"migrate", "--db", path}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), `column "clerkId": no unique index`) {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'User' AND sql IS NOT NULL`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d indexes were added (%v)", n, err)
 	}
 }

@@ -104,7 +104,7 @@ from.`,
 			if sql != "" && sql != mapping.Postgres && sql != mapping.SQLite {
 				return fmt.Errorf(`--sql %q: want postgres or sqlite`, sql)
 			}
-			env, err := loadEnv(cmd, "config")
+			env, err := loadEnv(cmd, "config", "on-delete")
 			if err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
@@ -158,9 +159,13 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		stdout, stderr, logFile = file, file, path
 	}
 	log := newLogger(stderr, f.logFormat.value, f.logLevel.value)
-	m, err := f.mapping.load(cmd, env)
-	if err != nil {
-		return err
+	// Relaying without the app's database uses no table at all.
+	relayOnly := f.forwardTo != "" && !cmd.Flags().Changed("db") && !hasVar(env, envVars["db"])
+	m := mapping.Default()
+	if !relayOnly {
+		if m, err = f.mapping.load(cmd, env); err != nil {
+			return err
+		}
 	}
 	if f.maxBody <= 0 {
 		return fmt.Errorf("--max-body must be positive, not %d", f.maxBody)
@@ -203,7 +208,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 		defer st.Close()
 		rows = st
-	case cmd.Flags().Changed("db") || hasVar(env, envVars["db"]):
+	case !relayOnly:
 		// Relay mode: the app writes; the inspector only looks.
 		if rows, desc, err = server.OpenView(ctx, f.db, m); err != nil {
 			return fmt.Errorf("open the app's database: %w", err)

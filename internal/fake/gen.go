@@ -15,6 +15,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/fixtures"
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -102,7 +103,7 @@ func (u *User) Row() *store.User {
 		row.Other["full_name"] = strings.Join(names, " ")
 	}
 	if u.LastSignInAt > 0 {
-		row.Other["last_sign_in_at"] = time.UnixMilli(u.LastSignInAt).UTC().Format("2006-01-02T15:04:05.000Z")
+		row.Other["last_sign_in_at"] = mapping.TimeText(time.UnixMilli(u.LastSignInAt))
 	}
 	if u.Data != nil {
 		row.Other["user"] = canonicalJSON(string(u.Data))
@@ -112,14 +113,11 @@ func (u *User) Row() *store.User {
 
 // canonicalJSON re-encodes JSON with sorted keys, as stores read it back.
 func canonicalJSON(s string) string {
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
+	c, _, err := mapping.Canonical(mapping.JSON, s)
+	if err != nil {
 		panic(err) // the generator writes this JSON itself
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return c
 }
 
 // blank is nil for a missing or blank string, as the sync stores it.

@@ -23,6 +23,13 @@ type ColumnInfo struct {
 	Type    string // as the database spells it: "timestamp(3) without time zone", "DATETIME" …
 	NotNull bool
 	Default bool // has a default, is an identity, or is SQLite's rowid
+	// Base is the type without its modifiers ("character varying" for
+	// "character varying(191)"): the cast that lets the column itself
+	// refuse a value too long, where a cast to the full type would cut it.
+	Base string
+	// Generated: the database computes it (GENERATED … AS, or an identity
+	// GENERATED ALWAYS); nothing may write it.
+	Generated bool
 }
 
 // Column returns the column named name.
@@ -49,6 +56,9 @@ const (
 // of kind k, on driver.
 func Holds(driver, typ string, k Kind) bool {
 	t := strings.ToLower(typ)
+	if strings.HasSuffix(t, "[]") {
+		return false // an array holds lists, not one value
+	}
 	if driver == SQLite {
 		switch {
 		case t == "":
@@ -88,6 +98,7 @@ const (
 	Error                   // deliveries would fail
 )
 
+// String is "warning" or "error".
 func (s Severity) String() string { return [...]string{"warning", "error"}[s] }
 
 // Finding is one problem of the table against the mapping, with its fix.
@@ -98,6 +109,7 @@ type Finding struct {
 	Fix      string
 }
 
+// String is the finding as doctor prints it: the problem, then its fix.
 func (f Finding) String() string {
 	where := ""
 	if f.Column != "" {
@@ -146,13 +158,18 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 				"its type %s cannot hold %s (a %s)", c.Type, what, k)
 			return c, false
 		}
+		if c.Generated {
+			add(Error, name, fmt.Sprintf("map another column in %s", m.source()), "the database generates it, so nothing may write %s into it", what)
+			return c, false
+		}
 		return c, true
 	}
 
 	// The key: the Clerk user id, with a unique index for the upsert.
 	if _, ok := need(m.Key, Text, "the Clerk user id"); ok && !t.unique(m.Key) {
-		add(Error, m.Key, fmt.Sprintf("mark it @unique in Prisma, or CREATE UNIQUE INDEX ON %s (%s)", m.QualifiedName(), quote(m.Key)),
-			"no unique index: the upsert on the Clerk user id needs one")
+		add(Error, m.Key, fmt.Sprintf("mark it @unique in Prisma, or CREATE UNIQUE INDEX %s ON %s (%s)",
+			Quote(m.Table+"_"+m.Key+"_key"), m.QualifiedName(), Quote(m.Key)),
+			"no unique index (a deferrable or invalid one does not count): the upsert on the Clerk user id needs one")
 	}
 
 	// The primary key.
@@ -169,6 +186,8 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 			add(Error, m.ID, "make it a text or uuid column, or change primary_key.fill", "its type %s cannot hold a UUID", c.Type)
 		case (m.IDFill == FillCUID || m.IDFill == FillClerkID) && !Holds(driver, c.Type, Text):
 			add(Error, m.ID, "make it a text column (String in Prisma), or change primary_key.fill", "its type %s cannot hold a %s id", c.Type, m.IDFill)
+		case m.IDFill != FillDefault && c.Generated:
+			add(Error, m.ID, "set primary_key.fill to default", "the database generates it (GENERATED ALWAYS), so it cannot be filled with a %s id", m.IDFill)
 		}
 	}
 	switch {
@@ -184,7 +203,7 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 	for _, col := range m.Columns {
 		c, ok := need(col.Name, col.As, string(col.Field))
 		if ok && c.NotNull && col.Field.Nullable() {
-			add(Warning, col.Name, fmt.Sprintf("make it optional (%s? in Prisma, DROP NOT NULL in SQL) unless every user in your Clerk instance has one", col.As.prisma()),
+			add(Warning, col.Name, fmt.Sprintf("make it optional (%s? in Prisma) unless every user in your Clerk instance has one", col.As.prisma()),
 				"NOT NULL, but Clerk may send no %s (e.g. phone-only users have no email): such deliveries fail with 500", col.Field)
 		}
 	}
@@ -214,13 +233,19 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		}
 	}
 	for _, col := range m.Columns {
-		if col.Field != Email {
+		why := map[Field]string{
+			Email:    "Clerk users can change and swap emails, and a deleted user's email can come back on a new account",
+			Username: "Clerk users can change and swap usernames, and a deleted user's username can come back on a new account",
+			Phone:    "Clerk users can change and swap phone numbers, and a deleted user's number can come back on a new account",
+		}[col.Field]
+		if why == "" {
 			continue
 		}
 		for _, u := range t.Unique {
-			if slices.Contains(u, col.Name) {
+			// With the key in it, an index never joins two users.
+			if slices.Contains(u, col.Name) && !slices.Contains(u, m.Key) {
 				add(Warning, col.Name, "drop the unique index (remove @unique), or expect 500s, shown as failed in the ledger, until the other row changes",
-					"a unique index covers the email: Clerk users can change and swap emails, and a deleted user's email can come back on a new account")
+					"a unique index covers the %s: %s", col.Field, why)
 				break
 			}
 		}
@@ -231,9 +256,9 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 // QualifiedName is the table's name as SQL quotes it.
 func (m Mapping) QualifiedName() string {
 	if m.Schema != "" {
-		return quote(m.Schema) + "." + quote(m.Table)
+		return Quote(m.Schema) + "." + Quote(m.Table)
 	}
-	return quote(m.Table)
+	return Quote(m.Table)
 }
 
 func (m Mapping) source() string {
@@ -243,12 +268,41 @@ func (m Mapping) source() string {
 	return m.Source
 }
 
-// quote quotes an SQL identifier, keeping its case.
-func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
-
 // Quote quotes an SQL identifier, keeping its case: Prisma's "User" and
 // "clerkId" stay as they are.
-func Quote(name string) string { return quote(name) }
+func Quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// Readable reports why a view could not read the table through m (a
+// missing table or column), or nil. A view only reads, so what would stop
+// writes does not matter to it.
+func Readable(m Mapping, t TableInfo) error {
+	if !t.Exists {
+		return fmt.Errorf("table %s does not exist: name your users table in %s (`clerk-sync schema --example` shows how)", m.QualifiedName(), m.source())
+	}
+	var missing []string
+	for _, c := range append([]string{m.Key}, m.columnNames()...) {
+		if _, ok := t.Column(c); !ok {
+			missing = append(missing, Quote(c))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("table %s has no column %s: map your table's columns in %s (`clerk-sync doctor` checks it)",
+			m.QualifiedName(), strings.Join(missing, ", "), m.source())
+	}
+	return nil
+}
+
+// columnNames are the columns that m writes besides the key.
+func (m Mapping) columnNames() []string {
+	var names []string
+	if m.HasID() {
+		names = append(names, m.ID)
+	}
+	for _, c := range m.Columns {
+		names = append(names, c.Name)
+	}
+	return names
+}
 
 // ErrMismatch: the users table cannot take what the mapping writes.
 var ErrMismatch = errors.New("the users table does not fit the mapping")

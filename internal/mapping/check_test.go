@@ -30,16 +30,16 @@ func defaultTable(driver string) TableInfo {
 	return TableInfo{
 		Exists: true,
 		Columns: []ColumnInfo{
-			{"id", text, true, false},
-			{"clerkId", text, true, false},
-			{"email", text, false, false},
-			{"firstName", text, false, false},
-			{"lastName", text, false, false},
-			{"username", text, false, false},
-			{"imageUrl", text, false, false},
-			{"createdAt", ts, true, true},
-			{"updatedAt", ts, true, false},
-			{"deletedAt", ts, false, false},
+			{Name: "id", Type: text, NotNull: true, Default: false},
+			{Name: "clerkId", Type: text, NotNull: true, Default: false},
+			{Name: "email", Type: text, NotNull: false, Default: false},
+			{Name: "firstName", Type: text, NotNull: false, Default: false},
+			{Name: "lastName", Type: text, NotNull: false, Default: false},
+			{Name: "username", Type: text, NotNull: false, Default: false},
+			{Name: "imageUrl", Type: text, NotNull: false, Default: false},
+			{Name: "createdAt", Type: ts, NotNull: true, Default: true},
+			{Name: "updatedAt", Type: ts, NotNull: true, Default: false},
+			{Name: "deletedAt", Type: ts, NotNull: false, Default: false},
 		},
 		PrimaryKey: []string{"id"},
 		Unique:     [][]string{{"id"}, {"clerkId"}},
@@ -57,17 +57,17 @@ func exampleTable(driver string) TableInfo {
 	return TableInfo{
 		Exists: true,
 		Columns: []ColumnInfo{
-			{"id", id, true, false},
-			{"clerk_id", text, true, false},
-			{"email_address", text, false, false},
-			{"first_name", text, false, false},
-			{"last_name", text, false, false},
-			{"image_url", text, false, false},
-			{"public_metadata", json, false, false},
-			{"notes", text, false, false},
-			{"created_at", ts, true, true},
-			{"updated_at", ts, true, false},
-			{"deleted_at", ts, false, false},
+			{Name: "id", Type: id, NotNull: true, Default: false},
+			{Name: "clerk_id", Type: text, NotNull: true, Default: false},
+			{Name: "email_address", Type: text, NotNull: false, Default: false},
+			{Name: "first_name", Type: text, NotNull: false, Default: false},
+			{Name: "last_name", Type: text, NotNull: false, Default: false},
+			{Name: "image_url", Type: text, NotNull: false, Default: false},
+			{Name: "public_metadata", Type: json, NotNull: false, Default: false},
+			{Name: "notes", Type: text, NotNull: false, Default: false},
+			{Name: "created_at", Type: ts, NotNull: true, Default: true},
+			{Name: "updated_at", Type: ts, NotNull: true, Default: false},
+			{Name: "deleted_at", Type: ts, NotNull: false, Default: false},
 		},
 		PrimaryKey: []string{"id"},
 		Unique:     [][]string{{"id"}, {"clerk_id"}},
@@ -217,7 +217,7 @@ func TestCheck(t *testing.T) {
 			m:    with(Default(), Column{"banned", Banned, Bool}), driver: Postgres,
 			table: func() TableInfo {
 				t := defaultTable(Postgres)
-				t.Columns = append(t.Columns, ColumnInfo{"banned", "text", true, true})
+				t.Columns = append(t.Columns, ColumnInfo{Name: "banned", Type: "text", NotNull: true, Default: true})
 				return t
 			}(),
 			want: []wantFinding{{Error, "banned", []string{"text", "banned", "boolean"}, []string{"boolean column"}}},
@@ -233,7 +233,7 @@ func TestCheck(t *testing.T) {
 		{
 			name: "key without a unique index", m: Default(), driver: Postgres,
 			table: func() TableInfo { t := defaultTable(Postgres); t.Unique = [][]string{{"id"}}; return t }(),
-			want:  []wantFinding{{Error, "clerkId", []string{"no unique index", "upsert"}, []string{"@unique", `CREATE UNIQUE INDEX ON "User" ("clerkId")`}}},
+			want:  []wantFinding{{Error, "clerkId", []string{"no unique index", "upsert"}, []string{"@unique", `CREATE UNIQUE INDEX "User_clerkId_key" ON "User" ("clerkId")`}}},
 		},
 		{
 			name: "key only in a unique index of several columns", m: Default(), driver: Postgres,
@@ -248,7 +248,7 @@ func TestCheck(t *testing.T) {
 			name: "NOT NULL column the mapping never fills", m: Default(), driver: Postgres,
 			table: func() TableInfo {
 				t := defaultTable(Postgres)
-				t.Columns = append(t.Columns, ColumnInfo{"role", "text", true, false})
+				t.Columns = append(t.Columns, ColumnInfo{Name: "role", Type: "text", NotNull: true, Default: false})
 				return t
 			}(),
 			want: []wantFinding{{Error, "role", []string{"NOT NULL without a default", "never fills"}, []string{"map a Clerk field", "give it a default", "optional"}}},
@@ -256,7 +256,7 @@ func TestCheck(t *testing.T) {
 		{
 			name: "NOT NULL column for the email", m: Default(), driver: Postgres,
 			table: alter(defaultTable(Postgres), "email", func(c *ColumnInfo) { c.NotNull = true }),
-			want:  []wantFinding{{Warning, "email", []string{"NOT NULL", "no email", "500"}, []string{"String?", "DROP NOT NULL"}}},
+			want:  []wantFinding{{Warning, "email", []string{"NOT NULL", "no email", "500"}, []string{"String?", "optional"}}},
 		},
 		{
 			name: "unique index on the email", m: Default(), driver: Postgres,
@@ -347,7 +347,7 @@ func TestCheck(t *testing.T) {
 			driver: Postgres,
 			table: func() TableInfo {
 				t := exampleTable(Postgres)
-				t.Columns = append(t.Columns, ColumnInfo{"deleted", "boolean", true, true})
+				t.Columns = append(t.Columns, ColumnInfo{Name: "deleted", Type: "boolean", NotNull: true, Default: true})
 				return t
 			}(),
 		},
@@ -367,7 +367,7 @@ func TestCheck(t *testing.T) {
 			name: "unmapped columns that are nullable or have a default", m: Default(), driver: Postgres,
 			table: func() TableInfo {
 				t := defaultTable(Postgres)
-				t.Columns = append(t.Columns, ColumnInfo{"role", "text", true, true}, ColumnInfo{"bio", "text", false, false})
+				t.Columns = append(t.Columns, ColumnInfo{Name: "role", Type: "text", NotNull: true, Default: true}, ColumnInfo{Name: "bio", Type: "text", NotNull: false, Default: false})
 				return t
 			}(),
 		},
@@ -387,7 +387,7 @@ func TestCheckSeedPlan(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			fs := Check(m, driver, seedPlan(driver))
 			checkFindings(t, fs, []wantFinding{
-				{Warning, "email", []string{"NOT NULL"}, []string{"DROP NOT NULL"}},
+				{Warning, "email", []string{"NOT NULL"}, []string{"String?"}},
 				{Warning, "email", []string{"unique index"}, []string{"drop the unique index"}},
 			})
 			if f := Failing(fs); len(f) != 0 {
@@ -403,7 +403,7 @@ func TestCheckNullableTimeFix(t *testing.T) {
 
 	m := with(Default(), Column{"lastSignInAt", LastSignInAt, Time})
 	tbl := defaultTable(Postgres)
-	tbl.Columns = append(tbl.Columns, ColumnInfo{"lastSignInAt", pgTime, true, false})
+	tbl.Columns = append(tbl.Columns, ColumnInfo{Name: "lastSignInAt", Type: pgTime, NotNull: true, Default: false})
 	checkFindings(t, Check(m, Postgres, tbl), []wantFinding{
 		{Warning, "lastSignInAt", []string{"NOT NULL", "last_sign_in_at"}, []string{"DateTime?"}},
 	})
@@ -417,8 +417,8 @@ func TestCheckSoftDeleteType(t *testing.T) {
 	tbl := TableInfo{
 		Exists: true,
 		Columns: []ColumnInfo{
-			{"clerk_id", "text", true, false},
-			{"deleted", "boolean", true, true},
+			{Name: "clerk_id", Type: "text", NotNull: true, Default: false},
+			{Name: "deleted", Type: "boolean", NotNull: true, Default: true},
 		},
 		PrimaryKey: []string{"clerk_id"},
 		Unique:     [][]string{{"clerk_id"}},

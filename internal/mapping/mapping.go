@@ -29,6 +29,8 @@ const (
 	JSON
 )
 
+// String names the kind as a mapping file does: text, timestamp, boolean
+// or json.
 func (k Kind) String() string {
 	return [...]string{"text", "timestamp", "boolean", "json"}[k]
 }
@@ -43,7 +45,7 @@ type Field string
 
 // The fields a mapping may name.
 const (
-	ClerkID         Field = "id"               // the Clerk user id, "user_..."
+	ClerkID         Field = "id"               // the Clerk user id: the key, never a column
 	Email           Field = "email"            // the primary email address (not [0])
 	FirstName       Field = "first_name"       //
 	LastName        Field = "last_name"        //
@@ -71,7 +73,6 @@ type fieldInfo struct {
 }
 
 var fields = map[Field]fieldInfo{
-	ClerkID:         {Text, false},
 	Email:           {Text, true},
 	FirstName:       {Text, true},
 	LastName:        {Text, true},
@@ -204,16 +205,6 @@ func (m Mapping) ColumnNames() map[string]string {
 		names[string(c.Field)] = c.Name
 	}
 	return names
-}
-
-// Column returns the written column named name.
-func (m Mapping) Column(name string) (Column, bool) {
-	for _, c := range m.Columns {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return Column{}, false
 }
 
 // Validate checks what can be checked without a database.

@@ -126,7 +126,7 @@ func (m Mapping) DDL(driver string, ifNotExists bool) string {
 	}
 	table := m.QualifiedName()
 	if driver == SQLite {
-		table = quote(m.Table)
+		table = Quote(m.Table)
 	}
 	var lines []string
 	pk := m.Key
@@ -138,7 +138,7 @@ func (m Mapping) DDL(driver string, ifNotExists bool) string {
 		if driver == SQLite {
 			typ = c.lite
 		}
-		l := fmt.Sprintf("    %s %s", quote(c.name), typ)
+		l := fmt.Sprintf("    %s %s", Quote(c.name), typ)
 		if c.notNull || c.name == pk {
 			l += " NOT NULL"
 		}
@@ -158,10 +158,10 @@ func (m Mapping) DDL(driver string, ifNotExists bool) string {
 	if driver == SQLite {
 		b.WriteString("\n);\n")
 	} else {
-		fmt.Fprintf(&b, ",\n\n    CONSTRAINT %s PRIMARY KEY (%s)\n);\n", quote(m.Table+"_pkey"), quote(pk))
+		fmt.Fprintf(&b, ",\n\n    CONSTRAINT %s PRIMARY KEY (%s)\n);\n", Quote(m.Table+"_pkey"), Quote(pk))
 	}
 	if m.HasID() {
-		fmt.Fprintf(&b, "\n-- CreateIndex\nCREATE UNIQUE INDEX %s%s ON %s(%s);\n", exists, quote(m.Table+"_"+m.Key+"_key"), table, quote(m.Key))
+		fmt.Fprintf(&b, "\n-- CreateIndex\nCREATE UNIQUE INDEX %s%s ON %s(%s);\n", exists, Quote(m.Table+"_"+m.Key+"_key"), table, Quote(m.Key))
 	}
 	return b.String()
 }

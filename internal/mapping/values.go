@@ -22,8 +22,6 @@ func Value(f Field, c *store.Change) any {
 		return *s
 	}
 	switch f {
-	case ClerkID:
-		return c.UserID
 	case Email:
 		return str(c.Email)
 	case FirstName:
@@ -184,12 +182,7 @@ func (m Mapping) User(id, clerkID string, vals []any, deleted any) (store.User, 
 		if !ok {
 			continue
 		}
-		if !u.Set(string(c.Field), s) {
-			if u.Other == nil {
-				u.Other = map[string]string{}
-			}
-			u.Other[string(c.Field)] = s
-		}
+		u.Set(string(c.Field), s)
 	}
 	if m.DeleteColumn != "" && deleted != nil {
 		s, ok, err := Canonical(m.DeleteAs, deleted)

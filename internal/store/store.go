@@ -115,9 +115,9 @@ type User struct {
 }
 
 // Set sets the member for a Clerk field (email, first_name, last_name,
-// username, image_url, created_at, updated_at) from its canonical text,
-// and reports false for a field without a member of its own.
-func (u *User) Set(field, text string) bool {
+// username, image_url, created_at, updated_at) from its canonical text, or
+// else puts the text in Other.
+func (u *User) Set(field, text string) {
 	str := func(p **string) { *p = &text }
 	tm := func(p *time.Time) { *p, _ = time.Parse(time.RFC3339Nano, text) }
 	switch field {
@@ -136,9 +136,11 @@ func (u *User) Set(field, text string) bool {
 	case "updated_at":
 		tm(&u.UpdatedAt)
 	default:
-		return false
+		if u.Other == nil {
+			u.Other = map[string]string{}
+		}
+		u.Other[field] = text
 	}
-	return true
 }
 
 // UserState is our bookkeeping for one Clerk user id.

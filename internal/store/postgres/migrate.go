@@ -64,21 +64,28 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (*table
 // the table against m (findings that would fail deliveries are an error
 // wrapping mapping.ErrMismatch) and creates the apply function.
 func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping) (*table, error) {
-	if m.IsDefault() {
-		if _, err := tx.Exec(ctx, m.DDL(mapping.Postgres, true)); err != nil {
-			return nil, fmt.Errorf("create the default users table: %w", err)
-		}
-	}
 	info, err := inspect(ctx, tx, m)
 	if err != nil {
 		return nil, err
+	}
+	// Only a table that is not there is created; an existing one is the
+	// app's, and Check says what it lacks.
+	if m.IsDefault() && !info.Exists {
+		if _, err := tx.Exec(ctx, m.DDL(mapping.Postgres, true)); err != nil {
+			return nil, fmt.Errorf("create the default users table: %w", err)
+		}
+		if info, err = inspect(ctx, tx, m); err != nil {
+			return nil, err
+		}
 	}
 	if failing := mapping.Failing(mapping.Check(m, mapping.Postgres, info)); len(failing) > 0 {
 		return nil, mapping.Mismatch(m, failing)
 	}
 	t := newTable(m, info)
+	// Found through the search path, as the calls find it: each schema of
+	// a database (Prisma's ?schema=) has its own.
 	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_proc WHERE proname = $1)`, t.fn).Scan(&exists); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT to_regprocedure($1) IS NOT NULL`, t.signature).Scan(&exists); err != nil {
 		return nil, err
 	}
 	if !exists {

@@ -76,6 +76,10 @@ func Open(ctx context.Context, url string, m mapping.Mapping) (*Store, error) {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	t, err := migrate(ctx, pool, m)
+	if errors.Is(err, mapping.ErrMismatch) {
+		pool.Close()
+		return nil, err
+	}
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -212,8 +216,23 @@ type View struct {
 	info  mapping.TableInfo
 }
 
-// OpenView connects to url read-only and reads the table that m names.
+// OpenView connects to url read-only to show the table that m names; it
+// fails when the table cannot be read through m.
 func OpenView(ctx context.Context, url string, m mapping.Mapping) (*View, error) {
+	v, err := openView(ctx, url, m)
+	if err != nil {
+		return nil, err
+	}
+	if err := mapping.Readable(m, v.info); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// openView connects to url read-only and reads how the database declares
+// the table that m names.
+func openView(ctx context.Context, url string, m mapping.Mapping) (*View, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -239,7 +258,7 @@ func OpenView(ctx context.Context, url string, m mapping.Mapping) (*View, error)
 // Inspect reads how the database at url declares the mapping's table,
 // without changing anything.
 func Inspect(ctx context.Context, url string, m mapping.Mapping) (mapping.TableInfo, error) {
-	v, err := OpenView(ctx, url, m)
+	v, err := openView(ctx, url, m)
 	if err != nil {
 		return mapping.TableInfo{}, err
 	}
@@ -247,7 +266,7 @@ func Inspect(ctx context.Context, url string, m mapping.Mapping) (mapping.TableI
 	return v.info, nil
 }
 
-// Users lists the rows of the users table ordered by id.
+// Users lists the rows of the users table ordered by the key.
 func (v *View) Users(ctx context.Context) ([]store.User, error) { return v.table.users(ctx, v.pool) }
 
 // Ping checks that the database answers.

@@ -2,8 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	neturl "net/url"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -45,6 +53,72 @@ func TestSoftDeleteColumns(t *testing.T) {
 	})
 }
 
+func TestAppTableEdges(t *testing.T) {
+	storetest.RunAppTableEdges(t, mapping.Postgres, func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
+		return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)
+	})
+}
+
+// connect connects to url, closed when the test ends, and runs sql.
+func connect(t *testing.T, url, sql string) *pgx.Conn {
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(context.Background(), sql); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// Each schema of one database (Prisma's ?schema=, a search_path here)
+// gets its own tables and apply function.
+func TestSchemasOfOneDatabase(t *testing.T) {
+	url := pgtest.URL(t)
+	connect(t, url, "CREATE SCHEMA a; CREATE SCHEMA b")
+	g := fake.New(6, time.Now())
+	for _, schema := range []string{"a", "b"} {
+		u, err := neturl.Parse(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		st, _ := storetest.PostgresWith(t, u.String(), mapping.Default(), "")
+		user := g.NewUser()
+		ev := g.Created(user)
+		_, c, err := clerk.Parse(ev.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := store.Delivery{SvixID: "msg_" + schema, Type: ev.Type, UserID: user.ID, ReceivedAt: time.Now(), Payload: ev.Body}
+		if o, err := st.Apply(context.Background(), d, *c); o != store.Applied || err != nil {
+			t.Fatalf("schema %s: %s %v", schema, o, err)
+		}
+		if users, err := st.Users(context.Background()); err != nil || len(users) != 1 || users[0].ClerkID != user.ID {
+			t.Fatalf("schema %s: users %v %v", schema, users, err)
+		}
+	}
+}
+
+// An existing "User" table is the app's, even under the default mapping:
+// start-up says what it lacks and changes nothing.
+func TestDefaultMappingLeavesAnExistingTableAlone(t *testing.T) {
+	url := pgtest.URL(t)
+	conn := connect(t, url, `CREATE TABLE "User" ("id" TEXT PRIMARY KEY, "clerkId" TEXT NOT NULL, "email" TEXT,
+		"firstName" TEXT, "lastName" TEXT, "username" TEXT, "imageUrl" TEXT, "createdAt" TIMESTAMP(3) NOT NULL, "updatedAt" TIMESTAMP(3) NOT NULL)`)
+	_, err := postgres.Open(context.Background(), url, mapping.Default())
+	if !errors.Is(err, mapping.ErrMismatch) || !strings.Contains(err.Error(), `"clerkId": no unique index`) {
+		t.Fatalf("open: %v, want the missing unique index reported", err)
+	}
+	var indexes int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_indexes WHERE tablename = 'User'`).Scan(&indexes); err != nil || indexes != 1 {
+		t.Fatalf("%d indexes on \"User\" (%v), want only its primary key's", indexes, err)
+	}
+}
+
 // Replicas that start together must not both migrate.
 func TestConcurrentMigrations(t *testing.T) {
 	url := pgtest.URL(t)
@@ -65,21 +139,28 @@ func TestConcurrentMigrations(t *testing.T) {
 	}
 }
 
-// A view reads the users table without migrating anything.
+// A view reads the users table without migrating anything, and says
+// when the table is not one it can read through the mapping.
 func TestView(t *testing.T) {
 	url := pgtest.URL(t)
-	v, err := postgres.OpenView(context.Background(), url, mapping.Default())
-	if err != nil {
-		t.Fatal(err)
+	if _, err := postgres.OpenView(context.Background(), url, mapping.Default()); err == nil || !strings.Contains(err.Error(), `table "User" does not exist`) {
+		t.Fatalf("a view of a missing table: %v", err)
 	}
-	defer v.Close()
-	if _, err := v.Users(context.Background()); err == nil {
-		t.Fatal("read a users table that no one created")
+	seedPlan := storetest.PrismaTables(mapping.Postgres)[0]
+	other := pgtest.URL(t)
+	storetest.PostgresWith(t, other, seedPlan.Mapping, seedPlan.DDL)
+	if _, err := postgres.OpenView(context.Background(), other, mapping.Default()); err == nil || !strings.Contains(err.Error(), `has no column "username"`) {
+		t.Fatalf("a default view of the seed plan's table: %v", err)
 	}
 	st, _ := storetest.PostgresAt(t, url, store.HardDelete)
 	if _, err := st.Record(context.Background(), store.Delivery{SvixID: "msg_v", Type: "session.created", Payload: []byte("{}")}, store.Ignored, ""); err != nil {
 		t.Fatal(err)
 	}
+	v, err := postgres.OpenView(context.Background(), url, mapping.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
 	users, err := v.Users(context.Background())
 	if err != nil || len(users) != 0 || v.Ping(context.Background()) != nil {
 		t.Fatalf("users %v, %v", users, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 type table struct {
 	m         mapping.Mapping
 	fn        string // the function's name: clerk_sync_apply_<hash of its SQL>
+	signature string // fn(text, …), for to_regprocedure
 	create    string // CREATE OR REPLACE FUNCTION …
 	applySQL  string // SELECT fn($1, …)
 	selectSQL string
@@ -44,9 +46,12 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 		c, _ := info.Column(col)
 		return c.Type
 	}
+	// Casting to the type without its length lets the column refuse a
+	// value too long (a permanent error), where CAST(… AS varchar(30))
+	// would cut it.
 	cast := func(expr, col string) string {
-		if t := typeOf(col); t != "text" && t != "" {
-			return fmt.Sprintf("CAST(%s AS %s)", expr, t)
+		if c, _ := info.Column(col); c.Base != "text" && c.Base != "" {
+			return fmt.Sprintf("CAST(%s AS %s)", expr, c.Base)
 		}
 		return expr
 	}
@@ -71,16 +76,13 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 		at := "true"
 		if m.DeleteAs == mapping.Time {
 			at = "(to_timestamp(p_version / 1000.0) AT TIME ZONE 'UTC')"
-			if strings.HasPrefix(typeOf(m.DeleteColumn), "timestamp with") {
+			if strings.Contains(typeOf(m.DeleteColumn), "with time zone") {
 				at = "to_timestamp(p_version / 1000.0)"
 			}
 		}
 		remove = fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = p_user_id", name, q(m.DeleteColumn), at, q(m.Key))
 	}
-	body := fmt.Sprintf(`(
-    p_svix_id TEXT, p_type TEXT, p_user_id TEXT, p_version BIGINT, p_deleted BOOLEAN,
-    p_received_at TIMESTAMPTZ, p_payload BYTEA, p_id TEXT, p_v TEXT[]
-) RETURNS TEXT LANGUAGE plpgsql AS $clerk_sync$
+	code := fmt.Sprintf(`
 DECLARE
     v_outcome TEXT := 'stale';
 BEGIN
@@ -119,10 +121,22 @@ BEGIN
     END IF;
     RETURN v_outcome;
 END
-$clerk_sync$`, remove, upsert)
+`, remove, upsert)
+	// The body is dollar-quoted; identifiers from the mapping file may hold
+	// any text, so the tag is one that the body does not contain.
+	tag := "$clerk_sync$"
+	for strings.Contains(code, tag) {
+		tag = tag[:len(tag)-1] + "_$"
+	}
+	body := fmt.Sprintf(`(
+    p_svix_id TEXT, p_type TEXT, p_user_id TEXT, p_version BIGINT, p_deleted BOOLEAN,
+    p_received_at TIMESTAMPTZ, p_payload BYTEA, p_id TEXT, p_v TEXT[]
+) RETURNS TEXT LANGUAGE plpgsql AS %s%s%s`, tag, code, tag)
+
 	sum := sha256.Sum256([]byte(body))
 	t := &table{m: m, fn: "clerk_sync_apply_" + hex.EncodeToString(sum[:6])}
 	t.create = "CREATE OR REPLACE FUNCTION " + t.fn + body
+	t.signature = t.fn + "(text, text, text, bigint, boolean, timestamptz, bytea, text, text[])"
 	t.applySQL = "SELECT " + t.fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 	read := func(col string, k mapping.Kind) string {
@@ -144,7 +158,9 @@ $clerk_sync$`, remove, upsert)
 	} else {
 		sel = append(sel, "NULL")
 	}
-	t.selectSQL = fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s COLLATE "C"`, strings.Join(sel, ", "), name, q(m.Key))
+	// Rows without a Clerk id are the app's own (users from before Clerk).
+	t.selectSQL = fmt.Sprintf(`SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s COLLATE "C"`,
+		strings.Join(sel, ", "), name, q(m.Key), q(m.Key))
 	return t
 }
 
@@ -188,8 +204,6 @@ func text(v any) *string {
 		s = strconv.FormatBool(v)
 	case json.RawMessage:
 		s = string(v)
-	default:
-		s = fmt.Sprint(v)
 	}
 	return &s
 }
@@ -219,22 +233,30 @@ func (t *table) users(ctx context.Context, db querier) ([]store.User, error) {
 		}
 		u, err := t.m.User(id, key, raw[:n], raw[n])
 		if err != nil {
-			return u, fmt.Errorf("%s: %w", key, err)
+			return u, badRow{fmt.Errorf("%s: %w", key, err)}
 		}
 		return u, nil
 	})
+	if bad := (badRow{}); errors.As(err, &bad) {
+		return nil, fmt.Errorf("list users: %w", bad.err) // the database answered; a value did not fit
+	}
 	if err != nil {
 		return nil, classify("list users", err)
 	}
 	return users, nil
 }
 
+// badRow is a row whose value the mapping cannot read.
+type badRow struct{ err error }
+
+func (b badRow) Error() string { return b.err.Error() }
+
 // inspect reads how the database declares the mapping's table.
 func inspect(ctx context.Context, db querier, m mapping.Mapping) (mapping.TableInfo, error) {
 	var info mapping.TableInfo
 	rows, err := db.Query(ctx, `
-		SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-			a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> ''
+		SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), a.attnotnull,
+			a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.attgenerated <> '' OR a.attidentity = 'a'
 		FROM pg_attribute a
 		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 		ORDER BY a.attnum`, m.QualifiedName())
@@ -243,7 +265,7 @@ func inspect(ctx context.Context, db querier, m mapping.Mapping) (mapping.TableI
 	}
 	info.Columns, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (mapping.ColumnInfo, error) {
 		var c mapping.ColumnInfo
-		err := r.Scan(&c.Name, &c.Type, &c.NotNull, &c.Default)
+		err := r.Scan(&c.Name, &c.Type, &c.Base, &c.NotNull, &c.Default, &c.Generated)
 		return c, err
 	})
 	if err != nil {
@@ -256,6 +278,7 @@ func inspect(ctx context.Context, db querier, m mapping.Mapping) (mapping.TableI
 		CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
 		WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+			AND i.indimmediate AND i.indisvalid -- what ON CONFLICT can use
 		GROUP BY i.indexrelid, i.indisprimary`, m.QualifiedName())
 	if err != nil {
 		return info, classify("inspect the users table", err)

@@ -78,7 +78,7 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 	t, err := prepare(ctx, db, m)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+		return nil, err
 	}
 	s.table = t
 	w, err := newWriter(ctx, db, t)
@@ -174,6 +174,9 @@ func OpenView(ctx context.Context, path string, m mapping.Mapping) (*View, error
 		return nil, err
 	}
 	info, err := inspect(ctx, db, m)
+	if err == nil {
+		err = mapping.Readable(m, info)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -182,7 +185,7 @@ func OpenView(ctx context.Context, path string, m mapping.Mapping) (*View, error
 	return v, nil
 }
 
-// Users lists the rows of the users table ordered by id.
+// Users lists the rows of the users table ordered by the key.
 func (v *View) Users(ctx context.Context) ([]store.User, error) { return v.table.users(ctx, v.db) }
 
 // Ping checks that the file can be read.

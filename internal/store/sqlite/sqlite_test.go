@@ -31,6 +31,10 @@ func TestSoftDeleteColumns(t *testing.T) {
 	storetest.RunSoftDeleteColumns(t, mapping.SQLite, storetest.SQLiteWith)
 }
 
+func TestAppTableEdges(t *testing.T) {
+	storetest.RunAppTableEdges(t, mapping.SQLite, storetest.SQLiteWith)
+}
+
 func TestOpenTwiceKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "again.db")
 	for range 2 {

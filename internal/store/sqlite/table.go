@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -62,7 +65,8 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 	} else {
 		sel = append(sel, "NULL")
 	}
-	t.selectSQL = fmt.Sprintf("SELECT %s FROM %s ORDER BY %s", strings.Join(sel, ", "), name, q(m.Key))
+	// Rows without a Clerk id are the app's own (users from before Clerk).
+	t.selectSQL = fmt.Sprintf("SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s", strings.Join(sel, ", "), name, q(m.Key), q(m.Key))
 	return t
 }
 
@@ -226,6 +230,9 @@ func inspect(ctx context.Context, db *sql.DB, m mapping.Mapping) (mapping.TableI
 // Inspect reads how the SQLite file at path declares the mapping's table,
 // without changing anything.
 func Inspect(ctx context.Context, path string, m mapping.Mapping) (mapping.TableInfo, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return mapping.TableInfo{}, nil // no file yet: no table
+	}
 	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return mapping.TableInfo{}, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -242,14 +249,22 @@ func Inspect(ctx context.Context, path string, m mapping.Mapping) (mapping.Table
 // checks the table against m; findings that would fail deliveries are an
 // error wrapping ErrMismatch.
 func prepare(ctx context.Context, db *sql.DB, m mapping.Mapping) (*table, error) {
-	if m.IsDefault() {
-		if _, err := db.ExecContext(ctx, m.DDL(mapping.SQLite, true)); err != nil {
-			return nil, fmt.Errorf("create the default users table: %w", classify(err))
-		}
+	if m.Schema != "" {
+		return nil, fmt.Errorf("mapping: schema %q: SQLite has no schemas; leave schema out", m.Schema)
 	}
 	info, err := inspect(ctx, db, m)
 	if err != nil {
 		return nil, fmt.Errorf("inspect the users table: %w", err)
+	}
+	// Only a table that is not there is created; an existing one is the
+	// app's, and Check says what it lacks.
+	if m.IsDefault() && !info.Exists {
+		if _, err := db.ExecContext(ctx, m.DDL(mapping.SQLite, true)); err != nil {
+			return nil, fmt.Errorf("create the default users table: %w", classify(err))
+		}
+		if info, err = inspect(ctx, db, m); err != nil {
+			return nil, fmt.Errorf("inspect the users table: %w", err)
+		}
 	}
 	if failing := mapping.Failing(mapping.Check(m, mapping.SQLite, info)); len(failing) > 0 {
 		return nil, mapping.Mismatch(m, failing)

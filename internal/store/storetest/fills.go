@@ -99,11 +99,15 @@ func RunSoftDeleteColumns(t *testing.T, driver string, open func(t *testing.T, m
 		{"boolean", `"deleted" BOOLEAN NOT NULL DEFAULT false`, mapping.Bool},
 		{"timestamp", `"deleted" TIMESTAMP(3)`, mapping.Time},
 	}
+	// On PostgreSQL the database's time zone is not UTC, so that a time
+	// stored in the wrong zone shows.
+	setup := ""
 	if driver == mapping.Postgres {
 		tests = append(tests, struct {
 			name, column string
 			as           mapping.Kind
-		}{"timestamptz", `"deleted" TIMESTAMPTZ`, mapping.Time})
+		}{"timestamptz", `"deleted" TIMESTAMPTZ(3)`, mapping.Time})
+		setup = `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone = %L', current_database(), 'America/New_York'); END $$; `
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,7 +116,7 @@ func RunSoftDeleteColumns(t *testing.T, driver string, open func(t *testing.T, m
 				Columns:  []mapping.Column{{Name: "name", Field: mapping.FullName, As: mapping.Text}},
 				OnDelete: store.SoftDelete, DeleteColumn: "deleted", DeleteAs: tt.as,
 			}
-			st, _ := open(t, m, `CREATE TABLE members ("clerk_id" TEXT PRIMARY KEY, "name" TEXT, `+tt.column+`)`)
+			st, _ := open(t, m, setup+`CREATE TABLE members ("clerk_id" TEXT PRIMARY KEY, "name" TEXT, `+tt.column+`)`)
 			g := fake.New(4, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
 			ctx := context.Background()
 			u := g.NewUser()

@@ -83,12 +83,7 @@ func Project(m mapping.Mapping, full store.User) store.User {
 		if !ok {
 			continue
 		}
-		if !u.Set(string(c.Field), v) {
-			if u.Other == nil {
-				u.Other = map[string]string{}
-			}
-			u.Other[string(c.Field)] = v
-		}
+		u.Set(string(c.Field), v)
 	}
 	u.Deleted, u.DeletedAt = full.Deleted, full.DeletedAt
 	return u

@@ -1,0 +1,125 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// RunAppTableEdges checks what the app's own table can do to deliveries:
+// a column that refuses a value fails that delivery alone, visibly; odd
+// but legal names work.
+func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error)) {
+	g := fake.New(5, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	apply := func(t *testing.T, st store.Store, id string, ev fake.Event) (store.Outcome, error) {
+		t.Helper()
+		d, c, err := delivery(id, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Apply(ctx, d, c)
+	}
+	m := mapping.Mapping{
+		Table: "people", Model: "People", Key: "clerk_id",
+		Columns: []mapping.Column{
+			{Name: "email", Field: mapping.Email, As: mapping.Text},
+			{Name: "image", Field: mapping.ImageURL, As: mapping.Text},
+		},
+		OnDelete: store.HardDelete, DeleteAs: mapping.Time,
+	}
+
+	t.Run("a NOT NULL column without the field fails that delivery, recorded with the database's message", func(t *testing.T) {
+		st, _ := open(t, m, `CREATE TABLE people ("clerk_id" TEXT PRIMARY KEY, "email" TEXT NOT NULL, "image" TEXT)`)
+		phoneOnly := g.NewUser()
+		for len(phoneOnly.Emails) > 0 {
+			phoneOnly = g.NewUser()
+		}
+		o, err := apply(t, st, "msg_notnull", g.Created(phoneOnly))
+		if o != store.Failed || !errors.Is(err, store.ErrPermanent) {
+			t.Fatalf("got %s, %v; want failed, ErrPermanent", o, err)
+		}
+		r, err := st.Delivery(ctx, "msg_notnull")
+		if err != nil || r.Outcome != store.Failed || !strings.Contains(strings.ToLower(r.Error), "null") || !strings.Contains(r.Error, "email") {
+			t.Fatalf("ledger row %+v, %v: want failed with the NOT NULL message", r, err)
+		}
+		states, _ := st.UserStates(ctx)
+		if len(states) != 0 {
+			t.Fatalf("the failed delivery advanced the user: %+v", states)
+		}
+		withEmail := g.NewUser()
+		for len(withEmail.Emails) == 0 {
+			withEmail = g.NewUser()
+		}
+		if o, err := apply(t, st, "msg_fine", g.Created(withEmail)); o != store.Applied || err != nil {
+			t.Fatalf("the next user: %s %v", o, err)
+		}
+	})
+
+	if driver == mapping.Postgres {
+		t.Run("a value too long for its column fails, never cut", func(t *testing.T) {
+			st, _ := open(t, m, `CREATE TABLE people ("clerk_id" VARCHAR(40) PRIMARY KEY, "email" TEXT, "image" VARCHAR(20))`)
+			u := g.NewUser()
+			o, err := apply(t, st, "msg_long", g.Created(u))
+			if o != store.Failed || !errors.Is(err, store.ErrPermanent) || !strings.Contains(err.Error(), "too long") {
+				t.Fatalf("got %s, %v; want failed: value too long", o, err)
+			}
+			if rows, _ := st.Users(ctx); len(rows) != 0 {
+				t.Fatalf("rows %+v: a cut value was stored", rows)
+			}
+		})
+	}
+
+	t.Run("names with quotes, dollars, spaces and capitals", func(t *testing.T) {
+		odd := m
+		odd.Table, odd.Key = `Odd "People"`, "Clerk Id"
+		odd.Columns = []mapping.Column{
+			{Name: "e$clerk_sync$mail", Field: mapping.Email, As: mapping.Text},
+			{Name: `image "url"`, Field: mapping.ImageURL, As: mapping.Text},
+		}
+		ddl := fmt.Sprintf(`CREATE TABLE %s (%s TEXT PRIMARY KEY, %s TEXT, %s TEXT)`, odd.QualifiedName(),
+			mapping.Quote(odd.Key), mapping.Quote(odd.Columns[0].Name), mapping.Quote(odd.Columns[1].Name))
+		st, _ := open(t, odd, ddl)
+		u := g.NewUser()
+		if o, err := apply(t, st, "msg_odd", g.Created(u)); o != store.Applied || err != nil {
+			t.Fatalf("apply: %s %v", o, err)
+		}
+		if diff := DiffUsers(mustUsers(t, st), Rows(odd, u)); diff != "" {
+			t.Fatalf("rows:\n%s", diff)
+		}
+	})
+
+	t.Run("rows without a Clerk id are the app's own and not listed", func(t *testing.T) {
+		serial := `"id" INTEGER PRIMARY KEY`
+		if driver == mapping.Postgres {
+			serial = `"id" SERIAL PRIMARY KEY`
+		}
+		st, exec := open(t, m, `CREATE TABLE people (`+serial+`, "clerk_id" TEXT UNIQUE, "email" TEXT, "image" TEXT)`)
+		if err := exec(`INSERT INTO people ("email") VALUES ('before-clerk@example.com')`); err != nil {
+			t.Fatal(err)
+		}
+		u := g.NewUser()
+		if o, err := apply(t, st, "msg_mixed", g.Created(u)); o != store.Applied || err != nil {
+			t.Fatalf("apply: %s %v", o, err)
+		}
+		if rows := mustUsers(t, st); len(rows) != 1 || rows[0].ClerkID != u.ID {
+			t.Fatalf("rows %+v, want only %s", rows, u.ID)
+		}
+	})
+}
+
+func mustUsers(t *testing.T, st store.Store) []store.User {
+	t.Helper()
+	rows, err := st.Users(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
