@@ -11,9 +11,13 @@
 package mapping
 
 import (
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/google/uuid"
+	"github.com/lucsky/cuid"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -187,6 +191,26 @@ func (m Mapping) IsDefault() bool {
 func (m Mapping) WithDelete(mode store.DeleteMode) Mapping {
 	m.OnDelete = mode
 	return m
+}
+
+// NewID is the primary key of a new row for the Clerk user clerkID, as
+// IDFill says: the Clerk id, a cuid (Prisma's cuid(): v1, 25 characters)
+// or a UUID v4, both from crypto/rand so that replicas never collide; ""
+// for FillDefault, where the database fills it.
+func (m Mapping) NewID(clerkID string) string {
+	switch m.IDFill {
+	case FillClerkID:
+		return clerkID
+	case FillCUID:
+		id, err := cuid.NewCrypto(rand.Reader)
+		if err != nil {
+			panic(err) // crypto/rand does not fail
+		}
+		return id
+	case FillUUID:
+		return uuid.NewString()
+	}
+	return ""
 }
 
 // HasID reports whether the primary key is a column of its own, filled

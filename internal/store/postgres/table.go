@@ -12,9 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/lucsky/cuid"
 
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -167,16 +165,8 @@ END
 // args are the arguments of the apply function for one delivery.
 func (t *table) args(d store.Delivery, c *store.Change) []any {
 	var id *string
-	if !c.Deleted && t.m.HasID() {
-		var s string
-		switch t.m.IDFill {
-		case mapping.FillClerkID:
-			s = c.UserID
-		case mapping.FillCUID:
-			s = cuid.New()
-		case mapping.FillUUID:
-			s = uuid.NewString()
-		}
+	if !c.Deleted && t.m.HasID() && t.m.IDFill != mapping.FillDefault {
+		s := t.m.NewID(c.UserID)
 		id = &s
 	}
 	var vals []*string

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/lucsky/cuid"
-
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -73,15 +70,8 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 // upsertArgs are the values of the upsert for change c.
 func (t *table) upsertArgs(c *store.Change) []any {
 	args := make([]any, 0, len(t.m.Columns)+2)
-	if t.m.HasID() {
-		switch t.m.IDFill {
-		case mapping.FillClerkID:
-			args = append(args, c.UserID)
-		case mapping.FillCUID:
-			args = append(args, cuid.New())
-		case mapping.FillUUID:
-			args = append(args, uuid.NewString())
-		}
+	if t.m.HasID() && t.m.IDFill != mapping.FillDefault {
+		args = append(args, t.m.NewID(c.UserID))
 	}
 	args = append(args, c.UserID)
 	for _, col := range t.m.Columns {
