@@ -144,11 +144,11 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 		case "locked":
 			c.Locked = v.Type == gjson.True
 		case "public_metadata":
-			c.PublicMetadata = raw(v)
+			c.PublicMetadata = raw(body, v)
 		case "private_metadata":
-			c.PrivateMetadata = raw(v)
+			c.PrivateMetadata = raw(body, v)
 		case "unsafe_metadata":
-			c.UnsafeMetadata = raw(v)
+			c.UnsafeMetadata = raw(body, v)
 		}
 		return true
 	})
@@ -170,7 +170,7 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 	c.CreatedAt = time.UnixMilli(Millis(created.Int())).UTC()
 	c.Email = primaryOf(emails, primary, "email_address")
 	c.Phone = primaryOf(phones, phone, "phone_number")
-	c.Data = []byte(data.Raw)
+	c.Data = raw(body, data)
 	return ev, c, nil
 }
 
@@ -192,10 +192,15 @@ func primaryOf(list, primary gjson.Result, attr string) *string {
 	return found
 }
 
-// raw returns the JSON text of v, or nil when v is null or missing.
-func raw(v gjson.Result) []byte {
+// raw returns the JSON text of v, or nil when v is null or missing: a
+// slice of body where gjson knows the value's place in it (no copy of the
+// whole user on the hot path), else a copy.
+func raw(body []byte, v gjson.Result) []byte {
 	if v.Type == gjson.Null {
 		return nil
+	}
+	if end := v.Index + len(v.Raw); v.Index > 0 && end <= len(body) && string(body[v.Index:end]) == v.Raw {
+		return body[v.Index:end:end]
 	}
 	return []byte(v.Raw)
 }
