@@ -16,17 +16,29 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
-// mappingFlags name the mapping file and override its delete mode.
+// mappingFlags name the mapping file and override its delete mode; with
+// withDB, they also name the database, for the commands that open it.
 type mappingFlags struct {
+	withDB   bool
+	db       string
 	config   string
 	onDelete *choice
 }
 
-func newMappingFlags() *mappingFlags {
-	return &mappingFlags{onDelete: newChoice(string(store.HardDelete), string(store.HardDelete), string(store.SoftDelete))}
+func newMappingFlags(withDB bool) *mappingFlags {
+	return &mappingFlags{withDB: withDB, onDelete: newChoice(string(store.HardDelete), string(store.HardDelete), string(store.SoftDelete))}
+}
+
+// registerDB registers --db, as every command that opens the database
+// spells it.
+func registerDB(fl *pflag.FlagSet, p *string) {
+	fl.StringVar(p, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
 }
 
 func (f *mappingFlags) register(fl *pflag.FlagSet) {
+	if f.withDB {
+		registerDB(fl, &f.db)
+	}
 	fl.StringVar(&f.config, "config", mapping.FileName, "mapping file: the table and columns Clerk users go to; without it, the default \"User\" table [CLERK_SYNC_CONFIG]")
 	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets the mapping's delete column (deletedAt); overrides the mapping file [CLERK_SYNC_ON_DELETE]`)
 }
@@ -51,6 +63,19 @@ func (f *mappingFlags) load(cmd *cobra.Command, env *config.Env) (mapping.Mappin
 		}
 	}
 	return m, nil
+}
+
+// resolve applies the environment to the flags, then loads the mapping.
+func (f *mappingFlags) resolve(cmd *cobra.Command) (mapping.Mapping, error) {
+	vars := []string{"config", "on-delete"}
+	if f.withDB {
+		vars = append(vars, "db")
+	}
+	env, err := loadEnv(cmd, vars...)
+	if err != nil {
+		return mapping.Mapping{}, err
+	}
+	return f.load(cmd, env)
 }
 
 // describe names the mapping in messages.
@@ -79,7 +104,7 @@ func newSchemaCmd(stdout io.Writer) *cobra.Command {
 		prisma  bool
 		sql     string
 		example bool
-		mf      = newMappingFlags()
+		mf      = newMappingFlags(false)
 	)
 	cmd := &cobra.Command{
 		Use:   "schema",
@@ -104,11 +129,7 @@ from.`,
 			if sql != "" && sql != mapping.Postgres && sql != mapping.SQLite {
 				return fmt.Errorf(`--sql %q: want postgres or sqlite`, sql)
 			}
-			env, err := loadEnv(cmd, "config", "on-delete")
-			if err != nil {
-				return err
-			}
-			m, err := mf.load(cmd, env)
+			m, err := mf.resolve(cmd)
 			if err != nil {
 				return err
 			}
@@ -128,10 +149,7 @@ from.`,
 }
 
 func newMigrateCmd(stdout io.Writer) *cobra.Command {
-	var (
-		db string
-		mf = newMappingFlags()
-	)
+	mf := newMappingFlags(true)
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Create clerk-sync's own tables (and the default users table), then check the users table",
@@ -143,15 +161,11 @@ would fail (see clerk-sync doctor).`,
 		Example: `  DATABASE_URL=postgres://app@localhost/app clerk-sync migrate`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := loadEnv(cmd, "db", "config", "on-delete")
+			m, err := mf.resolve(cmd)
 			if err != nil {
 				return err
 			}
-			m, err := mf.load(cmd, env)
-			if err != nil {
-				return err
-			}
-			st, desc, err := server.OpenStore(cmd.Context(), db, m)
+			st, desc, err := server.OpenStore(cmd.Context(), mf.db, m)
 			if err != nil {
 				return fmt.Errorf("migrate: %w", err)
 			}
@@ -160,16 +174,12 @@ would fail (see clerk-sync doctor).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
 	mf.register(cmd.Flags())
 	return cmd
 }
 
 func newDoctorCmd(stdout io.Writer) *cobra.Command {
-	var (
-		db string
-		mf = newMappingFlags()
-	)
+	mf := newMappingFlags(true)
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check the users table against the mapping, changing nothing",
@@ -186,15 +196,11 @@ start for the same findings.`,
   DATABASE_URL=postgres://app@localhost/app clerk-sync doctor --config clerk-sync.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := loadEnv(cmd, "db", "config", "on-delete")
+			m, err := mf.resolve(cmd)
 			if err != nil {
 				return err
 			}
-			m, err := mf.load(cmd, env)
-			if err != nil {
-				return err
-			}
-			findings, desc, err := server.Doctor(cmd.Context(), db, m)
+			findings, desc, err := server.Doctor(cmd.Context(), mf.db, m)
 			if err != nil {
 				return fmt.Errorf("doctor: %w", err)
 			}
@@ -215,7 +221,6 @@ start for the same findings.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
 	mf.register(cmd.Flags())
 	return cmd
 }

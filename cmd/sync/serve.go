@@ -77,7 +77,7 @@ var envVars = map[string]string{
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f := serveFlags{
-		mapping:   newMappingFlags(),
+		mapping:   newMappingFlags(false),
 		logFormat: newChoice("text", "text", "json"),
 		logLevel:  newChoice("info", "debug", "info", "warn", "error"),
 		tunnel:    newChoice("off", "off", "on", "auto"),
@@ -114,7 +114,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
-	fl.StringVar(&f.db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
+	registerDB(fl, &f.db)
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
 	fl.StringVar(&f.secret, "secret", "", "Svix signing secret, whsec_… (prefer CLERK_WEBHOOK_SIGNING_SECRET: flags show in ps)")
 	fl.Int64Var(&f.maxBody, "max-body", webhook.DefaultMaxBody, "largest accepted body in bytes [CLERK_SYNC_MAX_BODY]")
