@@ -36,8 +36,7 @@ const (
 
 // Store is the PostgreSQL store.
 type Store struct {
-	pool  *pgxpool.Pool
-	table *table
+	View  // the reads: Users and Ping
 	queue *store.Queue[request]
 }
 
@@ -84,7 +83,7 @@ func Open(ctx context.Context, url string, m mapping.Mapping) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	s := &Store{pool: pool, table: t}
+	s := &Store{View: View{pool: pool, table: t}}
 	s.queue = store.NewQueue(committers, maxBatch, s.commit)
 	return s, nil
 }
@@ -202,18 +201,12 @@ func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, e
 	return o, nil
 }
 
-// Users implements store.Store.
-func (s *Store) Users(ctx context.Context) ([]store.User, error) {
-	return s.table.users(ctx, s.pool)
-}
-
 // View reads the users table of a database that another program — the
 // app's own webhook handler — writes: no migration, and every transaction
 // read-only.
 type View struct {
 	pool  *pgxpool.Pool
 	table *table
-	info  mapping.TableInfo
 }
 
 // OpenView connects to url read-only to show the table that m names; it
@@ -223,7 +216,7 @@ func OpenView(ctx context.Context, url string, m mapping.Mapping) (*View, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := mapping.Readable(m, v.info); err != nil {
+	if err := mapping.Readable(m, v.table.info); err != nil {
 		v.Close()
 		return nil, err
 	}
@@ -252,7 +245,7 @@ func openView(ctx context.Context, url string, m mapping.Mapping) (*View, error)
 		pool.Close()
 		return nil, err
 	}
-	return &View{pool: pool, table: newTable(m, info), info: info}, nil
+	return &View{pool: pool, table: newTable(m, info)}, nil
 }
 
 // Inspect reads how the database at url declares the mapping's table,
@@ -263,7 +256,7 @@ func Inspect(ctx context.Context, url string, m mapping.Mapping) (mapping.TableI
 		return mapping.TableInfo{}, err
 	}
 	v.Close()
-	return v.info, nil
+	return v.table.info, nil
 }
 
 // Users lists the rows of the users table ordered by the key.
@@ -302,25 +295,16 @@ func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
 
 // Delivery implements store.Store.
 func (s *Store) Delivery(ctx context.Context, svixID string) (store.Record, error) {
-	var (
-		r              store.Record
-		userID, errMsg *string
-	)
+	var r store.Record
 	err := s.pool.QueryRow(ctx, `
-		SELECT svix_id, event_type, user_id, outcome, error, attempts, received_at, payload
+		SELECT svix_id, event_type, coalesce(user_id, ''), outcome, coalesce(error, ''), attempts, received_at, payload
 		FROM clerk_sync_deliveries WHERE svix_id = $1`, svixID).
-		Scan(&r.SvixID, &r.Type, &userID, &r.Outcome, &errMsg, &r.Attempts, &r.ReceivedAt, &r.Payload)
+		Scan(&r.SvixID, &r.Type, &r.UserID, &r.Outcome, &r.Error, &r.Attempts, &r.ReceivedAt, &r.Payload)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("delivery %s: %w", svixID, store.ErrNotFound)
 	}
 	if err != nil {
 		return r, classify("read delivery", err)
-	}
-	if userID != nil {
-		r.UserID = *userID
-	}
-	if errMsg != nil {
-		r.Error = *errMsg
 	}
 	return r, nil
 }
@@ -342,14 +326,6 @@ func (s *Store) History(ctx context.Context, before time.Time, limit int) ([]sto
 		return nil, classify("read history", err)
 	}
 	return recs, nil
-}
-
-// Ping implements store.Store.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return classify("ping postgres", err)
-	}
-	return nil
 }
 
 // Close implements store.Store: it answers the deliveries already queued,

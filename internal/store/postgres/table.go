@@ -25,10 +25,11 @@ import (
 // last writer of that user committed, whatever other replicas do.
 type table struct {
 	m         mapping.Mapping
-	fn        string // the function's name: clerk_sync_apply_<hash of its SQL>
-	signature string // fn(text, …), for to_regprocedure
-	create    string // CREATE OR REPLACE FUNCTION …
-	applySQL  string // SELECT fn($1, …)
+	info      mapping.TableInfo // the table as the database declared it
+	fn        string            // the function's name: clerk_sync_apply_<hash of its SQL>
+	signature string            // fn(text, …), for to_regprocedure
+	create    string            // CREATE OR REPLACE FUNCTION …
+	applySQL  string            // SELECT fn($1, …)
 	selectSQL string
 }
 
@@ -132,7 +133,7 @@ END
 ) RETURNS TEXT LANGUAGE plpgsql AS %s%s%s`, tag, code, tag)
 
 	sum := sha256.Sum256([]byte(body))
-	t := &table{m: m, fn: "clerk_sync_apply_" + hex.EncodeToString(sum[:6])}
+	t := &table{m: m, info: info, fn: "clerk_sync_apply_" + hex.EncodeToString(sum[:6])}
 	t.create = "CREATE OR REPLACE FUNCTION " + t.fn + body
 	t.signature = t.fn + "(text, text, text, bigint, boolean, timestamptz, bytea, text, text[])"
 	t.applySQL = "SELECT " + t.fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9)"
