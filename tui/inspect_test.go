@@ -70,7 +70,6 @@ func pressCAndSeeTheRow(t *testing.T, tm *teatest.TestModel, st store.View) {
 // database given, the rows pane shows what it wrote. The app here writes
 // with plain SQL into a table it created itself.
 func TestRelayShowsTheAppsRows(t *testing.T) {
-	s, _ := webhook.ParseSecret(secret)
 	path := filepath.Join(t.TempDir(), "app.db")
 	appDB, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -100,35 +99,42 @@ func TestRelayShowsTheAppsRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer view.Close()
+	tm, _, _ := startReceiverTUI(t, server.Config{ForwardTo: app.URL, View: view}, nil, view)
+	pressCAndSeeTheRow(t, tm, view)
+}
+
+// startReceiverTUI serves the receiver of cfg (path and secret filled in)
+// on st, and runs the inspector on it, showing rows; it returns the
+// inspector, the webhook URL and the signer of the secret.
+func startReceiverTUI(t *testing.T, cfg server.Config, st store.Store, rows store.View) (*teatest.TestModel, string, *fake.Signer) {
+	t.Helper()
 	var tm *teatest.TestModel
-	relay, _, err := server.Handlers(server.Config{Path: "/hook", Secret: s, ForwardTo: app.URL, View: view,
-		Observe: func(r webhook.Report) { tm.Send(tui.DeliveryMsg{Delivery: r}) }}, nil)
+	cfg.Path, cfg.Secret = "/hook", mustSecret(t)
+	cfg.Observe = func(r webhook.Report) { tm.Send(tui.DeliveryMsg{Delivery: r}) }
+	h, _, err := server.Handlers(cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(relay)
-	defer srv.Close()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
 	signer, _ := fake.NewSigner(secret)
-	tm = startTUI(t, inspect.New(view, srv.URL+"/hook", signer), srv.URL+"/hook")
-	pressCAndSeeTheRow(t, tm, view)
+	tm = startTUI(t, inspect.New(rows, srv.URL+"/hook", signer), srv.URL+"/hook")
+	return tm, srv.URL + "/hook", signer
+}
+
+func mustSecret(t *testing.T) webhook.Secret {
+	s, err := webhook.ParseSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // Pressing c sends a user.created through the real receiver into a real
 // SQLite file, and the new user appears in the rows pane.
 func TestPressingCMakesARowAppear(t *testing.T) {
 	st, _ := storetest.SQLite(t, store.HardDelete)
-	s, _ := webhook.ParseSecret(secret)
-	var tm *teatest.TestModel
-	h, _, err := server.Handlers(server.Config{Path: "/hook", Secret: s, Observe: func(r webhook.Report) {
-		tm.Send(tui.DeliveryMsg{Delivery: r})
-	}}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	signer, _ := fake.NewSigner(secret)
-	tm = startTUI(t, inspect.New(st, srv.URL+"/hook", signer), srv.URL+"/hook")
+	tm, _, _ := startReceiverTUI(t, server.Config{}, st, st)
 	pressCAndSeeTheRow(t, tm, st)
 }
 
@@ -138,18 +144,7 @@ func TestPressingCMakesARowAppear(t *testing.T) {
 func TestARefusedDeliveryShowsTheDatabaseMessage(t *testing.T) {
 	p := storetest.PrismaTables(mapping.SQLite)[0] // the seed plan: email String @unique
 	st, _ := storetest.SQLiteWith(t, p.Mapping, p.DDL)
-	s, _ := webhook.ParseSecret(secret)
-	var tm *teatest.TestModel
-	h, _, err := server.Handlers(server.Config{Path: "/hook", Secret: s, Observe: func(r webhook.Report) {
-		tm.Send(tui.DeliveryMsg{Delivery: r})
-	}}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	signer, _ := fake.NewSigner(secret)
-	tm = startTUI(t, inspect.New(st, srv.URL+"/hook", signer), srv.URL+"/hook")
+	tm, url, signer := startReceiverTUI(t, server.Config{}, st, st)
 
 	g := fake.New(9, time.Now())
 	g.EmailRequired = true
@@ -160,7 +155,7 @@ func TestARefusedDeliveryShowsTheDatabaseMessage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := fake.Post(context.Background(), http.DefaultClient, srv.URL+"/hook", d)
+		resp, err := fake.Post(context.Background(), http.DefaultClient, url, d)
 		if want := []int{200, 500}[i]; err != nil || resp.Status != want {
 			t.Fatalf("delivery %d: %+v %v, want %d", i, resp, err, want)
 		}
