@@ -2,9 +2,7 @@ package config
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +55,7 @@ func IsLocalSecret(fingerprint string) bool {
 		return false
 	}
 	f, err := os.Open(filepath.Join(dir, localSecrets))
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+	if err != nil { // none recorded yet, or unreadable: not known as local
 		return false
 	}
 	defer f.Close()

@@ -49,8 +49,9 @@ type User struct {
 	ExternalID   *string
 	LastSignInAt int64 // Unix ms; 0 before the first sign-in
 	Banned       bool
-	// Data is the data object of the last event emitted for the user.
-	Data []byte
+	// Data is the data object of the last event emitted for the user; the
+	// next event makes it again, so mockclerk's state file leaves it out.
+	Data []byte `json:"-"`
 }
 
 // PublicMetadata is the user's public_metadata as JSON.
