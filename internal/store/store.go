@@ -31,13 +31,6 @@ const (
 	Failed Outcome = "failed"
 )
 
-// Done reports whether a ledger row with this outcome makes a later
-// delivery of the same svix-id a duplicate. Rejected and failed deliveries
-// are attempted again: the cause may have been fixed since.
-func (o Outcome) Done() bool {
-	return o == Applied || o == Stale || o == Ignored
-}
-
 // Errors that drivers translate their own errors into.
 var (
 	// ErrUnavailable: the database could not be reached or the transaction

@@ -30,8 +30,7 @@ const maxBatch = 256
 
 // Store is the SQLite store.
 type Store struct {
-	db    *sql.DB
-	table *table
+	View // the reads: Users (Ping and Close are the Store's own)
 
 	queue  *store.Queue[request]
 	writer *writer
@@ -70,7 +69,7 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	s := &Store{db: db}
+	s := &Store{View: View{db: db, path: path}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, classify(err))
@@ -148,11 +147,6 @@ func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, e
 	return s.queue.Do(ctx, request{delivery: d, outcome: o, errMsg: errMsg})
 }
 
-// Users implements store.Store.
-func (s *Store) Users(ctx context.Context) ([]store.User, error) {
-	return s.table.users(ctx, s.db)
-}
-
 // View reads the users table of a SQLite file that another program — the
 // app's own webhook handler — writes: no migration, no writes.
 type View struct {
@@ -164,9 +158,9 @@ type View struct {
 // OpenView opens the file at path read-only and reads the table that m
 // names.
 func OpenView(ctx context.Context, path string, m mapping.Mapping) (*View, error) {
-	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openReadOnly(path)
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, err
 	}
 	v := &View{db: db, path: path}
 	if err := v.Ping(ctx); err != nil {
@@ -183,6 +177,15 @@ func OpenView(ctx context.Context, path string, m mapping.Mapping) (*View, error
 	}
 	v.table = newTable(m, info)
 	return v, nil
+}
+
+// openReadOnly opens the file at path for reading only.
+func openReadOnly(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, nil
 }
 
 // Users lists the rows of the users table ordered by the key.

@@ -21,7 +21,6 @@ type table struct {
 	m         mapping.Mapping
 	upsert    string
 	remove    string // hard or soft delete, per m.OnDelete
-	softBool  bool   // the soft-delete column is a boolean (Check saw that it holds one)
 	selectSQL string
 }
 
@@ -46,7 +45,6 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 		name, strings.Join(cols, ", "), strings.Join(marks, ", "), q(m.Key), conflict)
 	t.remove = fmt.Sprintf("DELETE FROM %s WHERE %s = ?", name, q(m.Key))
 	if m.OnDelete == store.SoftDelete {
-		t.softBool = m.DeleteAs == mapping.Bool
 		t.remove = fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", name, q(m.DeleteColumn), q(m.Key))
 	}
 	pk := m.Key
@@ -85,7 +83,7 @@ func (t *table) removeArgs(c *store.Change) []any {
 	if t.m.OnDelete != store.SoftDelete {
 		return []any{c.UserID}
 	}
-	if t.softBool {
+	if t.m.DeleteAs == mapping.Bool { // Check saw that the column holds one
 		return []any{1, c.UserID}
 	}
 	return []any{c.Version, c.UserID}
@@ -147,12 +145,7 @@ func inspect(ctx context.Context, db *sql.DB, m mapping.Mapping) (mapping.TableI
 		return info, classify(err)
 	}
 	defer rows.Close()
-	type pkCol struct {
-		name string
-		typ  string
-	}
-	var pks []pkCol
-	pkOrder := map[int]string{}
+	pkAt := map[int]int{} // position in the primary key → index in info.Columns
 	for rows.Next() {
 		var (
 			c  mapping.ColumnInfo
@@ -162,8 +155,7 @@ func inspect(ctx context.Context, db *sql.DB, m mapping.Mapping) (mapping.TableI
 			return info, classify(err)
 		}
 		if pk > 0 {
-			pkOrder[pk] = c.Name
-			pks = append(pks, pkCol{c.Name, c.Type})
+			pkAt[pk] = len(info.Columns)
 		}
 		info.Columns = append(info.Columns, c)
 	}
@@ -171,50 +163,49 @@ func inspect(ctx context.Context, db *sql.DB, m mapping.Mapping) (mapping.TableI
 		return info, classify(err)
 	}
 	info.Exists = len(info.Columns) > 0
-	for i := 1; i <= len(pkOrder); i++ {
-		info.PrimaryKey = append(info.PrimaryKey, pkOrder[i])
+	for i := 1; i <= len(pkAt); i++ {
+		info.PrimaryKey = append(info.PrimaryKey, info.Columns[pkAt[i]].Name)
 	}
 	// An INTEGER PRIMARY KEY is the rowid: SQLite fills it.
-	if len(pks) == 1 && strings.EqualFold(pks[0].typ, "INTEGER") {
-		for i := range info.Columns {
-			if info.Columns[i].Name == pks[0].name {
-				info.Columns[i].Default = true
-			}
+	if len(pkAt) == 1 {
+		if c := &info.Columns[pkAt[1]]; strings.EqualFold(c.Type, "INTEGER") {
+			c.Default = true
+			info.Unique = append(info.Unique, []string{c.Name})
 		}
-		info.Unique = append(info.Unique, []string{pks[0].name})
 	}
-	idx, err := db.QueryContext(ctx, `SELECT name FROM pragma_index_list(?) WHERE "unique" AND NOT partial`, m.Table)
+	names, err := queryStrings(ctx, db, `SELECT name FROM pragma_index_list(?) WHERE "unique" AND NOT partial`, m.Table)
 	if err != nil {
-		return info, classify(err)
+		return info, err
 	}
-	var names []string
-	for idx.Next() {
-		var name string
-		if err := idx.Scan(&name); err != nil {
-			idx.Close()
-			return info, classify(err)
-		}
-		names = append(names, name)
-	}
-	idx.Close()
 	for _, name := range names {
-		var cols []string
-		rows, err := db.QueryContext(ctx, `SELECT coalesce(name, '') FROM pragma_index_info(?) ORDER BY seqno`, name)
+		cols, err := queryStrings(ctx, db, `SELECT coalesce(name, '') FROM pragma_index_info(?) ORDER BY seqno`, name)
 		if err != nil {
-			return info, classify(err)
+			return info, err
 		}
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				rows.Close()
-				return info, classify(err)
-			}
-			cols = append(cols, c)
-		}
-		rows.Close()
 		info.Unique = append(info.Unique, cols)
 	}
 	return info, nil
+}
+
+// queryStrings runs q with arg and returns its one text column.
+func queryStrings(ctx context.Context, db *sql.DB, q string, arg any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, q, arg)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	return out, nil
 }
 
 // Inspect reads how the SQLite file at path declares the mapping's table,
@@ -223,9 +214,9 @@ func Inspect(ctx context.Context, path string, m mapping.Mapping) (mapping.Table
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return mapping.TableInfo{}, nil // no file yet: no table
 	}
-	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openReadOnly(path)
 	if err != nil {
-		return mapping.TableInfo{}, fmt.Errorf("open sqlite %s: %w", path, err)
+		return mapping.TableInfo{}, err
 	}
 	defer db.Close()
 	info, err := inspect(ctx, db, m)

@@ -14,11 +14,12 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// The statements of one delivery. The writer is the only one, so reading
-// the ledger first and then writing is safe.
+// The statements of one delivery. A done svix-id needs no look-up first:
+// its version is the one already applied (or older), so the tombstone or
+// advance changes nothing, and the record, which leaves a done row alone,
+// answers Duplicate — as the PostgreSQL function does.
 const (
-	sqlLedgerOutcome = `SELECT outcome FROM clerk_sync_deliveries WHERE svix_id = ?`
-	sqlTombstone     = `
+	sqlTombstone = `
 		INSERT INTO clerk_sync_users (user_id, version, deleted, changed_at) VALUES (?, ?, 1, ?)
 		ON CONFLICT (user_id) DO UPDATE
 			SET deleted = 1, version = excluded.version, changed_at = excluded.changed_at
@@ -42,7 +43,8 @@ const (
 type writer struct {
 	conn  *sql.Conn
 	table *table
-	stmts map[string]*sql.Stmt
+
+	stmt struct{ tombstone, advance, remove, upsert, record *sql.Stmt }
 }
 
 // newWriter prepares the statements on a connection of its own, closed
@@ -52,14 +54,15 @@ func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{conn: conn, table: t, stmts: map[string]*sql.Stmt{}}
-	for _, q := range []string{sqlLedgerOutcome, sqlTombstone, sqlAdvance, t.remove, t.upsert, sqlRecord} {
-		st, err := conn.PrepareContext(ctx, q)
-		if err != nil {
+	w := &writer{conn: conn, table: t}
+	for p, q := range map[**sql.Stmt]string{
+		&w.stmt.tombstone: sqlTombstone, &w.stmt.advance: sqlAdvance, &w.stmt.remove: t.remove,
+		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord,
+	} {
+		if *p, err = conn.PrepareContext(ctx, q); err != nil {
 			conn.Close()
 			return nil, err
 		}
-		w.stmts[q] = st
 	}
 	return w, nil
 }
@@ -134,35 +137,27 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 }
 
 func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
-	var prev string
-	err := w.stmts[sqlLedgerOutcome].QueryRowContext(ctx, d.SvixID).Scan(&prev)
-	switch {
-	case err == nil && store.Outcome(prev).Done():
-		return store.Duplicate, nil
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return "", err
-	}
 	now := time.Now().UnixMilli()
 	outcome := store.Stale
 	if c.Deleted {
-		res, err := w.stmts[sqlTombstone].ExecContext(ctx, c.UserID, c.Version, now)
+		res, err := w.stmt.tombstone.ExecContext(ctx, c.UserID, c.Version, now)
 		if err != nil {
 			return "", err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			outcome = store.Applied
-			if _, err := w.stmts[w.table.remove].ExecContext(ctx, w.table.removeArgs(&c)...); err != nil {
+			if _, err := w.stmt.remove.ExecContext(ctx, w.table.removeArgs(&c)...); err != nil {
 				return "", err
 			}
 		}
 	} else {
-		res, err := w.stmts[sqlAdvance].ExecContext(ctx, c.UserID, c.Version, now)
+		res, err := w.stmt.advance.ExecContext(ctx, c.UserID, c.Version, now)
 		if err != nil {
 			return "", err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			outcome = store.Applied
-			if _, err := w.stmts[w.table.upsert].ExecContext(ctx, w.table.upsertArgs(&c)...); err != nil {
+			if _, err := w.stmt.upsert.ExecContext(ctx, w.table.upsertArgs(&c)...); err != nil {
 				return "", err
 			}
 		}
@@ -171,7 +166,7 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 }
 
 func (w *writer) record(ctx context.Context, d store.Delivery, o store.Outcome, errMsg string) (store.Outcome, error) {
-	res, err := w.stmts[sqlRecord].ExecContext(ctx, d.SvixID, d.Type, nullable(d.UserID), string(o),
+	res, err := w.stmt.record.ExecContext(ctx, d.SvixID, d.Type, nullable(d.UserID), string(o),
 		nullable(errMsg), d.ReceivedAt.UnixMilli(), d.Payload)
 	if err != nil {
 		return "", err
