@@ -157,7 +157,8 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 	}
 	c.UserID = id.Str
 	if ev.Type == UserDeleted {
-		return ev, &store.Change{UserID: id.Str, Version: Millis(ev.Timestamp), Deleted: true}, nil
+		*c = store.Change{UserID: id.Str, Version: Millis(ev.Timestamp), Deleted: true}
+		return ev, c, nil
 	}
 	if updated.Type != gjson.Number || updated.Int() <= 0 {
 		return ev, nil, fmt.Errorf("%w: no data.updated_at", ErrMalformed)

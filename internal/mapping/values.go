@@ -78,6 +78,9 @@ func compact(raw []byte) any {
 	if raw == nil {
 		return nil
 	}
+	if !bytes.ContainsAny(raw, " \t\r\n") {
+		return json.RawMessage(raw) // already compact
+	}
 	var b bytes.Buffer
 	b.Grow(len(raw))
 	if err := json.Compact(&b, raw); err != nil {

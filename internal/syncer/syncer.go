@@ -24,18 +24,17 @@ type Result struct {
 // Syncer applies deliveries to one store.
 type Syncer struct {
 	store store.Store
-	now   func() time.Time
 }
 
 // New returns a Syncer writing to st.
 func New(st store.Store) *Syncer {
-	return &Syncer{store: st, now: time.Now}
+	return &Syncer{store: st}
 }
 
 // Apply handles one verified delivery: svixID is its svix-id header and
 // body the raw bytes that were verified.
 func (s *Syncer) Apply(ctx context.Context, svixID string, body []byte) Result {
-	d := store.Delivery{SvixID: svixID, ReceivedAt: s.now().UTC(), Payload: body}
+	d := store.Delivery{SvixID: svixID, ReceivedAt: time.Now().UTC(), Payload: body}
 	ev, change, err := clerk.Parse(body)
 	if ev != nil {
 		d.Type = ev.Type

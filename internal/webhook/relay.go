@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 )
 
@@ -53,11 +55,10 @@ func NewRelay(v *Verifier, target string, client *http.Client, opts Options) *Ha
 }
 
 func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target string, rep *Report) {
-	if ev, change, _ := clerk.Parse(rep.Body); ev != nil {
-		rep.EventType = ev.Type
-		if change != nil {
-			rep.UserID = change.UserID
-		}
+	// Only what the log and the inspector show: the app decodes the rest.
+	f := gjson.GetManyBytes(rep.Body, "type", "data.id")
+	if rep.EventType = f[0].String(); clerk.IsUserEvent(rep.EventType) {
+		rep.UserID = f[1].String()
 	}
 	rep.Outcome = OutcomeForwarded
 	ctx, cancel := context.WithTimeout(r.Context(), ForwardTimeout)
