@@ -5,8 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -53,7 +53,7 @@ func show(u store.User) string {
 		}
 		return fmt.Sprintf("%q", *p)
 	}
-	t := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+	t := mapping.TimeText
 	deleted := "NULL"
 	if u.DeletedAt != nil {
 		deleted = t(*u.DeletedAt)
