@@ -19,14 +19,6 @@ import (
 func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error)) {
 	g := fake.New(5, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
 	ctx := context.Background()
-	apply := func(t *testing.T, st store.Store, id string, ev fake.Event) (store.Outcome, error) {
-		t.Helper()
-		d, c, err := delivery(id, ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Apply(ctx, d, c)
-	}
 	m := mapping.Mapping{
 		Table: "people", Model: "People", Key: "clerk_id",
 		Columns: []mapping.Column{
@@ -58,9 +50,7 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 		for len(withEmail.Emails) == 0 {
 			withEmail = g.NewUser()
 		}
-		if o, err := apply(t, st, "msg_fine", g.Created(withEmail)); o != store.Applied || err != nil {
-			t.Fatalf("the next user: %s %v", o, err)
-		}
+		mustApply(t, st, "msg_fine", g.Created(withEmail))
 	})
 
 	if driver == mapping.Postgres {
@@ -88,9 +78,7 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 			mapping.Quote(odd.Key), mapping.Quote(odd.Columns[0].Name), mapping.Quote(odd.Columns[1].Name))
 		st, _ := open(t, odd, ddl)
 		u := g.NewUser()
-		if o, err := apply(t, st, "msg_odd", g.Created(u)); o != store.Applied || err != nil {
-			t.Fatalf("apply: %s %v", o, err)
-		}
+		mustApply(t, st, "msg_odd", g.Created(u))
 		if diff := DiffUsers(mustUsers(t, st), Rows(odd, u)); diff != "" {
 			t.Fatalf("rows:\n%s", diff)
 		}
@@ -106,13 +94,29 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 			t.Fatal(err)
 		}
 		u := g.NewUser()
-		if o, err := apply(t, st, "msg_mixed", g.Created(u)); o != store.Applied || err != nil {
-			t.Fatalf("apply: %s %v", o, err)
-		}
+		mustApply(t, st, "msg_mixed", g.Created(u))
 		if rows := mustUsers(t, st); len(rows) != 1 || rows[0].ClerkID != u.ID {
 			t.Fatalf("rows %+v, want only %s", rows, u.ID)
 		}
 	})
+}
+
+// apply delivers ev to st under svix-id id, as the syncer would.
+func apply(t *testing.T, st store.Store, id string, ev fake.Event) (store.Outcome, error) {
+	t.Helper()
+	d, c, err := delivery(id, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Apply(context.Background(), d, c)
+}
+
+// mustApply is apply that fails the test unless ev is applied.
+func mustApply(t *testing.T, st store.Store, id string, ev fake.Event) {
+	t.Helper()
+	if o, err := apply(t, st, id, ev); o != store.Applied || err != nil {
+		t.Fatalf("%s %s: %s %v, want applied", ev.Type, id, o, err)
+	}
 }
 
 func mustUsers(t *testing.T, st store.Store) []store.User {

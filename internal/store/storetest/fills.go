@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"regexp"
 	"testing"
 	"time"
@@ -38,35 +37,16 @@ func RunPrimaryKeyFills(t *testing.T, driver string, open func(t *testing.T, m m
 			}
 			st, _ := open(t, m, `CREATE TABLE accounts (`+tt.id+`, "clerk_id" TEXT NOT NULL UNIQUE, "email" TEXT)`)
 			g := fake.New(3, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-			ctx := context.Background()
 			var users []*fake.User
 			for i := range 2 {
 				u := g.NewUser()
 				users = append(users, u)
-				d, c, err := delivery("msg_fill_"+string(rune('a'+i)), g.Created(u))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o, err := st.Apply(ctx, d, c); o != store.Applied || err != nil {
-					t.Fatalf("apply: %s %v", o, err)
-				}
+				mustApply(t, st, "msg_fill_"+string(rune('a'+i)), g.Created(u))
 			}
 			// An update keeps the primary key the insert gave the row.
-			got, err := st.Users(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, c, err := delivery("msg_fill_update", g.Updated(users[0]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if o, err := st.Apply(ctx, d, c); o != store.Applied || err != nil {
-				t.Fatalf("update: %s %v", o, err)
-			}
-			again, err := st.Users(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := mustUsers(t, st)
+			mustApply(t, st, "msg_fill_update", g.Updated(users[0]))
+			again := mustUsers(t, st)
 			if len(got) != 2 || len(again) != 2 {
 				t.Fatalf("rows %v then %v", got, again)
 			}
@@ -118,21 +98,11 @@ func RunSoftDeleteColumns(t *testing.T, driver string, open func(t *testing.T, m
 			}
 			st, _ := open(t, m, setup+`CREATE TABLE members ("clerk_id" TEXT PRIMARY KEY, "name" TEXT, `+tt.column+`)`)
 			g := fake.New(4, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-			ctx := context.Background()
 			u := g.NewUser()
 			for i, ev := range []fake.Event{g.Created(u), g.Deleted(u)} {
-				d, c, err := delivery("msg_soft_"+string(rune('a'+i)), ev)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o, err := st.Apply(ctx, d, c); o != store.Applied || err != nil {
-					t.Fatalf("%s: %s %v", ev.Type, o, err)
-				}
+				mustApply(t, st, "msg_soft_"+string(rune('a'+i)), ev)
 			}
-			rows, err := st.Users(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rows := mustUsers(t, st)
 			if len(rows) != 1 || !rows[0].Deleted {
 				t.Fatalf("rows %+v, want one soft-deleted", rows)
 			}

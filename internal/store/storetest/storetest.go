@@ -136,11 +136,7 @@ func (e *env) apply(ev fake.Event) (string, store.Outcome, error) {
 
 func (e *env) applyID(id string, ev fake.Event) (store.Outcome, error) {
 	e.t.Helper()
-	d, c, err := delivery(id, ev)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return e.st.Apply(context.Background(), d, c)
+	return apply(e.t, e.st, id, ev)
 }
 
 // delivery parses a generated event into what the syncer hands the store.
