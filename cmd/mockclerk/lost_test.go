@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -170,7 +169,7 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 			if name == "postgres" {
 				db = pgtest.URL(t)
 			}
-			addr := freeAddr(t)
+			addr := pgtest.FreeAddr(t)
 			start := func() *exec.Cmd {
 				cmd := exec.Command(bin, "--addr", addr, "--db", db, "--log-level", "warn")
 				cmd.Stderr = os.Stderr
@@ -247,15 +246,6 @@ func buildSync(t *testing.T) string {
 		t.Fatal(built.err)
 	}
 	return built.path
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func waitReady(t *testing.T, base string) {

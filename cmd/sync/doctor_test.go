@@ -160,10 +160,22 @@ func TestMappingFileErrors(t *testing.T) {
 		{"unknown field names the line", nil, "table: User\nkey: clerkId\ncolumns:\n  email: e_mail\n", `clerk-sync.yaml:4: column "email": unknown Clerk field "e_mail"`},
 		{"a named file must exist", []string{"--config", "other.yaml"}, "", "read mapping: open other.yaml"},
 		{"soft delete needs a column", []string{"--on-delete", "soft"}, "table: User\nkey: clerkId\n", "--on-delete soft: on_delete soft needs a column"},
+		{"a file named in the environment must exist", []string{"env:CLERK_SYNC_CONFIG=missing.yaml"}, "", "read mapping: open missing.yaml"},
+		{"the environment's --on-delete counts as set", []string{"env:CLERK_SYNC_ON_DELETE=soft"}, "table: User\nkey: clerkId\n", "--on-delete soft: on_delete soft needs a column"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := inTempDir(t)
+			var args []string
+			for _, a := range tt.args {
+				if kv, ok := strings.CutPrefix(a, "env:"); ok {
+					k, v, _ := strings.Cut(kv, "=")
+					t.Setenv(k, v)
+				} else {
+					args = append(args, a)
+				}
+			}
+			tt.args = args
 			if tt.yaml != "" {
 				if err := os.WriteFile(filepath.Join(dir, mapping.FileName), []byte(tt.yaml), 0o600); err != nil {
 					t.Fatal(err)

@@ -6,13 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
@@ -25,7 +28,7 @@ func inTempDir(t *testing.T) string {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	t.Setenv("CLERK_SYNC_CACHE_DIR", filepath.Join(dir, "cache"))
-	for _, k := range []string{"CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_WEBHOOK_SECRET", "DATABASE_URL", "CLERK_SYNC_CONFIG", "CLERK_SYNC_ON_DELETE"} {
+	for _, k := range append(slices.Collect(maps.Values(envVars)), append(config.SecretVars, "NGROK_AUTHTOKEN")...) {
 		t.Setenv(k, "")
 	}
 	return dir

@@ -29,15 +29,9 @@ func newMappingFlags(withDB bool) *mappingFlags {
 	return &mappingFlags{withDB: withDB, onDelete: newChoice(string(store.HardDelete), string(store.HardDelete), string(store.SoftDelete))}
 }
 
-// registerDB registers --db, as every command that opens the database
-// spells it.
-func registerDB(fl *pflag.FlagSet, p *string) {
-	fl.StringVar(p, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
-}
-
 func (f *mappingFlags) register(fl *pflag.FlagSet) {
 	if f.withDB {
-		registerDB(fl, &f.db)
+		fl.StringVar(&f.db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
 	}
 	fl.StringVar(&f.config, "config", mapping.FileName, "mapping file: the table and columns Clerk users go to; without it, the default \"User\" table [CLERK_SYNC_CONFIG]")
 	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets the mapping's delete column (deletedAt); overrides the mapping file [CLERK_SYNC_ON_DELETE]`)
@@ -47,16 +41,17 @@ func (f *mappingFlags) register(fl *pflag.FlagSet) {
 // CLERK_SYNC_CONFIG, which must exist, else clerk-sync.yaml when there is
 // one, else the default mapping. --on-delete, when set, wins over the
 // file's on_delete.
-func (f *mappingFlags) load(cmd *cobra.Command, env *config.Env) (mapping.Mapping, error) {
+// The environment must have been applied to the flags (loadEnv).
+func (f *mappingFlags) load(cmd *cobra.Command) (mapping.Mapping, error) {
 	m := mapping.Default()
-	explicit := cmd.Flags().Changed("config") || hasVar(env, envVars["config"])
+	explicit := cmd.Flags().Changed("config")
 	if _, err := os.Stat(f.config); explicit || !errors.Is(err, fs.ErrNotExist) {
 		var err error
 		if m, err = mapping.Load(f.config); err != nil {
 			return m, err
 		}
 	}
-	if cmd.Flags().Changed("on-delete") || hasVar(env, envVars["on-delete"]) {
+	if cmd.Flags().Changed("on-delete") {
 		m = m.WithDelete(store.DeleteMode(f.onDelete.value))
 		if err := m.Validate(); err != nil {
 			return m, fmt.Errorf("--on-delete %s: %w", f.onDelete.value, err)
@@ -67,15 +62,10 @@ func (f *mappingFlags) load(cmd *cobra.Command, env *config.Env) (mapping.Mappin
 
 // resolve applies the environment to the flags, then loads the mapping.
 func (f *mappingFlags) resolve(cmd *cobra.Command) (mapping.Mapping, error) {
-	vars := []string{"config", "on-delete"}
-	if f.withDB {
-		vars = append(vars, "db")
-	}
-	env, err := loadEnv(cmd, vars...)
-	if err != nil {
+	if _, err := loadEnv(cmd); err != nil {
 		return mapping.Mapping{}, err
 	}
-	return f.load(cmd, env)
+	return f.load(cmd)
 }
 
 // describe names the mapping in messages.
@@ -86,17 +76,14 @@ func describe(m mapping.Mapping) string {
 	return fmt.Sprintf("table %s (mapping %s)", m.QualifiedName(), m.Source)
 }
 
-// loadEnv reads the environment files and applies them to the flags.
-func loadEnv(cmd *cobra.Command, vars ...string) (*config.Env, error) {
+// loadEnv reads the environment and the .env files of the working
+// directory and applies them to the command's flags (envVars).
+func loadEnv(cmd *cobra.Command) (*config.Env, error) {
 	env, err := config.LoadEnv(".")
 	if err != nil {
 		return nil, err
 	}
-	apply := map[string]string{}
-	for _, v := range vars {
-		apply[v] = envVars[v]
-	}
-	return env, env.ApplyFlags(cmd.Flags(), apply)
+	return env, env.ApplyFlags(cmd.Flags(), envVars)
 }
 
 func newSchemaCmd(stdout io.Writer) *cobra.Command {

@@ -36,7 +36,6 @@ const DefaultDB = "clerk-sync.db"
 // that stands in for each flag left unset.
 type serveFlags struct {
 	addr      string
-	db        string
 	path      string
 	secret    string
 	maxBody   int64
@@ -77,7 +76,7 @@ var envVars = map[string]string{
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f := serveFlags{
-		mapping:   newMappingFlags(false),
+		mapping:   newMappingFlags(true),
 		logFormat: newChoice("text", "text", "json"),
 		logLevel:  newChoice("info", "debug", "info", "warn", "error"),
 		tunnel:    newChoice("off", "off", "on", "auto"),
@@ -114,7 +113,6 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
-	registerDB(fl, &f.db)
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
 	fl.StringVar(&f.secret, "secret", "", "Svix signing secret, whsec_… (prefer CLERK_WEBHOOK_SIGNING_SECRET: flags show in ps)")
 	fl.Int64Var(&f.maxBody, "max-body", webhook.DefaultMaxBody, "largest accepted body in bytes [CLERK_SYNC_MAX_BODY]")
@@ -134,15 +132,8 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 
 func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	ctx := cmd.Context()
-	wd, err := os.Getwd()
+	env, err := loadEnv(cmd)
 	if err != nil {
-		return err
-	}
-	env, err := config.LoadEnv(wd)
-	if err != nil {
-		return err
-	}
-	if err := env.ApplyFlags(cmd.Flags(), envVars); err != nil {
 		return err
 	}
 	var logFile string
@@ -160,10 +151,10 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(stderr, f.logFormat.value, f.logLevel.value)
 	// Relaying without the app's database uses no table at all.
-	relayOnly := f.forwardTo != "" && !cmd.Flags().Changed("db") && !hasVar(env, envVars["db"])
+	relayOnly := f.forwardTo != "" && !cmd.Flags().Changed("db")
 	m := mapping.Default()
 	if !relayOnly {
-		if m, err = f.mapping.load(cmd, env); err != nil {
+		if m, err = f.mapping.load(cmd); err != nil {
 			return err
 		}
 	}
@@ -203,14 +194,14 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	)
 	switch {
 	case f.forwardTo == "":
-		if st, desc, err = server.OpenStore(ctx, f.db, m); err != nil {
+		if st, desc, err = server.OpenStore(ctx, f.mapping.db, m); err != nil {
 			return fmt.Errorf("open database: %w", err)
 		}
 		defer st.Close()
 		rows = st
 	case !relayOnly:
 		// Relay mode: the app writes; the inspector only looks.
-		if rows, desc, err = server.OpenView(ctx, f.db, m); err != nil {
+		if rows, desc, err = server.OpenView(ctx, f.mapping.db, m); err != nil {
 			return fmt.Errorf("open the app's database: %w", err)
 		}
 		defer rows.Close()
@@ -259,11 +250,6 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
 	})
-}
-
-func hasVar(env *config.Env, name string) bool {
-	v, _ := env.Lookup(name)
-	return v != ""
 }
 
 // runInspector serves while the inspector runs: quitting it stops the

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
@@ -101,14 +101,7 @@ func until(t *testing.T, lines <-chan string, want string) string {
 // Clerk is printed, deliveries through the tunnel are verified and
 // applied, and nothing but the webhook path is served publicly.
 func TestTunnelServesTheWebhookOnly(t *testing.T) {
-	dir := inTempDir(t)
-	t.Setenv("CLERK_SYNC_CACHE_DIR", filepath.Join(dir, "cache"))
-	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
-	t.Setenv("NGROK_AUTHTOKEN", "test-token")
-	s, _ := webhook.ParseSecret(secret)
-	if err := config.RememberLocalSecret(s.Fingerprint()); err != nil {
-		t.Fatal(err)
-	}
+	localSecretAndToken(t)
 	local(t)
 	lines, stderr, _ := start(t, "--addr", "127.0.0.1:0", "--tunnel")
 	endpoint := strings.Fields(until(t, lines, "Endpoint URL"))[2]
@@ -160,12 +153,7 @@ func TestTunnelWithoutToken(t *testing.T) {
 }
 
 func TestEdgeVerifyRefusesALocalSecret(t *testing.T) {
-	dir := inTempDir(t)
-	t.Setenv("CLERK_SYNC_CACHE_DIR", filepath.Join(dir, "cache"))
-	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
-	t.Setenv("NGROK_AUTHTOKEN", "test-token")
-	s, _ := webhook.ParseSecret(secret)
-	config.RememberLocalSecret(s.Fingerprint()) //nolint:errcheck // checked by the outcome
+	localSecretAndToken(t)
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--tunnel", "--edge-verify"}, &stdout, &stderr); code != 1 ||
 		!strings.Contains(stderr.String(), "generated on this machine") {
@@ -214,7 +202,7 @@ func TestForwardTo(t *testing.T) {
 func TestOutputNDJSON(t *testing.T) {
 	inTempDir(t)
 	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
-	addr := freeAddr(t)
+	addr := pgtest.FreeAddr(t)
 	lines, _, _ := start(t, "--addr", addr, "--output", "ndjson")
 	url := "http://" + addr + "/api/webhooks/clerk"
 	g := fake.New(3, time.Now())
@@ -250,7 +238,7 @@ func TestShutdownDrainsDeliveriesInFlight(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer app.Close()
-	addr := freeAddr(t)
+	addr := pgtest.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
@@ -296,13 +284,15 @@ func TestTunnelStatesInNDJSON(t *testing.T) {
 	}
 }
 
-// freeAddr is a 127.0.0.1 address with a port that nothing listens on.
-func freeAddr(t *testing.T) string {
+// localSecretAndToken runs the test in an empty directory whose signing
+// secret was generated on this machine, with an ngrok token set.
+func localSecretAndToken(t *testing.T) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	inTempDir(t)
+	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
+	t.Setenv("NGROK_AUTHTOKEN", "test-token")
+	s, _ := webhook.ParseSecret(secret)
+	if err := config.RememberLocalSecret(s.Fingerprint()); err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -71,7 +71,9 @@ func (e *Env) Lookup(name string) (value, source string) {
 }
 
 // ApplyFlags gives every flag in vars (flag name → variable name) that was
-// not set on the command line the value of its variable, if any.
+// not set on the command line the value of its variable, if any, and marks
+// it changed: set by the user, one way or the other. Flags that the set
+// does not have are skipped.
 func (e *Env) ApplyFlags(flags *pflag.FlagSet, vars map[string]string) error {
 	for flag, name := range vars {
 		f := flags.Lookup(flag)
@@ -85,6 +87,7 @@ func (e *Env) ApplyFlags(flags *pflag.FlagSet, vars map[string]string) error {
 		if err := f.Value.Set(v); err != nil {
 			return fmt.Errorf("%s (from %s) is not a valid --%s: %w", name, source, flag, err)
 		}
+		f.Changed = true
 	}
 	return nil
 }

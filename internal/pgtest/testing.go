@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,4 +125,14 @@ func databaseName(tb testing.TB) string {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix) // crypto/rand.Read never fails
 	return "test_" + test + "_" + hex.EncodeToString(suffix)
+}
+
+// FreeAddr is a 127.0.0.1 address with a port that nothing listens on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
