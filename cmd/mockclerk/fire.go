@@ -13,8 +13,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/load"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
 // fireFlags are how deliveries are sent, shared by send and scenario.
@@ -44,8 +46,9 @@ func (f *fireFlags) register(fl *pflag.FlagSet, concurrency int) {
 	fl.BoolVar(&f.noSign, "no-sign", false, "send no svix-signature header")
 }
 
-// deliverer checks the flags and builds what sends each delivery.
-func (f *fireFlags) deliverer() (*fake.Deliverer, float64, error) {
+// deliverer checks the flags and builds what sends each delivery, signed
+// with the secret of --secret or env.
+func (f *fireFlags) deliverer(env *config.Env) (*fake.Deliverer, float64, error) {
 	shape := fake.Shape{Tamper: f.tamper, Skew: -f.stale, Headers: f.headers, NoSign: f.noSign}
 	if err := shape.Validate(); err != nil {
 		return nil, 0, usageError("--%v", err)
@@ -64,7 +67,11 @@ func (f *fireFlags) deliverer() (*fake.Deliverer, float64, error) {
 	if err != nil {
 		return nil, 0, usageError("%v", err)
 	}
-	signer, err := loadSigner(f.secret)
+	secret, _, err := webhook.LoadSecret(env, f.secret)
+	if err != nil {
+		return nil, 0, err
+	}
+	signer, err := fake.NewSigner(secret.Reveal())
 	if err != nil {
 		return nil, 0, err
 	}

@@ -66,11 +66,11 @@ func (c *scenarioCmd) run(ctx context.Context, name string, stdout, stderr io.Wr
 	if c.duplicate < 0 {
 		return usageError("--duplicate must be at least 0")
 	}
-	dv, rate, err := c.deliverer()
+	env, err := config.LoadEnv(".")
 	if err != nil {
 		return err
 	}
-	env, err := config.LoadEnv(".")
+	dv, rate, err := c.deliverer(env)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,11 @@ func TestScenariosEndToEnd(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						dv, rate, err := c.deliverer()
+						env, err := config.LoadEnv(".") // setup's secret
+						if err != nil {
+							t.Fatal(err)
+						}
+						dv, rate, err := c.deliverer(env)
 						if err != nil {
 							t.Fatal(err)
 						}

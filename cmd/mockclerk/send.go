@@ -17,7 +17,6 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
-	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
 // defaultTo is the local clerk-sync's webhook URL.
@@ -79,7 +78,11 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 	if c.count < 1 || c.duplicate < 0 {
 		return usageError("--count must be at least 1 and --duplicate at least 0")
 	}
-	dv, rate, err := c.deliverer()
+	env, err := config.LoadEnv(".")
+	if err != nil {
+		return err
+	}
+	dv, rate, err := c.deliverer(env)
 	if err != nil {
 		return err
 	}
@@ -173,19 +176,6 @@ func override(body []byte, sets []string) ([]byte, error) {
 		}
 	}
 	return body, nil
-}
-
-// loadSigner finds the signing secret the way clerk-sync does.
-func loadSigner(flag string) (*fake.Signer, error) {
-	env, err := config.LoadEnv(".")
-	if err != nil {
-		return nil, err
-	}
-	secret, _, err := webhook.LoadSecret(env, flag)
-	if err != nil {
-		return nil, err
-	}
-	return fake.NewSigner(secret.Reveal())
 }
 
 func clock() string { return time.Now().Format("15:04:05") }
