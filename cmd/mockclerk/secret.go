@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -10,11 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
-
-// secretBytes is the size of a generated key; Svix's own are 24 bytes.
-const secretBytes = 24
 
 type secretCmd struct {
 	writeEnv  bool
@@ -56,12 +52,11 @@ func (c *secretCmd) run(stdout io.Writer) error {
 			return nil
 		}
 	}
-	key := make([]byte, secretBytes)
-	if _, err := rand.Read(key); err != nil {
-		return err
+	raw := fake.NewSecret()
+	s, err := webhook.ParseSecret(raw)
+	if err != nil {
+		return err // fake.NewSecret makes valid ones
 	}
-	raw := "whsec_" + base64.StdEncoding.EncodeToString(key)
-	s, _ := webhook.ParseSecret(raw)
 	// So that clerk-sync can warn when this secret meets the real Clerk,
 	// which cannot know it.
 	if err := config.RememberLocalSecret(s.Fingerprint()); err != nil {

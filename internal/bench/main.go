@@ -25,6 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/load"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
@@ -210,7 +211,7 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 		return r, err
 	}
 	logPath := filepath.Join(tmp, name+".log")
-	secret := newSecret()
+	secret := fake.NewSecret()
 	rcv, err := startReceiver(bin, tmp, logPath, db, secret, args...)
 	if err != nil {
 		return r, err

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
@@ -116,11 +114,4 @@ func (w *workload) updateBody() []byte {
 		}
 	}
 	return w.events[0].Body
-}
-
-// newSecret returns a fresh whsec_ secret of 24 random bytes.
-func newSecret() string {
-	b := make([]byte, 24)
-	rand.Read(b) // never fails (crypto/rand panics rather than return an error)
-	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }

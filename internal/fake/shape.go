@@ -2,8 +2,6 @@ package fake
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -53,10 +51,8 @@ func (s Shape) Validate() error {
 func (s Shape) Sign(signer *Signer, d Delivery, now time.Time) (http.Header, []byte, error) {
 	body := d.Body
 	if s.Tamper == TamperSecret {
-		key := make([]byte, 24)
-		rand.Read(key)
 		var err error
-		if signer, err = NewSigner("whsec_" + base64.StdEncoding.EncodeToString(key)); err != nil {
+		if signer, err = NewSigner(NewSecret()); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -3,6 +3,8 @@ package fake
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -19,6 +21,14 @@ type Delivery struct {
 	Body      []byte
 	Header    http.Header
 	Event     Event
+}
+
+// NewSecret returns a fresh signing secret: whsec_ and 24 random bytes in
+// base64, the size of Svix's own.
+func NewSecret() string {
+	key := make([]byte, 24)
+	rand.Read(key) // never fails: crypto/rand panics rather than return an error
+	return "whsec_" + base64.StdEncoding.EncodeToString(key)
 }
 
 // Signer signs bodies with a whsec_ secret through the Svix library.
