@@ -18,8 +18,6 @@ type Options struct {
 	// Concurrency is the number of senders, each with its own keep-alive
 	// connection; 1 when 0.
 	Concurrency int
-	// Timeout bounds one request; 30 s when 0.
-	Timeout time.Duration
 	// Rate, when positive, caps how many jobs start per second.
 	Rate float64
 }
@@ -71,11 +69,7 @@ func Client(senders int, timeout time.Duration) *http.Client {
 // stops sending and returns the stats so far with ctx's error.
 func Run(ctx context.Context, url string, deliveries []fake.Delivery, opts Options) (Stats, error) {
 	senders := max(opts.Concurrency, 1)
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	client := Client(senders, timeout)
+	client := Client(senders, 30*time.Second)
 	defer client.CloseIdleConnections()
 	return Jobs(ctx, len(deliveries), opts, func(ctx context.Context, i int) Result {
 		return send(ctx, client, url, deliveries[i])

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,6 +144,28 @@ func TestRunCancelled(t *testing.T) {
 	}
 	if st.Status[200] != 0 {
 		t.Errorf("%d answered after cancel, want 0", st.Status[200])
+	}
+	if st.Sent == len(ds) {
+		t.Errorf("all %d sent after cancel", st.Sent)
+	}
+
+	// Cancelled part-way: what was answered counts, the rest is not sent.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	var answered atomic.Int32
+	mid := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if answered.Add(1) == 5 {
+			cancel()
+		}
+		fmt.Fprintln(w, `{"outcome":"applied"}`)
+	}))
+	defer mid.Close()
+	st, err = Run(ctx, mid.URL, ds, Options{Concurrency: 1})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if st.Status[200] < 4 || st.Sent >= len(ds) {
+		t.Errorf("%d answered of %d sent, want the first few answered and the rest not sent", st.Status[200], st.Sent)
 	}
 }
 
