@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"syscall"
 	"sync"
 	"time"
 
@@ -164,12 +165,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 	if f.output == "ndjson" {
 		summary = stderr
 	}
-	ok := 0
-	for code, n := range stats.Status {
-		if code >= 200 && code < 300 {
-			ok += n
-		}
-	}
+	ok := countRange(stats.Status, 200, 299)
 	failed := stats.Sent - ok
 	fmt.Fprintf(summary, "sent %d: %d 2xx, %d 4xx, %d 5xx, %d retried, %d failed", stats.Sent, ok,
 		countRange(stats.Status, 400, 499), countRange(stats.Status, 500, 599), retried, failed)
@@ -178,7 +174,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 			stats.P50.Round(10*time.Microsecond), stats.P99.Round(10*time.Microsecond))
 	}
 	fmt.Fprintln(summary)
-	if stats.FirstErr != nil && strings.Contains(stats.FirstErr.Error(), "connection refused") {
+	if errors.Is(stats.FirstErr, syscall.ECONNREFUSED) {
 		fmt.Fprintf(stderr, "mockclerk: nothing listens at %s: is clerk-sync running (go tool task dev)?\n", dv.URL)
 	}
 	if errors.Is(err, context.Canceled) {
