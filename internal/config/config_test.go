@@ -128,6 +128,24 @@ func TestSetInFile(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
 		t.Fatalf("mode %v", fi.Mode())
 	}
+
+	// A name assigned twice: the last assignment wins when read, so every
+	// one is replaced.
+	dir := filepath.Dir(path)
+	if err := os.WriteFile(path, []byte("K=one\nA=1\nK=two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetInFile(path, "K", "new"); err != nil {
+		t.Fatal(err)
+	}
+	env, err := LoadEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := env.Lookup("K"); v != "new" {
+		b, _ := os.ReadFile(path)
+		t.Fatalf("K reads %q after SetInFile, file %q", v, b)
+	}
 }
 
 func TestLocalSecrets(t *testing.T) {

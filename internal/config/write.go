@@ -9,9 +9,10 @@ import (
 	"regexp"
 )
 
-// SetInFile sets name=value in the env file at path: it replaces the line
-// that assigns name, or appends one, and leaves every other line, comment
-// and blank as it was. The file is created (mode 0600) when missing.
+// SetInFile sets name=value in the env file at path: it replaces every
+// line that assigns name (the last would win otherwise), or appends one,
+// and leaves every other line, comment and blank as it was. The file is
+// created (mode 0600) when missing.
 func SetInFile(path, name, value string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -22,7 +23,7 @@ func SetInFile(path, name, value string) error {
 	lines := bytes.SplitAfter(old, []byte("\n"))
 	replaced := false
 	for i, l := range lines {
-		if !replaced && assigns.Match(l) {
+		if assigns.Match(l) {
 			nl := []byte{}
 			if bytes.HasSuffix(l, []byte("\n")) {
 				nl = []byte("\n")
