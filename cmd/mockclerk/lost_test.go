@@ -183,7 +183,7 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 
 			const n = 300
 			finish := sendWithRetries(n, "http://"+addr+"/api/webhooks/clerk")
-			watch, _, err := server.OpenStore(context.Background(), db, mapping.Default())
+			watch, _, err := server.OpenView(context.Background(), db, mapping.Default()) // read-only beside the receiver
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +210,7 @@ func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
 }
 
 // waitRows waits until st holds at least n users.
-func waitRows(t *testing.T, st store.Store, n int) {
+func waitRows(t *testing.T, st store.View, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -275,7 +275,7 @@ func (r *result) note(format string, args ...any) {
 // checkTable compares the users table of db with want, exactly, and notes
 // the first differences.
 func checkTable(ctx context.Context, db string, m mapping.Mapping, want []store.User, r *result) (string, error) {
-	st, _, err := server.OpenStore(ctx, db, m)
+	st, _, err := server.OpenView(ctx, db, m)
 	if err != nil {
 		return "", fmt.Errorf("open %s for the table check: %w", r.store, err)
 	}
