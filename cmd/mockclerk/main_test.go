@@ -27,12 +27,16 @@ func TestSecret(t *testing.T) {
 	}
 	env := filepath.Join(dir, ".env.local")
 	os.WriteFile(env, []byte("# mine\nDATABASE_URL=postgres://x\n"), 0o600)
-	if code, out, _ := mockclerk(context.Background(), "secret", "--write-env"); code != 0 || strings.Contains(out, "whsec_") && !strings.Contains(out, "whsec_…") {
+	code, out, _ = mockclerk(context.Background(), "secret", "--write-env")
+	if code != 0 || strings.Contains(out, "whsec_") && !strings.Contains(out, "whsec_…") {
 		t.Fatalf("exit %d, %q (the secret must not be printed)", code, out)
 	}
 	b, _ := os.ReadFile(env)
 	if !strings.HasPrefix(string(b), "# mine\nDATABASE_URL=postgres://x\nCLERK_WEBHOOK_SIGNING_SECRET=whsec_") {
 		t.Fatalf(".env.local: %q", b)
+	}
+	if _, written, _ := strings.Cut(strings.TrimSpace(string(b)), "CLERK_WEBHOOK_SIGNING_SECRET="); strings.Contains(out, written) {
+		t.Fatalf("the secret written to .env.local is printed: %q", out)
 	}
 	if code, out, _ := mockclerk(context.Background(), "secret", "--write-env", "--if-missing"); code != 0 || !strings.Contains(out, "already set") {
 		t.Fatalf("--if-missing: exit %d %q", code, out)
