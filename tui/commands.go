@@ -42,9 +42,21 @@ type doneMsg struct {
 	err  error
 }
 
-// refreshRows reads the users table.
+// refreshRows asks for a reading of the users table. One read runs at a
+// time: asked for while one runs, the next starts when it ends (showRows)
+// and serves every request made meanwhile, so a burst of deliveries costs
+// two reads, not one each.
 func (m *Model) refreshRows() tea.Cmd {
 	m.refreshes++
+	if m.reading {
+		return nil
+	}
+	return m.readRows()
+}
+
+// readRows reads the users table for every refresh asked for so far.
+func (m *Model) readRows() tea.Cmd {
+	m.reading = true
 	seq, b := m.refreshes, m.backend
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)

@@ -34,8 +34,9 @@ type Model struct {
 	width       int
 	height      int
 
-	refreshes int // the last refresh of the rows asked for
-	shown     int // the refresh whose rows are shown
+	refreshes int  // the last refresh of the rows asked for
+	reading   bool // a read of the rows runs
+	shown     int  // the refresh whose rows are shown
 }
 
 // New returns the inspector of the receiver that b reaches; info fills
@@ -266,11 +267,16 @@ func (m *Model) add(d Delivery) tea.Cmd {
 // showRows shows a reading of the table, unless a later one is already
 // shown, and completes the row changes that waited for it.
 func (m *Model) showRows(msg rowsMsg) tea.Cmd {
+	m.reading = false
+	var again tea.Cmd
+	if msg.seq < m.refreshes {
+		again = m.readRows() // asked for while this one ran
+	}
 	if msg.err != nil {
-		return m.status.Flash("reading the rows: "+msg.err.Error(), true)
+		return tea.Batch(m.status.Flash("reading the rows: "+msg.err.Error(), true), again)
 	}
 	if msg.seq < m.shown {
-		return nil
+		return again
 	}
 	m.shown = msg.seq
 	m.rows.SetRows(msg.users, msg.states)
@@ -280,7 +286,7 @@ func (m *Model) showRows(msg rowsMsg) tea.Cmd {
 		}
 	}
 	m.detail.Refresh()
-	return nil
+	return again
 }
 
 func (m *Model) showHistory(msg historyMsg) tea.Cmd {

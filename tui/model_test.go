@@ -274,3 +274,33 @@ func TestTunnel(t *testing.T) {
 		t.Errorf("%d lines with the tunnel's line, want 30", n)
 	}
 }
+
+// Deliveries applied while the rows are being read share one more read
+// when it ends, instead of a read each running side by side.
+func TestRowReadsDoNotPileUp(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	var cmds []tea.Cmd
+	for i, u := range []string{ada, ada, grace} {
+		_, cmd := m.Update(DeliveryMsg{delivery(i, "user.updated", u, "applied")})
+		cmds = append(cmds, cmd)
+	}
+	if cmds[0] == nil || cmds[1] != nil || cmds[2] != nil {
+		t.Fatalf("reads started by three deliveries: %v, want only the first", []bool{cmds[0] != nil, cmds[1] != nil, cmds[2] != nil})
+	}
+	b.set([]store.User{row(ada, "ada@example.com", 1), row(grace, "grace@example.com", 1)}, nil)
+	reads := 0
+	for _, msg := range run(m, cmds[0]) {
+		if _, ok := msg.(rowsMsg); ok {
+			reads++
+		}
+	}
+	if reads != 2 {
+		t.Errorf("%d reads, want 2: the first, and one for the deliveries that came during it", reads)
+	}
+	for _, e := range m.events.Entries() {
+		if e.diff != diffDone || e.after == nil {
+			t.Errorf("%s: diff %v, after %v; want done with the row", e.d.SvixID, e.diff, e.after)
+		}
+	}
+}
