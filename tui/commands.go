@@ -120,7 +120,7 @@ func (m *Model) send(eventType string) tea.Cmd {
 }
 
 func (m *Model) selectedUser() string {
-	if m.rowsFocused && !m.showDetail {
+	if m.rowsFocused && !m.inDetail() {
 		return m.rows.Current()
 	}
 	if e := m.selected(); e != nil {

@@ -28,7 +28,6 @@ type Model struct {
 	detail detailModel
 	status statusModel
 
-	showDetail  bool
 	showHelp    bool
 	rowsFocused bool
 	width       int
@@ -126,8 +125,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Copy):
 		return m.copyCurl()
 	case key.Matches(k, km.Back):
-		m.showDetail = false
-	case m.showDetail:
+		m.detail.Show(nil)
+	case m.inDetail():
 		m.detail, cmd = m.detail.Update(k)
 	case key.Matches(k, km.Older):
 		return m.loadOlder()
@@ -143,7 +142,6 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Open):
 		if e := m.events.Selected(); e != nil {
 			m.detail.Show(e)
-			m.showDetail = true
 		}
 	case m.rowsFocused:
 		m.rows, cmd = m.rows.Update(k)
@@ -168,7 +166,7 @@ func (m *Model) sync() {
 		md = modeFilter
 	case m.showHelp:
 		md = modeHelp
-	case m.showDetail:
+	case m.inDetail():
 		md = modeDetail
 	}
 	m.keys.setMode(md, m.rowsFocused, m.events.Filtered())
@@ -216,7 +214,7 @@ func (m *Model) render() string {
 	case m.showHelp:
 		top = block([]string{m.styles.Title.Render(cell("[Help] ? or esc closes", m.width)), "",
 			m.status.FullHelpView(), "", legend}, m.width, body)
-	case m.showDetail:
+	case m.inDetail():
 		top = m.detail.View()
 	case m.width >= sideBySide:
 		bar := m.styles.Muted.Render(strings.TrimSuffix(strings.Repeat("│\n", body), "\n"))
@@ -238,8 +236,11 @@ const legend = `Markers
 
 // selected is the delivery that the keys act on: the one in the detail
 // view, else the one under the events cursor.
+// inDetail reports whether the detail view is open.
+func (m *Model) inDetail() bool { return m.detail.Entry() != nil }
+
 func (m *Model) selected() *entry {
-	if m.showDetail {
+	if m.inDetail() {
 		return m.detail.Entry()
 	}
 	return m.events.Selected()
