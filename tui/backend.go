@@ -49,10 +49,9 @@ type Info struct {
 	// LocalSecret is true when the secret was generated on this machine:
 	// the real Clerk cannot know it, which the tunnel line says.
 	LocalSecret bool
-	// Columns names the users table's column of each Clerk field
-	// ("first_name" → "first_name" in a snake_case table), and of "id"
-	// (the primary key), "key" and "deleted"; missing ones show under the
-	// default table's names.
+	// Columns names the users table's column of each Clerk field, and of
+	// "id" (the primary key), "key" and "deleted": mapping.ColumnNames.
+	// Nil means the default mapping's.
 	Columns map[string]string
 }
 

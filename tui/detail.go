@@ -14,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -26,10 +27,15 @@ type detailModel struct {
 	vp      viewport.Model
 	width   int
 	height  int
-	columns map[string]string // see Info.Columns
+	columns map[string]string // see Info.Columns; never nil
 }
 
-func newDetail(keys *KeyMap, styles *Styles) detailModel {
+// newDetail is the detail view; columns names the table's columns (see
+// Info.Columns), the default mapping's when nil.
+func newDetail(keys *KeyMap, styles *Styles, columns map[string]string) detailModel {
+	if columns == nil {
+		columns = mapping.Default().ColumnNames()
+	}
 	vp := viewport.New()
 	vp.SoftWrap = true
 	vp.KeyMap = viewport.KeyMap{
@@ -41,7 +47,7 @@ func newDetail(keys *KeyMap, styles *Styles) detailModel {
 		HalfPageDown: key.NewBinding(key.WithKeys("ctrl+d")),
 	}
 	vp.MouseWheelEnabled = false
-	return detailModel{styles: styles, vp: vp}
+	return detailModel{styles: styles, vp: vp, columns: columns}
 }
 
 // SetSize lays the view out in w columns and h lines.
@@ -200,12 +206,6 @@ type field struct{ name, value string }
 // rowFields is a row as the columns of the users table, under their
 // names in that table.
 func (m detailModel) rowFields(u *store.User) []field {
-	name := func(field, def string) string {
-		if c, ok := m.columns[field]; ok && c != "" {
-			return c
-		}
-		return def
-	}
 	t := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.000") }
 	deleted := none
 	switch {
@@ -220,20 +220,22 @@ func (m detailModel) rowFields(u *store.User) []field {
 		}
 		return fmt.Sprintf("%q", *s)
 	}
-	fields := []field{{name("id", "id"), u.ID}, {name("key", "clerkId"), u.ClerkID}}
-	for _, f := range []struct{ field, def, value string }{
-		{"email", "email", opt(u.Email)}, {"first_name", "firstName", opt(u.FirstName)},
-		{"last_name", "lastName", opt(u.LastName)}, {"username", "username", opt(u.Username)},
-		{"image_url", "imageUrl", opt(u.ImageURL)}, {"created_at", "createdAt", t(u.CreatedAt)},
-		{"updated_at", "updatedAt", t(u.UpdatedAt)}, {"deleted", "deletedAt", deleted},
+	fields := []field{{m.columns["id"], u.ID}, {m.columns["key"], u.ClerkID}}
+	for _, f := range []struct{ field, value string }{
+		{"email", opt(u.Email)}, {"first_name", opt(u.FirstName)}, {"last_name", opt(u.LastName)},
+		{"username", opt(u.Username)}, {"image_url", opt(u.ImageURL)}, {"created_at", t(u.CreatedAt)},
+		{"updated_at", t(u.UpdatedAt)}, {"deleted", deleted},
 	} {
-		// With the mapping's names known, only the columns it has.
-		if m.columns == nil || m.columns[f.field] != "" {
-			fields = append(fields, field{name(f.field, f.def), f.value})
+		if c := m.columns[f.field]; c != "" { // only the columns the mapping has
+			fields = append(fields, field{c, f.value})
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(u.Other)) {
-		fields = append(fields, field{name(k, k), u.Other[k]})
+		name := m.columns[k]
+		if name == "" {
+			name = k
+		}
+		fields = append(fields, field{name, u.Other[k]})
 	}
 	return fields
 }

@@ -8,7 +8,7 @@ import (
 func newTestDetail(w, h int) detailModel {
 	k, s := DefaultKeyMap(), DefaultStyles()
 	k.setMode(modeDetail, false, false)
-	m := newDetail(&k, &s)
+	m := newDetail(&k, &s, nil)
 	m.SetSize(w, h)
 	return m
 }

@@ -44,8 +44,7 @@ func New(b Backend, info Info) *Model {
 	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles()}
 	m.events = newEvents(&m.keys, &m.styles)
 	m.rows = newRows(&m.keys, &m.styles)
-	m.detail = newDetail(&m.keys, &m.styles)
-	m.detail.columns = info.Columns
+	m.detail = newDetail(&m.keys, &m.styles, info.Columns)
 	m.status = newStatus(info, &m.keys, &m.styles)
 	m.sync()
 	return m
