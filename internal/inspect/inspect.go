@@ -21,10 +21,10 @@ import (
 
 // Backend implements tui.Backend for a running receiver.
 type Backend struct {
-	st     store.View // the receiver's store, or in relay mode the app's table (or nil)
-	url    string
-	signer *fake.Signer
-	client *http.Client
+	st store.View // the receiver's store, or in relay mode the app's table (or nil)
+	// dv signs and sends to the receiver's own URL, once: the answer
+	// reaches the inspector through the receiver's report.
+	dv fake.Deliverer
 
 	mu    sync.Mutex // guards the generator and the users it made
 	gen   *fake.Generator
@@ -39,10 +39,10 @@ var _ tui.Backend = (*Backend)(nil)
 // none to show).
 func New(st store.View, url string, signer *fake.Signer) *Backend {
 	return &Backend{
-		st: st, url: url, signer: signer,
-		client: &http.Client{Timeout: 15 * time.Second},
-		gen:    fake.New(rand.Uint64(), time.Now()),
-		users:  map[string]*fake.User{},
+		st:    st,
+		dv:    fake.Deliverer{Client: &http.Client{Timeout: 15 * time.Second}, URL: url, Signer: signer},
+		gen:   fake.New(rand.Uint64(), time.Now()),
+		users: map[string]*fake.User{},
 	}
 }
 
@@ -96,15 +96,12 @@ func (b *Backend) Send(ctx context.Context, eventType, userID string) error {
 	if err == nil && eventType == clerk.UserCreated {
 		b.users[u.ID], b.last = u, u
 	}
-	var d fake.Delivery
-	if err == nil {
-		d, err = b.gen.Deliver(b.signer, ev, time.Now())
-	}
+	id := b.gen.ID("msg")
 	b.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return b.post(ctx, d)
+	return b.send(ctx, fake.Delivery{ID: id, Body: ev.Body, Event: ev})
 }
 
 // Scenario implements tui.Backend: the scenario's deliveries in its own
@@ -122,12 +119,7 @@ func (b *Backend) Scenario(ctx context.Context, name string) error {
 		return err
 	}
 	for _, d := range ds {
-		h, err := b.signer.Sign(d.ID, time.Now(), d.Body)
-		if err != nil {
-			return err
-		}
-		d.Header = h
-		if err := b.post(ctx, d); err != nil {
+		if err := b.send(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -139,7 +131,8 @@ func (b *Backend) Replay(ctx context.Context, d tui.Delivery) error {
 	if d.Header == nil || d.Body == nil {
 		return fmt.Errorf("delivery %s: its request is not kept (loaded from the ledger?)", d.SvixID)
 	}
-	return b.post(ctx, fake.Delivery{ID: d.SvixID, Body: d.Body, Header: d.Header})
+	_, err := fake.Post(ctx, b.dv.Client, b.dv.URL, fake.Delivery{ID: d.SvixID, Body: d.Body, Header: d.Header})
+	return err
 }
 
 // Resend implements tui.Backend: the same body under a new svix-id,
@@ -151,21 +144,16 @@ func (b *Backend) Resend(ctx context.Context, d tui.Delivery) error {
 	b.mu.Lock()
 	id := b.gen.ID("msg")
 	b.mu.Unlock()
-	h, err := b.signer.Sign(id, time.Now(), d.Body)
-	if err != nil {
-		return err
-	}
-	return b.post(ctx, fake.Delivery{ID: id, Body: d.Body, Header: h})
+	return b.send(ctx, fake.Delivery{ID: id, Body: d.Body})
 }
 
 // Curl implements tui.Backend.
 func (b *Backend) Curl(d tui.Delivery) string {
-	return fake.Curl(b.url, d.Header, d.Body)
+	return fake.Curl(b.dv.URL, d.Header, d.Body)
 }
 
-// post sends d; the answer reaches the inspector through the receiver's
-// own report, so only a failure to send is an error here.
-func (b *Backend) post(ctx context.Context, d fake.Delivery) error {
-	_, err := fake.Post(ctx, b.client, b.url, d)
-	return err
+// send signs d now and sends it once; only a failure to send is an error
+// here, the answer shows through the receiver's report.
+func (b *Backend) send(ctx context.Context, d fake.Delivery) error {
+	return b.dv.Deliver(ctx, d).Err
 }
