@@ -100,10 +100,10 @@ func (m detailModel) content() []string {
 	}
 	lines := []string{strings.Join([]string{
 		clock(d.Received), orNone(d.EventType), "user " + orNone(d.UserID), ver,
-		s.outcome(d.Outcome).Render(orNone(d.Outcome)), "HTTP " + status(d.Status), latency(d.Latency),
+		s.Outcome[d.Outcome].Render(orNone(d.Outcome)), "HTTP " + status(d.Status), latency(d.Latency),
 	}, "  ")}
 	if why := joinNonEmpty(": ", d.Reason, d.Error); why != "" {
-		lines = append(lines, s.outcome(d.Outcome).Render(printable(why)))
+		lines = append(lines, s.Outcome[d.Outcome].Render(printable(why)))
 	}
 
 	lines = append(lines, "", s.Section.Render("Row before → after"))
@@ -187,14 +187,15 @@ func (m detailModel) diff(before, after *store.User) []string {
 	for _, name := range names {
 		o, had := old[name]
 		c, has := cur[name]
-		switch {
-		case had && has && o == c:
+		if !had {
+			o = "null"
+		}
+		if !has {
+			c = "null"
+		}
+		if o == c {
 			out = append(out, "    "+name+": "+o)
-		case !has:
-			out = append(out, s.Removed.Render("  - "+name+": "+o), s.Added.Render("  + "+name+": null"))
-		case !had:
-			out = append(out, s.Removed.Render("  - "+name+": null"), s.Added.Render("  + "+name+": "+c))
-		default:
+		} else {
 			out = append(out, s.Removed.Render("  - "+name+": "+o), s.Added.Render("  + "+name+": "+c))
 		}
 	}

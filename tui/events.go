@@ -332,7 +332,7 @@ func (m eventsModel) columns(e *entry) []column {
 	}
 	reasonStyle := s.Muted
 	if d.Outcome == string(store.Rejected) || d.Outcome == string(store.Failed) {
-		reasonStyle = s.outcome(d.Outcome)
+		reasonStyle = s.Outcome[d.Outcome]
 	}
 	return []column{
 		{clock(d.Received), 8, s.Muted},
@@ -340,7 +340,7 @@ func (m eventsModel) columns(e *entry) []column {
 		{shortID(d.UserID, m.userW), m.userW, plain},
 		{shortID(d.SvixID, m.svixW), m.svixW, s.Muted},
 		{ver, 1, verStyle},
-		{d.Outcome, 9, s.outcome(d.Outcome)},
+		{d.Outcome, 9, s.Outcome[d.Outcome]},
 		{status(d.Status), 3, plain},
 		{latency(d.Latency), 5, s.Muted},
 		{d.Reason, m.reasonW, reasonStyle},

@@ -60,7 +60,7 @@ func (m *rowsModel) Focus(on bool) { m.focused = on }
 
 // SetRows replaces the table with a new reading of it.
 func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
-	cur := m.current()
+	cur := m.Current()
 	m.users, m.loaded = users, true
 	m.deleted = map[string]bool{}
 	for _, s := range states {
@@ -110,15 +110,13 @@ func (m *rowsModel) SetTouched(id string) {
 
 // ToggleTombstones shows or hides the deleted users.
 func (m *rowsModel) ToggleTombstones() {
-	cur := m.current()
+	cur := m.Current()
 	m.showTombs = !m.showTombs
 	m.moveTo(cur)
 }
 
 // Current returns the user id under the cursor, or "".
-func (m rowsModel) Current() string { return m.current() }
-
-func (m rowsModel) current() string {
+func (m rowsModel) Current() string {
 	ls := m.lines()
 	if m.cursor >= 0 && m.cursor < len(ls) {
 		return ls[m.cursor].userID

@@ -129,7 +129,7 @@ func (m statusModel) countsView() string {
 	for _, o := range outcomes {
 		seen[o] = true
 		if n := m.counts[o]; n > 0 {
-			parts = append(parts, m.styles.outcome(o).Render(o)+" "+strconv.Itoa(n))
+			parts = append(parts, m.styles.Outcome[o].Render(o)+" "+strconv.Itoa(n))
 		}
 	}
 	var others []string

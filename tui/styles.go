@@ -72,11 +72,3 @@ func DefaultStyles() Styles {
 		},
 	}
 }
-
-// outcome styles an outcome; unknown outcomes are left plain.
-func (s Styles) outcome(o string) lipgloss.Style {
-	if st, ok := s.Outcome[o]; ok {
-		return st
-	}
-	return lipgloss.NewStyle()
-}

@@ -157,10 +157,9 @@ func (t *ngrokTunnel) Close() error {
 type watcher struct {
 	status func(Status)
 
-	mu        sync.Mutex
-	url       string
-	connected bool
-	lastErr   error // the last failure ngrok reported
+	mu      sync.Mutex
+	url     string // set once the endpoint is up: connected since
+	lastErr error  // the last failure ngrok reported
 }
 
 func (w *watcher) event(ev ngrok.Event) {
@@ -169,7 +168,7 @@ func (w *watcher) event(ev ngrok.Event) {
 	now := time.Now()
 	switch e := ev.(type) {
 	case *ngrok.EventAgentConnectSucceeded:
-		if w.connected {
+		if w.url != "" {
 			w.status(Status{At: now, State: Connected, URL: w.url})
 		}
 	case *ngrok.EventAgentDisconnected:
@@ -182,12 +181,12 @@ func (w *watcher) event(ev ngrok.Event) {
 		}
 		w.lastErr = e.Error
 		state := Connecting
-		if w.connected {
+		if w.url != "" {
 			state = Reconnecting
 		}
 		w.status(Status{At: now, State: state, URL: w.url, Code: Code(e.Error), Err: e.Error.Error()})
 	case *ngrok.EventAgentHeartbeatReceived:
-		if w.connected {
+		if w.url != "" {
 			w.status(Status{At: now, State: Connected, URL: w.url, Latency: e.Latency})
 		}
 	}
@@ -196,7 +195,7 @@ func (w *watcher) event(ev ngrok.Event) {
 func (w *watcher) up(url string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.url, w.connected = url, true
+	w.url = url
 	w.status(Status{At: time.Now(), State: Connected, URL: url})
 }
 
