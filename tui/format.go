@@ -68,10 +68,10 @@ func latency(d time.Duration) string {
 		return none
 	case d < time.Millisecond:
 		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < 10*time.Millisecond:
+	case d < 9950*time.Microsecond: // below what %.1f rounds to 10.0
 		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < 999500*time.Microsecond: // below what %.0f rounds to 1000
+		return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond))
 	default:
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	}
