@@ -8,8 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
