@@ -67,8 +67,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case DeliveryMsg:
 		cmd = m.add(msg.Delivery)
 	case TunnelMsg:
+		h := m.status.Height()
 		m.status.SetTunnel(msg.Status)
-		m.layout()
+		if m.status.Height() != h { // the first status adds the tunnel line
+			m.layout()
+		}
 	case rowsMsg:
 		cmd = m.showRows(msg)
 	case historyMsg:
