@@ -20,6 +20,7 @@ type rowsModel struct {
 	users      []store.User
 	deleted    map[string]bool // tombstoned user ids
 	tombstones []string        // tombstoned ids without a row, in order
+	tombs      int             // tombstoned users, with a row or without
 	loaded     bool
 	showTombs  bool
 	touched    string // the user id of the selected event
@@ -69,8 +70,12 @@ func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
 		}
 	}
 	has := map[string]bool{}
+	m.tombs = 0
 	for _, u := range users {
 		has[u.ClerkID] = true
+		if u.Deleted || m.deleted[u.ClerkID] {
+			m.tombs++
+		}
 	}
 	m.tombstones = m.tombstones[:0]
 	for _, s := range states {
@@ -78,6 +83,7 @@ func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
 			m.tombstones = append(m.tombstones, s.UserID)
 		}
 	}
+	m.tombs += len(m.tombstones)
 	m.moveTo(cur)
 }
 
@@ -200,12 +206,7 @@ func (m rowsModel) title() string {
 	if m.focused {
 		name, st = "[Users]", m.styles.Title
 	}
-	tombs := len(m.tombstones)
-	for _, u := range m.users {
-		if u.Deleted || m.deleted[u.ClerkID] {
-			tombs++
-		}
-	}
+	tombs := m.tombs
 	parts := []string{plural(len(m.users)+len(m.tombstones)-tombs, "user")}
 	switch {
 	case tombs == 0:
