@@ -328,11 +328,11 @@ func (f *serveFlags) public(env *config.Env, secret webhook.Secret, local bool, 
 			defer mu.Unlock()
 			if emit != nil {
 				emit(tunnelLine{Time: s.At.UTC(), Tunnel: string(s.State), URL: s.URL, Code: s.Code, Error: s.Err,
-					LatencyMS: float64(s.Latency.Microseconds()) / 1000})
+					LatencyMS: ms(s.Latency)})
 			}
 			switch {
 			case s.State == tunnel.Connected && s.State == last && s.Latency > 0:
-				log.Debug("tunnel heartbeat", "url", s.URL, "latency_ms", float64(s.Latency.Microseconds())/1000)
+				log.Debug("tunnel heartbeat", "url", s.URL, "latency_ms", ms(s.Latency))
 			case s.Err != "":
 				log.Warn("tunnel", "state", s.State, "code", s.Code, "err", s.Err)
 			default:
@@ -374,7 +374,7 @@ func (f *serveFlags) observer(log *slog.Logger, emit func(any)) func(webhook.Rep
 		emit(deliveryLine{
 			Time: r.Received.UTC(), SvixID: r.SvixID, Type: r.EventType, UserID: r.UserID, Verified: r.Verified,
 			Outcome: r.Outcome, Reason: r.Reason, Error: r.Error, Status: r.Status,
-			LatencyMS: float64(r.Latency.Microseconds()) / 1000,
+			LatencyMS: ms(r.Latency),
 		})
 	}
 }
@@ -407,7 +407,7 @@ type deliveryLine struct {
 func logDelivery(log *slog.Logger, r webhook.Report) {
 	attrs := []any{
 		"status", r.Status, "outcome", r.Outcome, "type", r.EventType, "user_id", r.UserID,
-		"svix_id", r.SvixID, "latency_ms", float64(r.Latency.Microseconds()) / 1000,
+		"svix_id", r.SvixID, "latency_ms", ms(r.Latency),
 	}
 	level := slog.LevelInfo
 	if r.Reason != "" {
@@ -428,3 +428,7 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// ms is d in milliseconds with microsecond precision, as the log and the
+// ndjson stream give latencies.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
