@@ -4,11 +4,13 @@
 package clerk
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -55,6 +57,9 @@ func IsUserEvent(eventType string) bool {
 func Parse(body []byte) (*Event, *store.Change, error) {
 	if !gjson.ValidBytes(body) {
 		return nil, nil, fmt.Errorf("%w: body is not JSON", ErrMalformed)
+	}
+	if err := storable(body); err != nil {
+		return nil, nil, err
 	}
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {
@@ -138,6 +143,9 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 			if v.Type == gjson.Number && v.Int() > 0 {
 				t := time.UnixMilli(Millis(v.Int())).UTC()
 				c.LastSignInAt = &t
+				if err == nil {
+					err = inRange("data.last_sign_in_at", Millis(v.Int()))
+				}
 			}
 		case "banned":
 			c.Banned = v.Type == gjson.True
@@ -158,10 +166,16 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 	c.UserID = id.Str
 	if ev.Type == UserDeleted {
 		*c = store.Change{UserID: id.Str, Version: Millis(ev.Timestamp), Deleted: true}
+		if err := inRange("timestamp", c.Version); err != nil {
+			return ev, nil, err
+		}
 		return ev, c, nil
 	}
 	if updated.Type != gjson.Number || updated.Int() <= 0 {
 		return ev, nil, fmt.Errorf("%w: no data.updated_at", ErrMalformed)
+	}
+	if err == nil {
+		err = errors.Join(inRange("data.updated_at", Millis(updated.Int())), inRange("data.created_at", Millis(created.Int())))
 	}
 	if err != nil {
 		return ev, nil, err
@@ -172,7 +186,73 @@ func Parse(body []byte) (*Event, *store.Change, error) {
 	c.Email = primaryOf(emails, primary, "email_address")
 	c.Phone = primaryOf(phones, phone, "phone_number")
 	c.Data = raw(body, data)
+	c.Digest = store.Digest(c.Data)
 	return ev, c, nil
+}
+
+// maxMillis is the last millisecond of year 9999. A later time fits
+// neither Prisma's DateTime nor every database, and as a version it
+// would leave every later change of the user stale.
+const maxMillis = 253402300799999
+
+// inRange refuses a time (Unix ms) after year 9999 in field.
+func inRange(field string, ms int64) error {
+	if ms > maxMillis {
+		return fmt.Errorf("%w: %s is after year 9999", ErrMalformed, field)
+	}
+	return nil
+}
+
+// storable refuses text that one database would store and another refuse,
+// so that every store answers a body alike: invalid UTF-8, and the
+// escapes of NUL (\u0000) and of lone surrogate halves, which PostgreSQL
+// refuses in text and jsonb.
+func storable(body []byte) error {
+	if !utf8.Valid(body) {
+		return fmt.Errorf("%w: body is not valid UTF-8", ErrMalformed)
+	}
+	// The body is valid JSON: every backslash is in a string, and \u is
+	// followed by four hex digits.
+	for i := bytes.IndexByte(body, '\\'); i >= 0 && i+1 < len(body); {
+		step := 2
+		if body[i+1] == 'u' {
+			step = 6
+			switch r := hex4(body[i+2:]); {
+			case r == 0:
+				return fmt.Errorf("%w: a string holds NUL (\\u0000)", ErrMalformed)
+			case r >= 0xd800 && r < 0xdc00:
+				if low := body[i+6:]; len(low) < 6 || low[0] != '\\' || low[1] != 'u' || hex4(low[2:]) < 0xdc00 || hex4(low[2:]) >= 0xe000 {
+					return fmt.Errorf("%w: a string holds half of a surrogate pair", ErrMalformed)
+				}
+				step = 12
+			case r >= 0xdc00 && r < 0xe000:
+				return fmt.Errorf("%w: a string holds half of a surrogate pair", ErrMalformed)
+			}
+		}
+		next := bytes.IndexByte(body[i+step:], '\\')
+		if next < 0 {
+			break
+		}
+		i += step + next
+	}
+	return nil
+}
+
+// hex4 is the value of the four hex digits that b starts with.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // primaryOf returns the attribute attr of the entry of list whose id is

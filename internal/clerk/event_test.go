@@ -97,12 +97,54 @@ func TestParseMalformed(t *testing.T) {
 		"deleted without data.id":  `{"type":"user.deleted","timestamp":1700000000,"data":{"object":"user","deleted":true}}`,
 		"wrong field type":         `{"type":"user.created","data":{"id":"user_1","updated_at":"yesterday"}}`,
 		"deleted, wrong data type": `{"type":"user.deleted","data":{"id":7}}`,
+		// What one database stores and another refuses is refused by both.
+		"NUL in a name":              `{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,"first_name":"a\u0000b"}}`,
+		"NUL in the id":              `{"type":"user.created","data":{"id":"user_\u0000","updated_at":1700000000000}}`,
+		"NUL in a metadata key":      `{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,"public_metadata":{"k\u0000":1}}}`,
+		"NUL in the type":            `{"type":"session.created\u0000","data":{"id":"sess_1"}}`,
+		"lone high surrogate":        `{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,"last_name":"\ud83dx"}}`,
+		"high surrogate, no low":     `{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,"last_name":"\ud83d\u0041"}}`,
+		"lone low surrogate":         `{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,"last_name":"\ude00"}}`,
+		"invalid UTF-8":              "{\"type\":\"user.created\",\"data\":{\"id\":\"user_1\",\"updated_at\":1700000000000,\"username\":\"\xff\"}}",
+		"updated_at after 9999":      `{"type":"user.updated","data":{"id":"user_1","updated_at":253402300800000}}`,
+		"created_at after 9999":      `{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,"created_at":99999999999999999}}`,
+		"last_sign_in_at after 9999": `{"type":"user.updated","data":{"id":"user_1","updated_at":1700000000000,"last_sign_in_at":253402300800000}}`,
+		"deleted after 9999":         `{"type":"user.deleted","timestamp":253402300800000,"data":{"id":"user_1","deleted":true}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, _, err := Parse([]byte(body)); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// Text that every store keeps alike passes: a surrogate pair, an escaped
+// backslash before "u0000", and the last millisecond of year 9999.
+func TestParseStorableEdges(t *testing.T) {
+	body := `{"type":"user.updated","data":{"id":"user_1","updated_at":253402300799999,` +
+		`"first_name":"\ud83d\ude00","last_name":"back\\u0000slash","username":"\u00e9"}}`
+	_, c, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deref(c.FirstName) != "😀" || deref(c.LastName) != `back\u0000slash` || deref(c.Username) != "é" || c.Version != maxMillis {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+// The digest tells two bodies of one version apart, and is the same for
+// the same data.
+func TestParseDigest(t *testing.T) {
+	digest := func(name string) int64 {
+		_, c, err := Parse([]byte(`{"type":"user.updated","data":{"id":"user_1","updated_at":1700000000000,"first_name":"` + name + `"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Digest
+	}
+	if a, b := digest("Ada"), digest("Grace"); a == b || a != digest("Ada") || a < 0 || b < 0 {
+		t.Fatalf("digests %d, %d", a, b)
 	}
 }
 

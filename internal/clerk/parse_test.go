@@ -79,6 +79,7 @@ func TestParseAgreesWithTheSDK(t *testing.T) {
 			Phone: primaryPhone(u), ExternalID: blank(u.ExternalID), Banned: u.Banned, Locked: u.Locked,
 			PublicMetadata: metadata(u.PublicMetadata), PrivateMetadata: metadata(u.PrivateMetadata),
 			UnsafeMetadata: metadata(u.UnsafeMetadata), Data: []byte(gjson.GetBytes(body, "data").Raw),
+			Digest: store.Digest([]byte(gjson.GetBytes(body, "data").Raw)),
 		}
 		if u.LastSignInAt != nil {
 			t := time.UnixMilli(clerk.Millis(*u.LastSignInAt)).UTC()

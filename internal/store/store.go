@@ -6,6 +6,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"time"
 )
@@ -66,6 +68,10 @@ type Change struct {
 	// Version orders the events of one user (Unix ms): data.updated_at for
 	// user.created and user.updated, the envelope timestamp for user.deleted.
 	Version int64
+	// Digest orders two changes of one Version (Digest of Data): the
+	// greater wins, so that different bodies carrying one version end the
+	// same in every delivery order, and the same body twice is stale.
+	Digest int64
 	// Deleted is true for user.deleted; the fields below are then unset.
 	Deleted   bool
 	Email     *string
@@ -84,6 +90,14 @@ type Change struct {
 	PrivateMetadata []byte     // raw JSON; nil when null
 	UnsafeMetadata  []byte     // raw JSON; nil when null
 	Data            []byte     // the whole user object, raw JSON
+}
+
+// Digest is the tie-break of a change whose entity data is data: the
+// first 63 bits of its SHA-256, never negative, so that bookkeeping from
+// before digests (0) loses every tie.
+func Digest(data []byte) int64 {
+	sum := sha256.Sum256(data)
+	return int64(binary.BigEndian.Uint64(sum[:8]) >> 1)
 }
 
 // User is a row of the users table as the mapping reads it. Fields that
@@ -140,7 +154,8 @@ func (u *User) Set(field, text string) {
 type UserState struct {
 	UserID  string
 	Version int64
-	Deleted bool // tombstoned: no later event brings the user back
+	Digest  int64 // the Digest of the change that set Version
+	Deleted bool  // tombstoned: no later event brings the user back
 }
 
 // Record is one row of the delivery ledger.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -34,6 +35,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (*table
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
 		}
+		schema, err := currentSchema(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS clerk_sync_migrations (
 			version INTEGER PRIMARY KEY,
 			applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
@@ -54,7 +59,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (*table
 				return err
 			}
 		}
-		t, err = prepare(ctx, tx, m)
+		t, err = prepare(ctx, tx, m, schema)
 		return err
 	})
 	return t, err
@@ -62,8 +67,8 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (*table
 
 // prepare creates the default table when m is the default mapping, checks
 // the table against m (findings that would fail deliveries are an error
-// wrapping mapping.ErrMismatch) and creates the apply function.
-func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping) (*table, error) {
+// wrapping mapping.ErrMismatch) and creates the apply function in schema.
+func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping, schema string) (*table, error) {
 	info, err := inspect(ctx, tx, m)
 	if err != nil {
 		return nil, err
@@ -82,18 +87,64 @@ func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping) (*table, error) 
 		return nil, mapping.Mismatch(m, failing)
 	}
 	t := newTable(m, info)
-	// Found through the search path, as the calls find it: each schema of
-	// a database (Prisma's ?schema=) has its own.
-	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT to_regprocedure($1) IS NOT NULL`, t.signature).Scan(&exists); err != nil {
+	t.setFunction(schema)
+	if err := ensureFunction(ctx, tx, t.fn); err != nil {
 		return nil, err
 	}
-	if !exists {
-		if _, err := tx.Exec(ctx, t.create); err != nil {
-			return nil, fmt.Errorf("create %s: %w", t.fn, err)
-		}
-	}
 	return t, nil
+}
+
+// ensureFunction creates fn when its schema lacks it, then checks that the
+// function of that name is ours: owned by the role we connect as, with
+// the source we generate. A role that may create functions in the schema
+// could otherwise have created it first, and every delivery would run its
+// code with our privileges.
+func ensureFunction(ctx context.Context, tx pgx.Tx, fn function) error {
+	const look = `
+		SELECT pg_get_userbyid(p.proowner), current_user, p.prosrc, p.prosecdef OR p.proconfig IS NOT NULL
+		FROM pg_proc p WHERE p.oid = to_regprocedure($1)`
+	var (
+		owner, me, source string
+		altered           bool
+	)
+	err := tx.QueryRow(ctx, look, fn.signature).Scan(&owner, &me, &source, &altered)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := tx.Exec(ctx, fn.create); err != nil {
+			return fmt.Errorf("create %s: %w", fn.name, err)
+		}
+		err = tx.QueryRow(ctx, look, fn.signature).Scan(&owner, &me, &source, &altered)
+	}
+	if err != nil {
+		return fmt.Errorf("check %s: %w", fn.name, err)
+	}
+	switch {
+	case owner != me:
+		return fmt.Errorf("refusing to use %s: it belongs to role %q, not to %q that clerk-sync connects as, "+
+			"so another role created it and calling it would run that role's code with clerk-sync's privileges; "+
+			"find out who made it, drop it (DROP FUNCTION %s), and revoke CREATE on the schema from roles that should not have it",
+			fn.name, owner, me, fn.signature)
+	case source != fn.source || altered:
+		return fmt.Errorf("refusing to use %s: it is not the function clerk-sync generates (its source or settings were changed); "+
+			"drop it (DROP FUNCTION %s) and clerk-sync creates it again at start-up", fn.name, fn.signature)
+	}
+	return nil
+}
+
+// currentSchema is the schema where the bookkeeping tables and the apply
+// function live: the first schema of the search path that exists.
+func currentSchema(ctx context.Context, tx pgx.Tx) (string, error) {
+	var (
+		schema *string
+		path   string
+	)
+	if err := tx.QueryRow(ctx, `SELECT current_schema(), current_setting('search_path')`).Scan(&schema, &path); err != nil {
+		return "", err
+	}
+	if schema == nil {
+		return "", fmt.Errorf("no schema of the search path (%s) exists in this database: "+
+			"create it (CREATE SCHEMA …) or fix ?schema= / search_path in the database URL", path)
+	}
+	return *schema, nil
 }
 
 func hasParam(rawURL, name string) bool {

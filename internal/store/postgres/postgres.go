@@ -123,7 +123,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []request) ([]store.Outcom
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for _, i := range order {
-		b.Queue(s.table.applySQL, s.table.args(batch[i].d, &batch[i].c)...)
+		b.Queue(s.table.fn.applySQL, s.table.args(batch[i].d, &batch[i].c)...)
 	}
 	b.Queue("COMMIT")
 	br := s.pool.SendBatch(ctx, b)
@@ -148,9 +148,12 @@ func (s *Store) applyBatch(ctx context.Context, batch []request) ([]store.Outcom
 // applyOne applies one delivery in its own transaction (one statement).
 func (s *Store) applyOne(ctx context.Context, r request) (store.Outcome, error) {
 	var outcome string
-	err := s.pool.QueryRow(ctx, s.table.applySQL, s.table.args(r.d, &r.c)...).Scan(&outcome)
+	err := s.pool.QueryRow(ctx, s.table.fn.applySQL, s.table.args(r.d, &r.c)...).Scan(&outcome)
 	if err == nil {
 		return store.Outcome(outcome), nil
+	}
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == duplicateChange {
+		return store.Duplicate, nil
 	}
 	err = classify("apply", err)
 	if !errors.Is(err, store.ErrPermanent) {
@@ -282,13 +285,13 @@ func (v *View) Close() error {
 
 // UserStates implements store.Store.
 func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
-	rows, err := s.pool.Query(ctx, `SELECT user_id, version, deleted FROM clerk_sync_users ORDER BY user_id COLLATE "C"`)
+	rows, err := s.pool.Query(ctx, `SELECT user_id, version, digest, deleted FROM clerk_sync_users ORDER BY user_id COLLATE "C"`)
 	if err != nil {
 		return nil, classify("list user states", err)
 	}
 	states, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.UserState, error) {
 		var st store.UserState
-		err := r.Scan(&st.UserID, &st.Version, &st.Deleted)
+		err := r.Scan(&st.UserID, &st.Version, &st.Digest, &st.Deleted)
 		return st, err
 	})
 	if err != nil {

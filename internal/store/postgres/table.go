@@ -26,11 +26,17 @@ import (
 type table struct {
 	m         mapping.Mapping
 	info      mapping.TableInfo // the table as the database declared it
-	fn        string            // the function's name: clerk_sync_apply_<hash of its SQL>
-	signature string            // fn(text, …), for to_regprocedure
-	create    string            // CREATE OR REPLACE FUNCTION …
-	applySQL  string            // SELECT fn($1, …)
 	selectSQL string
+	fn        function // set by setFunction; a view has none
+}
+
+// function is the generated apply function of one table in one schema.
+type function struct {
+	name      string // "schema".clerk_sync_apply_<hash of its SQL>
+	signature string // name(text, …), for to_regprocedure
+	source    string // the body, as pg_proc.prosrc keeps it
+	create    string // CREATE FUNCTION …
+	applySQL  string // SELECT name($1::text, …)
 }
 
 // querier is a pool or a transaction.
@@ -38,106 +44,17 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// duplicateChange is the SQLSTATE that the apply function raises when a
+// done svix-id came back with a change that would be applied: the raise
+// undoes it, and the delivery is a duplicate.
+const duplicateChange = "CSDUP"
+
 func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 	q := mapping.Quote
-	name := m.QualifiedName()
 	typeOf := func(col string) string {
 		c, _ := info.Column(col)
 		return c.Type
 	}
-	// Casting to the type without its length lets the column refuse a
-	// value too long (a permanent error), where CAST(… AS varchar(30))
-	// would cut it.
-	cast := func(expr, col string) string {
-		if c, _ := info.Column(col); c.Base != "text" && c.Base != "" {
-			return fmt.Sprintf("CAST(%s AS %s)", expr, c.Base)
-		}
-		return expr
-	}
-	var cols, vals, sets []string
-	if m.HasID() && m.IDFill != mapping.FillDefault {
-		cols, vals = append(cols, q(m.ID)), append(vals, cast("p_id", m.ID))
-	}
-	cols, vals = append(cols, q(m.Key)), append(vals, cast("p_user_id", m.Key))
-	for i, c := range m.Columns {
-		cols, vals = append(cols, q(c.Name)), append(vals, cast(fmt.Sprintf("p_v[%d]", i+1), c.Name))
-		sets = append(sets, fmt.Sprintf("%s = excluded.%s", q(c.Name), q(c.Name)))
-	}
-	conflict := "DO NOTHING"
-	if len(sets) > 0 {
-		conflict = "DO UPDATE SET\n                " + strings.Join(sets, ",\n                ")
-	}
-	upsert := fmt.Sprintf("INSERT INTO %s (%s)\n            VALUES (%s)\n            ON CONFLICT (%s) %s",
-		name, strings.Join(cols, ", "), strings.Join(vals, ", "), q(m.Key), conflict)
-	remove := fmt.Sprintf("DELETE FROM %s WHERE %s = p_user_id", name, q(m.Key))
-	if m.OnDelete == store.SoftDelete {
-		// Check saw that the column holds m.DeleteAs.
-		at := "true"
-		if m.DeleteAs == mapping.Time {
-			at = "(to_timestamp(p_version / 1000.0) AT TIME ZONE 'UTC')"
-			if strings.Contains(typeOf(m.DeleteColumn), "with time zone") {
-				at = "to_timestamp(p_version / 1000.0)"
-			}
-		}
-		remove = fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = p_user_id", name, q(m.DeleteColumn), at, q(m.Key))
-	}
-	code := fmt.Sprintf(`
-DECLARE
-    v_outcome TEXT := 'stale';
-BEGIN
-    IF p_deleted THEN
-        INSERT INTO clerk_sync_users AS s (user_id, version, deleted)
-        VALUES (p_user_id, p_version, true)
-        ON CONFLICT (user_id) DO UPDATE
-            SET deleted = true, version = excluded.version, changed_at = now()
-            WHERE NOT s.deleted;
-        IF FOUND THEN
-            v_outcome := 'applied';
-            %s;
-        END IF;
-    ELSE
-        INSERT INTO clerk_sync_users AS s (user_id, version)
-        VALUES (p_user_id, p_version)
-        ON CONFLICT (user_id) DO UPDATE
-            SET version = excluded.version, changed_at = now()
-            WHERE NOT s.deleted AND s.version < excluded.version;
-        IF FOUND THEN
-            v_outcome := 'applied';
-            %s;
-        END IF;
-    END IF;
-
-    -- A done svix-id is a duplicate. Its version is the one already applied
-    -- (or older), so the statements above changed nothing.
-    INSERT INTO clerk_sync_deliveries AS d (svix_id, event_type, user_id, outcome, received_at, payload)
-    VALUES (p_svix_id, p_type, p_user_id, v_outcome, p_received_at, p_payload)
-    ON CONFLICT (svix_id) DO UPDATE
-        SET event_type = excluded.event_type, user_id = excluded.user_id, outcome = excluded.outcome,
-            error = NULL, attempts = d.attempts + 1, received_at = excluded.received_at, payload = excluded.payload
-        WHERE d.outcome IN ('failed', 'rejected');
-    IF NOT FOUND THEN
-        RETURN 'duplicate';
-    END IF;
-    RETURN v_outcome;
-END
-`, remove, upsert)
-	// The body is dollar-quoted; identifiers from the mapping file may hold
-	// any text, so the tag is one that the body does not contain.
-	tag := "$clerk_sync$"
-	for strings.Contains(code, tag) {
-		tag = tag[:len(tag)-1] + "_$"
-	}
-	body := fmt.Sprintf(`(
-    p_svix_id TEXT, p_type TEXT, p_user_id TEXT, p_version BIGINT, p_deleted BOOLEAN,
-    p_received_at TIMESTAMPTZ, p_payload BYTEA, p_id TEXT, p_v TEXT[]
-) RETURNS TEXT LANGUAGE plpgsql AS %s%s%s`, tag, code, tag)
-
-	sum := sha256.Sum256([]byte(body))
-	t := &table{m: m, info: info, fn: "clerk_sync_apply_" + hex.EncodeToString(sum[:6])}
-	t.create = "CREATE OR REPLACE FUNCTION " + t.fn + body
-	t.signature = t.fn + "(text, text, text, bigint, boolean, timestamptz, bytea, text, text[])"
-	t.applySQL = "SELECT " + t.fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-
 	read := func(col string, k mapping.Kind) string {
 		if k == mapping.Time && strings.HasPrefix(typeOf(col), "timestamp") {
 			return fmt.Sprintf("(extract(epoch FROM %s) * 1000)::bigint::text", q(col))
@@ -158,9 +75,140 @@ END
 		sel = append(sel, "NULL")
 	}
 	// Rows without a Clerk id are the app's own (users from before Clerk).
-	t.selectSQL = fmt.Sprintf(`SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s COLLATE "C"`,
-		strings.Join(sel, ", "), name, q(m.Key), q(m.Key))
-	return t
+	return &table{m: m, info: info, selectSQL: fmt.Sprintf(`SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s COLLATE "C"`,
+		strings.Join(sel, ", "), m.QualifiedName(), q(m.Key), q(m.Key))}
+}
+
+// The apply function's parameters, in order. The statements on the app's
+// table name them by position ($3), never by name: a column of the app's
+// may be called anything, p_user_id included.
+const params = `
+    p_svix_id TEXT, p_type TEXT, p_user_id TEXT, p_version BIGINT, p_digest BIGINT, p_deleted BOOLEAN,
+    p_received_at TIMESTAMPTZ, p_payload BYTEA, p_id TEXT, p_v TEXT[]
+`
+
+// paramTypes are the types of params, as the call casts its arguments so
+// that no other overload of the name can be chosen.
+var paramTypes = []string{"text", "text", "text", "bigint", "bigint", "boolean", "timestamptz", "bytea", "text", "text[]"}
+
+// setFunction generates the apply function for the table in schema, where
+// the bookkeeping tables are.
+func (t *table) setFunction(schema string) {
+	q := mapping.Quote
+	users, deliveries := q(schema)+".clerk_sync_users", q(schema)+".clerk_sync_deliveries"
+	code := fmt.Sprintf(`
+#variable_conflict use_column
+DECLARE
+    v_outcome TEXT := 'stale';
+BEGIN
+    IF p_deleted THEN
+        INSERT INTO %[1]s AS s (user_id, version, digest, deleted)
+        VALUES (p_user_id, p_version, p_digest, true)
+        ON CONFLICT (user_id) DO UPDATE
+            SET deleted = true, version = excluded.version, digest = excluded.digest, changed_at = now()
+            WHERE NOT s.deleted;
+        IF FOUND THEN
+            v_outcome := 'applied';
+            %[3]s;
+        END IF;
+    ELSE
+        INSERT INTO %[1]s AS s (user_id, version, digest)
+        VALUES (p_user_id, p_version, p_digest)
+        ON CONFLICT (user_id) DO UPDATE
+            SET version = excluded.version, digest = excluded.digest, changed_at = now()
+            WHERE NOT s.deleted AND (s.version, s.digest) < (excluded.version, excluded.digest);
+        IF FOUND THEN
+            v_outcome := 'applied';
+            %[4]s;
+        END IF;
+    END IF;
+
+    INSERT INTO %[2]s AS d (svix_id, event_type, user_id, outcome, received_at, payload)
+    VALUES (p_svix_id, p_type, p_user_id, v_outcome, p_received_at, p_payload)
+    ON CONFLICT (svix_id) DO UPDATE
+        SET event_type = excluded.event_type, user_id = excluded.user_id, outcome = excluded.outcome,
+            error = NULL, attempts = d.attempts + 1, received_at = excluded.received_at, payload = excluded.payload
+        WHERE d.outcome IN ('failed', 'rejected');
+    IF NOT FOUND THEN
+        -- A done svix-id: a different body under it must change nothing.
+        IF v_outcome = 'applied' THEN
+            RAISE EXCEPTION 'svix-id %% is already done', p_svix_id USING ERRCODE = '%[5]s';
+        END IF;
+        RETURN 'duplicate';
+    END IF;
+    RETURN v_outcome;
+END
+`, users, deliveries, t.removeSQL(), t.upsertSQL(), duplicateChange)
+	// The body is dollar-quoted; identifiers from the mapping file may hold
+	// any text, so the tag is one that the body does not contain.
+	tag := "$clerk_sync$"
+	for strings.Contains(code, tag) {
+		tag = tag[:len(tag)-1] + "_$"
+	}
+	body := "(" + params + ") RETURNS TEXT LANGUAGE plpgsql AS " + tag + code + tag
+	sum := sha256.Sum256([]byte(body))
+	name := q(schema) + ".clerk_sync_apply_" + hex.EncodeToString(sum[:6])
+	args := make([]string, len(paramTypes))
+	for i, typ := range paramTypes {
+		args[i] = fmt.Sprintf("$%d::%s", i+1, typ)
+	}
+	t.fn = function{
+		name:      name,
+		signature: name + "(" + strings.Join(paramTypes, ", ") + ")",
+		source:    code,
+		create:    "CREATE FUNCTION " + name + body,
+		applySQL:  "SELECT " + name + "(" + strings.Join(args, ", ") + ")",
+	}
+}
+
+// cast is the value expr for column col: cast to the column's type
+// without its modifiers, so that storing it works as an INSERT of the
+// text would (a value too long is refused, never cut; a time is rounded
+// to the column's precision).
+func (t *table) cast(expr, col string) string {
+	if c, _ := t.info.Column(col); c.Base != "pg_catalog.text" && c.Base != "" {
+		return fmt.Sprintf("CAST(%s AS %s)", expr, c.Base)
+	}
+	return expr
+}
+
+// upsertSQL writes the user's row from the parameters: $3 the Clerk id,
+// $9 the primary key, $10 the mapped values.
+func (t *table) upsertSQL() string {
+	q, m := mapping.Quote, t.m
+	var cols, vals, sets []string
+	if m.HasID() && m.IDFill != mapping.FillDefault {
+		cols, vals = append(cols, q(m.ID)), append(vals, t.cast("$9", m.ID))
+	}
+	cols, vals = append(cols, q(m.Key)), append(vals, t.cast("$3", m.Key))
+	for i, c := range m.Columns {
+		cols, vals = append(cols, q(c.Name)), append(vals, t.cast(fmt.Sprintf("$10[%d]", i+1), c.Name))
+		sets = append(sets, fmt.Sprintf("%s = excluded.%s", q(c.Name), q(c.Name)))
+	}
+	conflict := "DO NOTHING"
+	if len(sets) > 0 {
+		conflict = "DO UPDATE SET\n                " + strings.Join(sets, ",\n                ")
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s)\n            VALUES (%s)\n            ON CONFLICT (%s) %s",
+		m.QualifiedName(), strings.Join(cols, ", "), strings.Join(vals, ", "), q(m.Key), conflict)
+}
+
+// removeSQL deletes the user's row ($3), or marks it deleted at the
+// version ($4, Unix ms).
+func (t *table) removeSQL() string {
+	q, m := mapping.Quote, t.m
+	if m.OnDelete != store.SoftDelete {
+		return fmt.Sprintf("DELETE FROM %s AS t WHERE t.%s = $3", m.QualifiedName(), q(m.Key))
+	}
+	// Check saw that the column holds m.DeleteAs.
+	at := "true"
+	if m.DeleteAs == mapping.Time {
+		at = "(to_timestamp($4 / 1000.0) AT TIME ZONE 'UTC')"
+		if c, _ := t.info.Column(m.DeleteColumn); strings.Contains(c.Type, "with time zone") {
+			at = "to_timestamp($4 / 1000.0)"
+		}
+	}
+	return fmt.Sprintf("UPDATE %s AS t SET %s = %s WHERE t.%s = $3", m.QualifiedName(), q(m.DeleteColumn), at, q(m.Key))
 }
 
 // args are the arguments of the apply function for one delivery.
@@ -177,7 +225,7 @@ func (t *table) args(d store.Delivery, c *store.Change) []any {
 			vals[i] = text(mapping.Value(col.Field, c))
 		}
 	}
-	return []any{d.SvixID, d.Type, c.UserID, c.Version, c.Deleted, d.ReceivedAt, d.Payload, id, vals}
+	return []any{d.SvixID, d.Type, c.UserID, c.Version, c.Digest, c.Deleted, d.ReceivedAt, d.Payload, id, vals}
 }
 
 // text is v as the function's text argument, which it casts to the
@@ -246,9 +294,11 @@ func (b badRow) Error() string { return b.err.Error() }
 func inspect(ctx context.Context, db querier, m mapping.Mapping) (mapping.TableInfo, error) {
 	var info mapping.TableInfo
 	rows, err := db.Query(ctx, `
-		SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), a.attnotnull,
+		SELECT a.attname, format_type(a.atttypid, a.atttypmod), format('%I.%I', tn.nspname, ty.typname), a.attnotnull,
 			a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.attgenerated <> '' OR a.attidentity = 'a'
 		FROM pg_attribute a
+		JOIN pg_type ty ON ty.oid = a.atttypid
+		JOIN pg_namespace tn ON tn.oid = ty.typnamespace
 		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 		ORDER BY a.attnum`, m.QualifiedName())
 	if err != nil {

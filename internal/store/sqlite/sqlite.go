@@ -204,7 +204,7 @@ func (v *View) Close() error { return v.db.Close() }
 
 // UserStates implements store.Store.
 func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT user_id, version, deleted FROM clerk_sync_users ORDER BY user_id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT user_id, version, digest, deleted FROM clerk_sync_users ORDER BY user_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list user states: %w", classify(err))
 	}
@@ -212,7 +212,7 @@ func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
 	var states []store.UserState
 	for rows.Next() {
 		var st store.UserState
-		if err := rows.Scan(&st.UserID, &st.Version, &st.Deleted); err != nil {
+		if err := rows.Scan(&st.UserID, &st.Version, &st.Digest, &st.Deleted); err != nil {
 			return nil, fmt.Errorf("list user states: %w", classify(err))
 		}
 		states = append(states, st)

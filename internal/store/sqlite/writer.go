@@ -15,20 +15,20 @@ import (
 var migrations embed.FS
 
 // The statements of one delivery. A done svix-id needs no look-up first:
-// its version is the one already applied (or older), so the tombstone or
-// advance changes nothing, and the record, which leaves a done row alone,
-// answers Duplicate — as the PostgreSQL function does.
+// the record, which leaves a done row alone, answers Duplicate, and the
+// delivery's savepoint is then rolled back, so that a body sent again
+// under a done svix-id changes nothing even when it differs.
 const (
 	sqlTombstone = `
-		INSERT INTO clerk_sync_users (user_id, version, deleted, changed_at) VALUES (?, ?, 1, ?)
+		INSERT INTO clerk_sync_users (user_id, version, digest, deleted, changed_at) VALUES (?, ?, ?, 1, ?)
 		ON CONFLICT (user_id) DO UPDATE
-			SET deleted = 1, version = excluded.version, changed_at = excluded.changed_at
+			SET deleted = 1, version = excluded.version, digest = excluded.digest, changed_at = excluded.changed_at
 			WHERE NOT deleted`
 	sqlAdvance = `
-		INSERT INTO clerk_sync_users (user_id, version, deleted, changed_at) VALUES (?, ?, 0, ?)
+		INSERT INTO clerk_sync_users (user_id, version, digest, deleted, changed_at) VALUES (?, ?, ?, 0, ?)
 		ON CONFLICT (user_id) DO UPDATE
-			SET version = excluded.version, changed_at = excluded.changed_at
-			WHERE NOT deleted AND version < excluded.version`
+			SET version = excluded.version, digest = excluded.digest, changed_at = excluded.changed_at
+			WHERE NOT deleted AND (version, digest) < (excluded.version, excluded.digest)`
 	sqlRecord = `
 		INSERT INTO clerk_sync_deliveries (svix_id, event_type, user_id, outcome, error, received_at, payload)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -116,16 +116,22 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 	} else {
 		o, err = w.record(ctx, r.delivery, r.outcome, r.errMsg)
 	}
-	if err != nil {
+	if err != nil || (r.change != nil && o == store.Duplicate) {
 		if _, rerr := w.conn.ExecContext(ctx, `ROLLBACK TO d`); rerr != nil {
 			return store.Done{}, rerr
 		}
+	}
+	if err != nil {
 		err = classify(err)
 		if r.change != nil && errors.Is(err, store.ErrPermanent) {
-			// Keep the failure visible, and replayable, in the ledger.
-			if _, rerr := w.record(ctx, r.delivery, store.Failed, err.Error()); rerr != nil {
+			// Keep the failure visible, and replayable, in the ledger; a
+			// done svix-id stays done.
+			switch ro, rerr := w.record(ctx, r.delivery, store.Failed, err.Error()); {
+			case rerr != nil:
 				err = fmt.Errorf("%w; recording the failure: %w", err, classify(rerr))
-			} else {
+			case ro == store.Duplicate:
+				o, err = store.Duplicate, nil
+			default:
 				o = store.Failed
 			}
 		}
@@ -140,7 +146,7 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 	now := time.Now().UnixMilli()
 	outcome := store.Stale
 	if c.Deleted {
-		res, err := w.stmt.tombstone.ExecContext(ctx, c.UserID, c.Version, now)
+		res, err := w.stmt.tombstone.ExecContext(ctx, c.UserID, c.Version, c.Digest, now)
 		if err != nil {
 			return "", err
 		}
@@ -151,7 +157,7 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 			}
 		}
 	} else {
-		res, err := w.stmt.advance.ExecContext(ctx, c.UserID, c.Version, now)
+		res, err := w.stmt.advance.ExecContext(ctx, c.UserID, c.Version, c.Digest, now)
 		if err != nil {
 			return "", err
 		}
