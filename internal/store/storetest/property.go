@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -31,6 +36,9 @@ type item struct {
 
 // pcase is one random user: the events Clerk emitted for it, in order, and
 // the same deliveries as Svix might make them: shuffled, some repeated.
+// Some cases add a twin (the user's last change again, same updated_at,
+// other content, new svix-id) and an impostor (a done svix-id again with
+// a newer body, which must change nothing).
 type pcase struct {
 	user     *fake.User
 	inOrder  []item
@@ -43,12 +51,53 @@ func newCase(g *fake.Generator, rng *rand.Rand, n int) pcase {
 	for i, ev := range evs {
 		c.inOrder = append(c.inOrder, item{id: fmt.Sprintf("msg_p%d_%d", n, i), ev: ev})
 	}
+	last := len(evs) - 1 // the last created or updated
+	if u.Deleted {
+		last--
+	}
+	if rng.IntN(3) == 0 {
+		twin := item{id: fmt.Sprintf("msg_p%d_twin", n), ev: twinOf(u, evs[last], fmt.Sprintf("Twin%d", n))}
+		c.inOrder = slices.Insert(c.inOrder, last+1, twin)
+	}
 	c.shuffled = append(c.shuffled, c.inOrder...)
 	for range rng.IntN(4) { // duplicates: the same svix-id and bytes again
 		c.shuffled = append(c.shuffled, c.inOrder[rng.IntN(len(c.inOrder))])
 	}
 	rng.Shuffle(len(c.shuffled), func(i, j int) { c.shuffled[i], c.shuffled[j] = c.shuffled[j], c.shuffled[i] })
+	k := rng.IntN(len(c.shuffled))
+	k = slices.IndexFunc(c.shuffled, func(it item) bool { return it.id == c.shuffled[k].id })
+	if rng.IntN(3) == 0 && k+2 <= len(c.shuffled) {
+		// Two places on: the same applier's lane when two race, so the
+		// svix-id is done before its impostor comes.
+		body := set(evs[last].Body, "type", clerk.UserUpdated)
+		body = set(body, "data.updated_at", u.UpdatedAt+3_600_000)
+		body = set(body, "data.first_name", "Impostor")
+		imp := item{id: c.shuffled[k].id, ev: fake.Event{Type: clerk.UserUpdated, UserID: u.ID, Body: body}}
+		c.shuffled = slices.Insert(c.shuffled, k+2, imp)
+	}
 	return c
+}
+
+// twinOf is ev — u's last change — with first_name set to name: the same
+// version with other content. Whichever of the two has the greater digest
+// is the row every delivery order must end with; u becomes that one.
+func twinOf(u *fake.User, ev fake.Event, name string) fake.Event {
+	twin := ev
+	twin.Body = set(ev.Body, "data.first_name", name)
+	data := []byte(gjson.GetBytes(twin.Body, "data").Raw)
+	if store.Digest(data) > store.Digest(u.Data) {
+		u.FirstName, u.Data = &name, data
+	}
+	return twin
+}
+
+// set is sjson.SetBytes for bodies the test builds itself.
+func set(body []byte, path string, v any) []byte {
+	out, err := sjson.SetBytes(body, path, v)
+	if err != nil {
+		panic(err)
+	}
+	return out
 }
 
 func (c pcase) String() string {

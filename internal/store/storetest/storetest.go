@@ -254,6 +254,43 @@ func runRules(t *testing.T, h Harness) {
 			t.Fatalf("a duplicate changed the ledger: %+v", r)
 		}
 	})
+	t.Run("a different body under a done svix-id changes nothing", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u := e.g.NewUser()
+		id, o, err := e.apply(e.g.Created(u))
+		e.must(store.Applied, o, err)
+		before, _ := e.state(u.ID)
+		newer := *u
+		e.expectID(store.Duplicate, id, e.g.Updated(&newer))
+		e.wantRows(u)
+		if after, _ := e.state(u.ID); after != before {
+			t.Fatalf("a duplicate moved the user's state from %+v to %+v", before, after)
+		}
+		if r := e.record(id); r.Attempts != 1 || r.Outcome != store.Applied || r.Type != clerk.UserCreated {
+			t.Fatalf("a duplicate changed the ledger: %+v", r)
+		}
+	})
+	t.Run("equal versions end the same in both orders", func(t *testing.T) {
+		// Two bodies with one updated_at: the row must not depend on which
+		// came first.
+		g := fake.New(2, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+		ev := g.Created(g.NewUser())
+		twin := ev
+		twin.Body, _ = sjson.SetBytes(ev.Body, "data.first_name", "Twin")
+		var rows [2][]store.User
+		for i, order := range [][]fake.Event{{ev, twin}, {twin, ev}} {
+			e := newEnv(t, h, store.HardDelete)
+			e.expect(store.Applied, order[0])
+			if _, o, err := e.apply(order[1]); err != nil || (o != store.Applied && o != store.Stale) {
+				t.Fatalf("order %d: %s %v", i, o, err)
+			}
+			rows[i] = e.rows()
+			e.expect(store.Stale, order[1]) // the same body again: a tie with itself
+		}
+		if diff := DiffUsers(rows[1], rows[0]); diff != "" {
+			t.Fatalf("the row depends on the order:\n%s", diff)
+		}
+	})
 	t.Run("update before create creates the user; the late create is stale", func(t *testing.T) {
 		e := newEnv(t, h, store.HardDelete)
 		u := e.g.NewUser()
