@@ -84,6 +84,54 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 		}
 	})
 
+	t.Run("columns named like the generated code's own names", func(t *testing.T) {
+		// The PostgreSQL store's apply function has parameters and a
+		// variable of these names; the app's columns may be called anything.
+		clash := mapping.Mapping{
+			Table: "clash", Model: "Clash", Key: "p_user_id", ID: "p_id", IDFill: mapping.FillClerkID,
+			Columns: []mapping.Column{
+				{Name: "p_svix_id", Field: mapping.Email, As: mapping.Text},
+				{Name: "p_type", Field: mapping.FirstName, As: mapping.Text},
+				{Name: "p_version", Field: mapping.LastName, As: mapping.Text},
+				{Name: "p_digest", Field: mapping.Username, As: mapping.Text},
+				{Name: "p_received_at", Field: mapping.ImageURL, As: mapping.Text},
+				{Name: "p_payload", Field: mapping.Phone, As: mapping.Text},
+				{Name: "p_v", Field: mapping.ExternalID, As: mapping.Text},
+				{Name: "v_outcome", Field: mapping.FullName, As: mapping.Text},
+			},
+			DeleteColumn: "p_deleted", DeleteAs: mapping.Time,
+		}
+		ddl := `CREATE TABLE clash ("p_id" TEXT PRIMARY KEY, "p_user_id" TEXT NOT NULL UNIQUE, "p_svix_id" TEXT, "p_type" TEXT,
+			"p_version" TEXT, "p_digest" TEXT, "p_received_at" TEXT, "p_payload" TEXT, "p_v" TEXT, "v_outcome" TEXT, "p_deleted" TIMESTAMP(3))`
+		for _, mode := range []store.DeleteMode{store.HardDelete, store.SoftDelete} {
+			t.Run(string(mode), func(t *testing.T) {
+				st, _ := open(t, clash.WithDelete(mode), ddl)
+				kept, gone := g.NewUser(), g.NewUser()
+				mustApply(t, st, "msg_clash_a", g.Created(kept))
+				mustApply(t, st, "msg_clash_b", g.Updated(kept))
+				mustApply(t, st, "msg_clash_c", g.Created(gone))
+				mustApply(t, st, "msg_clash_d", g.Deleted(gone))
+				rows := mustUsers(t, st)
+				want := Rows(clash, kept)
+				if mode == store.SoftDelete {
+					gone.Deleted = false
+					want = Rows(clash, kept, gone)
+					for i := range rows {
+						if rows[i].ClerkID == gone.ID {
+							if !rows[i].Deleted {
+								t.Fatalf("%s was not marked deleted", gone.ID)
+							}
+							rows[i].Deleted, rows[i].DeletedAt = false, nil
+						}
+					}
+				}
+				if diff := DiffUsers(rows, want); diff != "" {
+					t.Fatalf("rows:\n%s", diff)
+				}
+			})
+		}
+	})
+
 	t.Run("rows without a Clerk id are the app's own and not listed", func(t *testing.T) {
 		serial := `"id" INTEGER PRIMARY KEY`
 		if driver == mapping.Postgres {
