@@ -3,12 +3,14 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	neturl "net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
@@ -164,5 +166,91 @@ func TestView(t *testing.T) {
 	users, err := v.Users(context.Background())
 	if err != nil || len(users) != 0 || v.Ping(context.Background()) != nil {
 		t.Fatalf("users %v, %v", users, err)
+	}
+}
+
+// A column's type modifiers act as they do for a plain INSERT of the same
+// text: a value too long for char(n) or varchar(n) is refused, never cut,
+// and a time is rounded to the column's precision.
+func TestTypeModifiersActAsAPlainInsert(t *testing.T) {
+	url := pgtest.URL(t)
+	conn := connect(t, url, "SELECT 1")
+	ctx := context.Background()
+	g := fake.New(8, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	tests := []struct {
+		typ   string
+		field mapping.Field
+		as    mapping.Kind
+	}{
+		{"char(80)", mapping.Email, mapping.Text},
+		{"char(8)", mapping.Email, mapping.Text},
+		{"varchar(80)", mapping.Email, mapping.Text},
+		{"varchar(8)", mapping.Email, mapping.Text},
+		{"timestamp(0)", mapping.CreatedAt, mapping.Time},
+		{"timestamp(2) with time zone", mapping.CreatedAt, mapping.Time},
+	}
+	for i, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			table := fmt.Sprintf("typed_%d", i)
+			m := mapping.Mapping{
+				Table: table, Model: "Typed", Key: "clerk_id", OnDelete: store.HardDelete, DeleteAs: mapping.Time,
+				Columns: []mapping.Column{{Name: "v", Field: tt.field, As: tt.as}},
+			}
+			st, _ := storetest.PostgresWith(t, url, m, fmt.Sprintf(`CREATE TABLE %s ("clerk_id" char(32) PRIMARY KEY, "v" %s);
+				CREATE TABLE plain_%[1]s ("v" %[2]s)`, table, tt.typ))
+			u := g.NewUser()
+			for len(u.Emails) == 0 {
+				u = g.NewUser()
+			}
+			ev := g.Created(u)
+			_, c, err := clerk.Parse(ev.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := *c.Email
+			if tt.as == mapping.Time {
+				text = mapping.TimeText(c.CreatedAt)
+			}
+			_, plainErr := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO plain_%s VALUES ('%s')`, table, strings.ReplaceAll(text, "'", "''")))
+			d := store.Delivery{SvixID: "msg_" + table, Type: ev.Type, UserID: u.ID, ReceivedAt: time.Now(), Payload: ev.Body}
+			o, err := st.Apply(ctx, d, *c)
+			var pgErr *pgconn.PgError
+			if errors.As(plainErr, &pgErr) {
+				if o != store.Failed || !strings.Contains(fmt.Sprint(err), pgErr.Code) {
+					t.Fatalf("a plain INSERT of %q fails with %s (%s); the store answered %s, %v", text, pgErr.Code, pgErr.Message, o, err)
+				}
+				return
+			}
+			if plainErr != nil || o != store.Applied || err != nil {
+				t.Fatalf("plain insert: %v; store: %s %v", plainErr, o, err)
+			}
+			var got, want string
+			if err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT (SELECT v::text FROM %s), (SELECT v::text FROM plain_%[1]s)`, table)).Scan(&got, &want); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("the store kept %q where a plain INSERT keeps %q", got, want)
+			}
+		})
+	}
+}
+
+// A char(n) key keeps the whole Clerk id: users never collapse into one
+// row.
+func TestCharKey(t *testing.T) {
+	m := mapping.Mapping{
+		Table: "people", Model: "People", Key: "clerk_id", OnDelete: store.HardDelete, DeleteAs: mapping.Time,
+		Columns: []mapping.Column{{Name: "email", Field: mapping.Email, As: mapping.Text}},
+	}
+	st, _ := storetest.PostgresWith(t, pgtest.URL(t), m, `CREATE TABLE people ("clerk_id" CHAR(32) PRIMARY KEY, "email" CHAR(64))`)
+	g := fake.New(9, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	var users []*fake.User
+	for i := range 3 {
+		u := g.NewUser()
+		users = append(users, u)
+		storetest.MustApply(t, st, fmt.Sprintf("msg_char_%d", i), g.Created(u))
+	}
+	if diff := storetest.DiffUsers(storetest.MustUsers(t, st), storetest.Rows(m, users...)); diff != "" {
+		t.Fatalf("rows:\n%s", diff)
 	}
 }

@@ -34,7 +34,7 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 		for len(phoneOnly.Emails) > 0 {
 			phoneOnly = g.NewUser()
 		}
-		o, err := apply(t, st, "msg_notnull", g.Created(phoneOnly))
+		o, err := Apply(t, st, "msg_notnull", g.Created(phoneOnly))
 		if o != store.Failed || !errors.Is(err, store.ErrPermanent) {
 			t.Fatalf("got %s, %v; want failed, ErrPermanent", o, err)
 		}
@@ -50,14 +50,14 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 		for len(withEmail.Emails) == 0 {
 			withEmail = g.NewUser()
 		}
-		mustApply(t, st, "msg_fine", g.Created(withEmail))
+		MustApply(t, st, "msg_fine", g.Created(withEmail))
 	})
 
 	if driver == mapping.Postgres {
 		t.Run("a value too long for its column fails, never cut", func(t *testing.T) {
 			st, _ := open(t, m, `CREATE TABLE people ("clerk_id" VARCHAR(40) PRIMARY KEY, "email" TEXT, "image" VARCHAR(20))`)
 			u := g.NewUser()
-			o, err := apply(t, st, "msg_long", g.Created(u))
+			o, err := Apply(t, st, "msg_long", g.Created(u))
 			if o != store.Failed || !errors.Is(err, store.ErrPermanent) || !strings.Contains(err.Error(), "too long") {
 				t.Fatalf("got %s, %v; want failed: value too long", o, err)
 			}
@@ -78,8 +78,8 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 			mapping.Quote(odd.Key), mapping.Quote(odd.Columns[0].Name), mapping.Quote(odd.Columns[1].Name))
 		st, _ := open(t, odd, ddl)
 		u := g.NewUser()
-		mustApply(t, st, "msg_odd", g.Created(u))
-		if diff := DiffUsers(mustUsers(t, st), Rows(odd, u)); diff != "" {
+		MustApply(t, st, "msg_odd", g.Created(u))
+		if diff := DiffUsers(MustUsers(t, st), Rows(odd, u)); diff != "" {
 			t.Fatalf("rows:\n%s", diff)
 		}
 	})
@@ -107,11 +107,11 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 			t.Run(string(mode), func(t *testing.T) {
 				st, _ := open(t, clash.WithDelete(mode), ddl)
 				kept, gone := g.NewUser(), g.NewUser()
-				mustApply(t, st, "msg_clash_a", g.Created(kept))
-				mustApply(t, st, "msg_clash_b", g.Updated(kept))
-				mustApply(t, st, "msg_clash_c", g.Created(gone))
-				mustApply(t, st, "msg_clash_d", g.Deleted(gone))
-				rows := mustUsers(t, st)
+				MustApply(t, st, "msg_clash_a", g.Created(kept))
+				MustApply(t, st, "msg_clash_b", g.Updated(kept))
+				MustApply(t, st, "msg_clash_c", g.Created(gone))
+				MustApply(t, st, "msg_clash_d", g.Deleted(gone))
+				rows := MustUsers(t, st)
 				want := Rows(clash, kept)
 				if mode == store.SoftDelete {
 					gone.Deleted = false
@@ -142,15 +142,15 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 			t.Fatal(err)
 		}
 		u := g.NewUser()
-		mustApply(t, st, "msg_mixed", g.Created(u))
-		if rows := mustUsers(t, st); len(rows) != 1 || rows[0].ClerkID != u.ID {
+		MustApply(t, st, "msg_mixed", g.Created(u))
+		if rows := MustUsers(t, st); len(rows) != 1 || rows[0].ClerkID != u.ID {
 			t.Fatalf("rows %+v, want only %s", rows, u.ID)
 		}
 	})
 }
 
-// apply delivers ev to st under svix-id id, as the syncer would.
-func apply(t *testing.T, st store.Store, id string, ev fake.Event) (store.Outcome, error) {
+// Apply delivers ev to st under svix-id id, as the syncer would.
+func Apply(t *testing.T, st store.Store, id string, ev fake.Event) (store.Outcome, error) {
 	t.Helper()
 	d, c, err := delivery(id, ev)
 	if err != nil {
@@ -159,15 +159,16 @@ func apply(t *testing.T, st store.Store, id string, ev fake.Event) (store.Outcom
 	return st.Apply(context.Background(), d, c)
 }
 
-// mustApply is apply that fails the test unless ev is applied.
-func mustApply(t *testing.T, st store.Store, id string, ev fake.Event) {
+// MustApply is Apply that fails the test unless ev is applied.
+func MustApply(t *testing.T, st store.Store, id string, ev fake.Event) {
 	t.Helper()
-	if o, err := apply(t, st, id, ev); o != store.Applied || err != nil {
+	if o, err := Apply(t, st, id, ev); o != store.Applied || err != nil {
 		t.Fatalf("%s %s: %s %v, want applied", ev.Type, id, o, err)
 	}
 }
 
-func mustUsers(t *testing.T, st store.Store) []store.User {
+// MustUsers lists the users table of st, failing the test on an error.
+func MustUsers(t *testing.T, st store.Store) []store.User {
 	t.Helper()
 	rows, err := st.Users(context.Background())
 	if err != nil {

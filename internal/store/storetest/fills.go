@@ -41,12 +41,12 @@ func RunPrimaryKeyFills(t *testing.T, driver string, open func(t *testing.T, m m
 			for i := range 2 {
 				u := g.NewUser()
 				users = append(users, u)
-				mustApply(t, st, "msg_fill_"+string(rune('a'+i)), g.Created(u))
+				MustApply(t, st, "msg_fill_"+string(rune('a'+i)), g.Created(u))
 			}
 			// An update keeps the primary key the insert gave the row.
-			got := mustUsers(t, st)
-			mustApply(t, st, "msg_fill_update", g.Updated(users[0]))
-			again := mustUsers(t, st)
+			got := MustUsers(t, st)
+			MustApply(t, st, "msg_fill_update", g.Updated(users[0]))
+			again := MustUsers(t, st)
 			if len(got) != 2 || len(again) != 2 {
 				t.Fatalf("rows %v then %v", got, again)
 			}
@@ -100,9 +100,9 @@ func RunSoftDeleteColumns(t *testing.T, driver string, open func(t *testing.T, m
 			g := fake.New(4, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
 			u := g.NewUser()
 			for i, ev := range []fake.Event{g.Created(u), g.Deleted(u)} {
-				mustApply(t, st, "msg_soft_"+string(rune('a'+i)), ev)
+				MustApply(t, st, "msg_soft_"+string(rune('a'+i)), ev)
 			}
-			rows := mustUsers(t, st)
+			rows := MustUsers(t, st)
 			if len(rows) != 1 || !rows[0].Deleted {
 				t.Fatalf("rows %+v, want one soft-deleted", rows)
 			}

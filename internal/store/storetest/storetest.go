@@ -136,7 +136,7 @@ func (e *env) apply(ev fake.Event) (string, store.Outcome, error) {
 
 func (e *env) applyID(id string, ev fake.Event) (store.Outcome, error) {
 	e.t.Helper()
-	return apply(e.t, e.st, id, ev)
+	return Apply(e.t, e.st, id, ev)
 }
 
 // delivery parses a generated event into what the syncer hands the store.
