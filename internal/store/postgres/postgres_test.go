@@ -254,3 +254,58 @@ func TestCharKey(t *testing.T) {
 		t.Fatalf("rows:\n%s", diff)
 	}
 }
+
+// A role that may create functions in the schema (every role, in public,
+// before PostgreSQL 15) can create the apply function before clerk-sync
+// does: start-up must refuse it, and never call it.
+func TestRefusesAnApplyFunctionItDidNotMake(t *testing.T) {
+	ctx := context.Background()
+	// The function's name and arguments follow from the mapping and the
+	// schema alone: any install shows them.
+	elsewhere := pgtest.URL(t)
+	storetest.PostgresAt(t, elsewhere, store.HardDelete)
+	var fn, args string
+	if err := connect(t, elsewhere, "SELECT 1").QueryRow(ctx, `SELECT proname, pg_get_function_identity_arguments(oid)
+		FROM pg_proc WHERE proname LIKE 'clerk_sync_apply_%'`).Scan(&fn, &args); err != nil {
+		t.Fatal(err)
+	}
+
+	url := pgtest.URL(t)
+	role := fmt.Sprintf("intruder_%d", time.Now().UnixNano())
+	admin := connect(t, url, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN; GRANT CREATE ON SCHEMA public TO %[1]s`, role))
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), fmt.Sprintf(`DROP OWNED BY %[1]s; DROP ROLE %[1]s`, role)); err != nil {
+			t.Errorf("drop the intruder: %v", err)
+		}
+	})
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.User(role)
+	connect(t, u.String(), fmt.Sprintf(`CREATE FUNCTION public.%s(%s) RETURNS text LANGUAGE plpgsql AS $$
+		BEGIN EXECUTE 'ALTER ROLE %s SUPERUSER'; RETURN 'applied'; END $$`, fn, args, role))
+
+	_, err = postgres.Open(ctx, url, mapping.Default())
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("belongs to role %q", role)) || !strings.Contains(err.Error(), "DROP FUNCTION") {
+		t.Fatalf("open: %v, want a refusal that names the owner and the fix", err)
+	}
+	var super bool
+	if err := admin.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = $1`, role).Scan(&super); err != nil || super {
+		t.Fatalf("the intruder's function ran: superuser %v (%v)", super, err)
+	}
+}
+
+// A function of ours whose source or settings were changed is refused too.
+func TestRefusesAnAlteredApplyFunction(t *testing.T) {
+	url := pgtest.URL(t)
+	st, _ := storetest.PostgresAt(t, url, store.HardDelete)
+	st.Close()
+	connect(t, url, `DO $$ DECLARE f regprocedure; BEGIN
+		SELECT oid::regprocedure INTO f FROM pg_proc WHERE proname LIKE 'clerk_sync_apply_%';
+		EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER', f);
+	END $$`)
+	if _, err := postgres.Open(context.Background(), url, mapping.Default()); err == nil || !strings.Contains(err.Error(), "not the function clerk-sync generates") {
+		t.Fatalf("open: %v, want the altered function refused", err)
+	}
+}
