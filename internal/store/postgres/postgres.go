@@ -162,6 +162,11 @@ func (s *Store) applyOne(ctx context.Context, r request) (store.Outcome, error) 
 	// The function rolled back as a whole; record why, so that the failure
 	// is visible and a retry of the same svix-id runs again.
 	o, rerr := s.Record(ctx, r.d, store.Failed, err.Error())
+	if errors.Is(rerr, store.ErrPermanent) {
+		// The delivery's own fields cannot be stored: still a refusal
+		// for good, which a retry does not fix.
+		return store.Failed, fmt.Errorf("%w; recording the failure: %w", err, rerr)
+	}
 	if rerr != nil {
 		return "", rerr
 	}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,5 +120,28 @@ func TestTypeModifiersAreIgnored(t *testing.T) {
 	}
 	if diff := storetest.DiffUsers(storetest.MustUsers(t, st), storetest.Rows(m, users...)); diff != "" {
 		t.Fatalf("rows:\n%s", diff)
+	}
+}
+
+// A change refused for good whose failure cannot be recorded either is
+// still failed — never answered as unavailable, which would have Svix
+// retry it for a day.
+func TestUnrecordableFailureIsPermanent(t *testing.T) {
+	st, exec := storetest.SQLite(t, store.HardDelete)
+	if err := exec(`CREATE UNIQUE INDEX one_email ON "User" ("email");
+		CREATE TRIGGER no_failures BEFORE INSERT ON clerk_sync_deliveries WHEN NEW.outcome = 'failed'
+		BEGIN SELECT RAISE(ABORT, 'failures are not recorded here'); END`); err != nil {
+		t.Fatal(err)
+	}
+	g := fake.New(10, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	a, b := g.NewUser(), g.NewUser()
+	for len(a.Emails) == 0 {
+		a = g.NewUser()
+	}
+	b.Emails, b.PrimaryID = a.Emails, a.PrimaryID
+	storetest.MustApply(t, st, "msg_a", g.Created(a))
+	o, err := storetest.Apply(t, st, "msg_b", g.Created(b))
+	if o != store.Failed || !errors.Is(err, store.ErrPermanent) {
+		t.Fatalf("got %s, %v; want failed, permanent", o, err)
 	}
 }

@@ -128,7 +128,11 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 			// done svix-id stays done.
 			switch ro, rerr := w.record(ctx, r.delivery, store.Failed, err.Error()); {
 			case rerr != nil:
-				err = fmt.Errorf("%w; recording the failure: %w", err, classify(rerr))
+				rerr = classify(rerr)
+				err = fmt.Errorf("%w; recording the failure: %w", err, rerr)
+				if errors.Is(rerr, store.ErrPermanent) {
+					o = store.Failed // a refusal for good, which a retry does not fix
+				}
 			case ro == store.Duplicate:
 				o, err = store.Duplicate, nil
 			default:
