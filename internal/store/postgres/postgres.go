@@ -340,6 +340,21 @@ func (s *Store) History(ctx context.Context, before time.Time, limit int) ([]sto
 	return recs, nil
 }
 
+// Ping implements store.Store: it answers nil only when a delivery can be
+// applied, so a server that takes no writes (a standby, or a database set
+// default_transaction_read_only) is not ready.
+func (s *Store) Ping(ctx context.Context) error {
+	var readOnly string
+	if err := s.pool.QueryRow(ctx, `SELECT current_setting('transaction_read_only')`).Scan(&readOnly); err != nil {
+		return classify("ping postgres", err)
+	}
+	if readOnly == "on" {
+		return fmt.Errorf("ping postgres: %w: the server takes no writes (a standby, or default_transaction_read_only is on): "+
+			"point the database URL at the primary", store.ErrUnavailable)
+	}
+	return nil
+}
+
 // Close implements store.Store: it answers the deliveries already queued,
 // then closes the pool.
 func (s *Store) Close() error {

@@ -331,3 +331,27 @@ func TestValuesItCannotStoreArePermanent(t *testing.T) {
 		})
 	}
 }
+
+// Ready means a delivery can be applied: a server that takes no writes is
+// not ready.
+func TestPingSaysNotReadyWhenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	st, _ := storetest.PostgresAt(t, url, store.HardDelete)
+	if err := st.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// New sessions start read-only, as on a standby; the store's are
+	// ended so that its pool opens new ones.
+	connect(t, url, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database()); END $$;
+		SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	var err error
+	for range 5 {
+		if err = st.Ping(ctx); err != nil && strings.Contains(err.Error(), "takes no writes") {
+			break
+		}
+	}
+	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "takes no writes") {
+		t.Fatalf("ping of a read-only database: %v, want not ready, saying why", err)
+	}
+}

@@ -41,12 +41,13 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// request is one delivery waiting for the writer.
+// request is one delivery waiting for the writer, or a probe.
 type request struct {
 	delivery store.Delivery
 	change   *store.Change // nil for Record
 	outcome  store.Outcome // for Record
 	errMsg   string
+	probe    bool // Ping's: write and commit nothing of a delivery
 }
 
 // Open opens (creating if needed) the database file at path, migrates
@@ -272,11 +273,12 @@ func (s *Store) History(ctx context.Context, before time.Time, limit int) ([]sto
 	return recs, nil
 }
 
-// Ping implements store.Store.
+// Ping implements store.Store: it answers nil only when a delivery can be
+// applied, so it commits a small write through the writer, as a delivery
+// would. A read-only file, a full disk or a lost writer fail it.
 func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM clerk_sync_migrations LIMIT 1`).Scan(&one); err != nil {
-		return fmt.Errorf("ping sqlite: %w", classify(err))
+	if _, err := s.queue.Do(ctx, request{probe: true}); err != nil {
+		return fmt.Errorf("ping sqlite %s: cannot write: %w", s.path, err)
 	}
 	return nil
 }
@@ -285,7 +287,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // the file.
 func (s *Store) Close() error {
 	s.queue.Close()
-	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.writer.conn.Close(), s.db.Close()) })
+	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.writer.close(), s.db.Close()) })
 	return s.closeErr
 }
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +145,57 @@ func TestUnrecordableFailureIsPermanent(t *testing.T) {
 	o, err := storetest.Apply(t, st, "msg_b", g.Created(b))
 	if o != store.Failed || !errors.Is(err, store.ErrPermanent) {
 		t.Fatalf("got %s, %v; want failed, permanent", o, err)
+	}
+}
+
+// smallDisk mounts a file system of 2 MiB for the test, which needs root:
+// elsewhere the test is skipped, but in CI (run as root) it must run.
+func smallDisk(t *testing.T) string {
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("mount a small tmpfs (CI runs as root): %v: %s", err, out)
+		}
+		t.Skipf("SKIPPED: mounting a small tmpfs needs root: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// Ready means a delivery can be applied: not on a full disk, and again
+// once the disk has room.
+func TestPingSaysNotReadyWhenWritesFail(t *testing.T) {
+	ctx := context.Background()
+	dir := smallDisk(t)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "ready.db"), mapping.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+
+	filler := filepath.Join(dir, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = f.Write(make([]byte, 64<<10))
+	}
+	f.Close()
+	if err := st.Ping(ctx); err == nil || !strings.Contains(err.Error(), "cannot write") {
+		t.Fatalf("ping on a full disk: %v, want not ready", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatalf("ping once the disk has room: %v", err)
 	}
 }

@@ -37,6 +37,9 @@ const (
 				error = excluded.error, attempts = attempts + 1, received_at = excluded.received_at,
 				payload = excluded.payload
 			WHERE outcome IN ('failed', 'rejected')`
+	// sqlProbe changes a page to commit, which a read-only file or a full
+	// disk refuses.
+	sqlProbe = `UPDATE clerk_sync_probe SET writes = writes + 1`
 )
 
 // writer owns the one write connection and its prepared statements.
@@ -44,7 +47,7 @@ type writer struct {
 	conn  *sql.Conn
 	table *table
 
-	stmt struct{ tombstone, advance, remove, upsert, record *sql.Stmt }
+	stmt struct{ tombstone, advance, remove, upsert, record, probe *sql.Stmt }
 }
 
 // newWriter prepares the statements on a connection of its own, closed
@@ -57,7 +60,7 @@ func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 	w := &writer{conn: conn, table: t}
 	for p, q := range map[**sql.Stmt]string{
 		&w.stmt.tombstone: sqlTombstone, &w.stmt.advance: sqlAdvance, &w.stmt.remove: t.remove,
-		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord,
+		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord, &w.stmt.probe: sqlProbe,
 	} {
 		if *p, err = conn.PrepareContext(ctx, q); err != nil {
 			conn.Close()
@@ -65,6 +68,16 @@ func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 		}
 	}
 	return w, nil
+}
+
+// close finalises the statements, then closes the connection: SQLite
+// keeps the file open while a statement of it lives.
+func (w *writer) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{w.stmt.tombstone, w.stmt.advance, w.stmt.remove, w.stmt.upsert, w.stmt.record, w.stmt.probe} {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(append(errs, w.conn.Close())...)
 }
 
 // commit applies a batch in one transaction and answers every request.
@@ -111,9 +124,12 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 		o   store.Outcome
 		err error
 	)
-	if r.change != nil {
+	switch {
+	case r.probe:
+		_, err = w.stmt.probe.ExecContext(ctx)
+	case r.change != nil:
 		o, err = w.apply(ctx, r.delivery, *r.change)
-	} else {
+	default:
 		o, err = w.record(ctx, r.delivery, r.outcome, r.errMsg)
 	}
 	if err != nil || (r.change != nil && o == store.Duplicate) {
