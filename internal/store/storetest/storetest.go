@@ -287,6 +287,9 @@ func runRules(t *testing.T, h Harness) {
 			rows[i] = e.rows()
 			e.expect(store.Stale, order[1]) // the same body again: a tie with itself
 		}
+		for j := range rows[0] {
+			rows[0][j] = Project(h.mapping(), rows[0][j]) // a generated primary key differs
+		}
 		if diff := DiffUsers(rows[1], rows[0]); diff != "" {
 			t.Fatalf("the row depends on the order:\n%s", diff)
 		}
