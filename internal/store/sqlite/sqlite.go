@@ -13,7 +13,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +64,9 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
+	if err := create(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
@@ -73,7 +79,7 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 	s := &Store{View: View{db: db, path: path}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("migrate sqlite %s: %w", path, classify(err))
+		return nil, fmt.Errorf("migrate sqlite %s: %w", path, explain(path, classify(err)))
 	}
 	t, err := prepare(ctx, db, m)
 	if err != nil {
@@ -88,7 +94,72 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 	}
 	// One writer: SQLite allows no other.
 	s.writer, s.queue = w, store.NewQueue(1, maxBatch, w.commit)
+	// A file that SQLite opened read-only takes the migrations it already
+	// has without a write: only a write shows it.
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, explain(path, err)
+	}
 	return s, nil
+}
+
+// create makes the database file when it does not exist, readable and
+// writable by its owner only: it holds personal data. SQLite gives the
+// -wal and -shm files beside it the same mode.
+func create(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the database file %s: %w", path, explain(path, err))
+	}
+	return f.Close()
+}
+
+// explain adds to err, which opening or writing the file at path met,
+// what is wrong with the file or its directory and what to do, when
+// either is what stops SQLite.
+func explain(path string, err error) error {
+	dir := filepath.Dir(path)
+	if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory that exists: create it, or point --db at a file in an existing directory: %w", dir, err)
+	}
+	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory: point --db at a file: %w", path, err)
+	}
+	if problem := access(path); problem != "" {
+		return fmt.Errorf("the database file %s %s this user: make it readable and writable by the user clerk-sync runs as "+
+			"(chown, chmod u+rw), or point --db at another file: %w", path, problem, err)
+	}
+	f, terr := os.CreateTemp(dir, ".clerk-sync-*")
+	if terr != nil {
+		return fmt.Errorf("the directory %s is not writable by this user, and SQLite creates the database and its -wal and -shm files there: "+
+			"make it writable by the user clerk-sync runs as, or point --db at a file in a writable directory: %w", dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return err
+}
+
+// access says what this user cannot do with the file at path ("cannot be
+// read by", "is read-only for"), or "" when it can read and write it or
+// it does not exist.
+func access(path string) string {
+	for _, a := range []struct {
+		flag    int
+		problem string
+	}{{os.O_RDONLY, "cannot be read by"}, {os.O_WRONLY, "is read-only for"}} {
+		f, err := os.OpenFile(path, a.flag, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			return ""
+		}
+		if err != nil {
+			return a.problem
+		}
+		f.Close()
+	}
+	return ""
 }
 
 // uriPath escapes what a file: URI would read otherwise: SQLite decodes
@@ -292,13 +363,13 @@ func (s *Store) Close() error {
 }
 
 // classify translates a SQLite error into the store's vocabulary: a busy
-// or locked database, I/O and a full disk may pass; anything else is the
-// database refusing the change.
+// or locked database, I/O, a full disk and a read-only file may pass;
+// anything else is the database refusing the change.
 func classify(err error) error {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY,
 			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_INTERRUPT:
 			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,5 +198,129 @@ func TestPingSaysNotReadyWhenWritesFail(t *testing.T) {
 	}
 	if err := st.Ping(ctx); err != nil {
 		t.Fatalf("ping once the disk has room: %v", err)
+	}
+}
+
+// The file holds personal data: it is created readable by its owner only,
+// whatever the umask, and so are its -wal and -shm files.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	defer syscall.Umask(syscall.Umask(0o022))
+	path := filepath.Join(t.TempDir(), "private.db")
+	st, err := sqlite.Open(context.Background(), path, mapping.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g := fake.New(11, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	storetest.MustApply(t, st, "msg_private", g.Created(g.NewUser()))
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode %o, want 600", filepath.Base(p), mode)
+		}
+	}
+}
+
+// Errors that stop Open say what is wrong with the path and what to do.
+func TestOpenSaysWhatToFix(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		filepath.Join(file, "sync.db"):           "is not a directory that exists",
+		filepath.Join(dir, "missing", "sync.db"): "is not a directory that exists",
+		dir:                                      "is a directory: point --db at a file",
+	} {
+		if _, err := sqlite.Open(context.Background(), path, mapping.Default()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("open %s: %v, want %q", path, err, want)
+		}
+	}
+}
+
+// asOther names the environment variable that marks the run of
+// TestOpenExplainsPermissions as another user; it holds the fixtures'
+// directory.
+const asOther = "CLERK_SYNC_TEST_PERMISSIONS"
+
+// Permissions do not bind root, who runs the tests in CI: there the test
+// runs itself again as the user nobody.
+func TestOpenExplainsPermissions(t *testing.T) {
+	if base := os.Getenv(asOther); base != "" {
+		checkPermissionMessages(t, base)
+		return
+	}
+	base := permissionFixtures(t)
+	if os.Geteuid() != 0 {
+		checkPermissionMessages(t, base)
+		return
+	}
+	// The test binary sits in a directory only root may enter.
+	bin := filepath.Join(base, "sqlite.test")
+	exe, err := os.ReadFile(os.Args[0])
+	if err == nil {
+		err = os.WriteFile(bin, exe, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestOpenExplainsPermissions$", "-test.v")
+	cmd.Env = append(os.Environ(), asOther+"="+base)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestOpenExplainsPermissions") {
+		t.Fatalf("as the user nobody: %v\n%s", err, out)
+	}
+}
+
+// permissionFixtures makes, in a directory every user may enter: locked/
+// (writable by nobody) holding a database file everyone may write, and
+// open/ (writable by all) holding a read-only database file.
+func permissionFixtures(t *testing.T) string {
+	base, err := os.MkdirTemp("", "clerk-sync-permissions-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked, open := filepath.Join(base, "locked"), filepath.Join(base, "open")
+	t.Cleanup(func() {
+		os.Chmod(locked, 0o755) //nolint:errcheck // RemoveAll reports
+		if err := os.RemoveAll(base); err != nil {
+			t.Error(err)
+		}
+	})
+	for _, p := range []string{locked, open} {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		st, err := sqlite.Open(context.Background(), filepath.Join(p, "sync.db"), mapping.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
+	for p, mode := range map[string]os.FileMode{
+		base: 0o755, open: 0o777, locked: 0o555,
+		filepath.Join(locked, "sync.db"): 0o666, filepath.Join(open, "sync.db"): 0o444,
+	} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return base
+}
+
+func checkPermissionMessages(t *testing.T, base string) {
+	for _, tt := range []struct{ path, want string }{
+		{filepath.Join(base, "locked", "new.db"), "the directory " + filepath.Join(base, "locked") + " is not writable by this user"},
+		{filepath.Join(base, "locked", "sync.db"), "the directory " + filepath.Join(base, "locked") + " is not writable by this user"},
+		{filepath.Join(base, "open", "sync.db"), "sync.db is read-only for this user"},
+	} {
+		if _, err := sqlite.Open(context.Background(), tt.path, mapping.Default()); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("open %s: %v, want %q", tt.path, err, tt.want)
+		}
 	}
 }
