@@ -355,3 +355,19 @@ func TestPingSaysNotReadyWhenReadOnly(t *testing.T) {
 		t.Fatalf("ping of a read-only database: %v, want not ready, saying why", err)
 	}
 }
+
+// A search path (Prisma's ?schema=) naming no schema that exists is an
+// error that says so, not PostgreSQL's "no schema has been selected".
+func TestMissingSchemaSaysWhatToDo(t *testing.T) {
+	u, err := neturl.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", "nope")
+	u.RawQuery = q.Encode()
+	_, err = postgres.Open(context.Background(), u.String(), mapping.Default())
+	if err == nil || !strings.Contains(err.Error(), "no schema of the search path (nope) exists") || !strings.Contains(err.Error(), "CREATE SCHEMA") {
+		t.Fatalf("open: %v, want the missing schema named with the fix", err)
+	}
+}
