@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestParseReferenceExamples(t *testing.T) {
@@ -161,4 +163,31 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// FuzzParse: Parse never panics, and what it accepts holds only text
+// that every store keeps alike.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"user.created.docs.json", "user.updated.openapi.json", "user.deleted.openapi.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"type":"user.created","data":{"id":"user_1","updated_at":1700000000000,"first_name":"\ud83d\ude00"}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, c, err := Parse(body)
+		if err != nil || c == nil {
+			return
+		}
+		for _, s := range []*string{&c.UserID, c.FirstName, c.LastName, c.Username, c.ImageURL, c.Email, c.Phone, c.ExternalID} {
+			if s != nil && (!utf8.ValidString(*s) || strings.ContainsRune(*s, 0)) {
+				t.Fatalf("accepted %q in %s", *s, body)
+			}
+		}
+		if c.Version > maxMillis {
+			t.Fatalf("accepted version %d", c.Version)
+		}
+	})
 }

@@ -189,7 +189,8 @@ type Store interface {
 	// History returns up to limit ledger rows received before the given
 	// time, newest first.
 	History(ctx context.Context, before time.Time, limit int) ([]Record, error)
-	// Ping checks that the database answers.
+	// Ping checks that a delivery can be applied now: the database
+	// answers and takes writes.
 	Ping(ctx context.Context) error
 	// Close releases the connections.
 	Close() error

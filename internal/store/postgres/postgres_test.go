@@ -235,26 +235,6 @@ func TestTypeModifiersActAsAPlainInsert(t *testing.T) {
 	}
 }
 
-// A char(n) key keeps the whole Clerk id: users never collapse into one
-// row.
-func TestCharKey(t *testing.T) {
-	m := mapping.Mapping{
-		Table: "people", Model: "People", Key: "clerk_id", OnDelete: store.HardDelete, DeleteAs: mapping.Time,
-		Columns: []mapping.Column{{Name: "email", Field: mapping.Email, As: mapping.Text}},
-	}
-	st, _ := storetest.PostgresWith(t, pgtest.URL(t), m, `CREATE TABLE people ("clerk_id" CHAR(32) PRIMARY KEY, "email" CHAR(64))`)
-	g := fake.New(9, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-	var users []*fake.User
-	for i := range 3 {
-		u := g.NewUser()
-		users = append(users, u)
-		storetest.MustApply(t, st, fmt.Sprintf("msg_char_%d", i), g.Created(u))
-	}
-	if diff := storetest.DiffUsers(storetest.MustUsers(t, st), storetest.Rows(m, users...)); diff != "" {
-		t.Fatalf("rows:\n%s", diff)
-	}
-}
-
 // A role that may create functions in the schema (every role, in public,
 // before PostgreSQL 15) can create the apply function before clerk-sync
 // does: start-up must refuse it, and never call it.

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,29 +99,6 @@ func TestView(t *testing.T) {
 	}
 	if _, err := sqlite.OpenView(context.Background(), filepath.Join(t.TempDir(), "missing.db"), mapping.Default()); err == nil {
 		t.Fatal("a view of a missing file opened")
-	}
-}
-
-// SQLite ignores the lengths and precisions of declared types: values are
-// kept whole, and ids never collapse.
-func TestTypeModifiersAreIgnored(t *testing.T) {
-	m := mapping.Mapping{
-		Table: "people", Model: "People", Key: "clerk_id", OnDelete: store.HardDelete, DeleteAs: mapping.Time,
-		Columns: []mapping.Column{
-			{Name: "email", Field: mapping.Email, As: mapping.Text},
-			{Name: "created", Field: mapping.CreatedAt, As: mapping.Time},
-		},
-	}
-	st, _ := storetest.SQLiteWith(t, m, `CREATE TABLE people ("clerk_id" CHAR(1) PRIMARY KEY, "email" VARCHAR(8), "created" TIMESTAMP(0))`)
-	g := fake.New(9, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-	var users []*fake.User
-	for i := range 3 {
-		u := g.NewUser()
-		users = append(users, u)
-		storetest.MustApply(t, st, fmt.Sprintf("msg_typed_%d", i), g.Created(u))
-	}
-	if diff := storetest.DiffUsers(storetest.MustUsers(t, st), storetest.Rows(m, users...)); diff != "" {
-		t.Fatalf("rows:\n%s", diff)
 	}
 }
 

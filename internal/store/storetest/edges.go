@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,23 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 			}
 		})
 	}
+
+	t.Run("declared lengths and precisions that fit keep every value whole", func(t *testing.T) {
+		// A char(n) key once went in cut to one character: users collapsed
+		// into one row.
+		typed := m
+		typed.Columns = append(slices.Clone(m.Columns), mapping.Column{Name: "created", Field: mapping.CreatedAt, As: mapping.Time})
+		st, _ := open(t, typed, `CREATE TABLE people ("clerk_id" CHAR(32) PRIMARY KEY, "email" CHAR(80), "image" VARCHAR(80), "created" TIMESTAMP(3))`)
+		var users []*fake.User
+		for i := range 3 {
+			u := g.NewUser()
+			users = append(users, u)
+			MustApply(t, st, fmt.Sprintf("msg_typed_%d", i), g.Created(u))
+		}
+		if diff := DiffUsers(MustUsers(t, st), Rows(typed, users...)); diff != "" {
+			t.Fatalf("rows:\n%s", diff)
+		}
+	})
 
 	t.Run("names with quotes, dollars, spaces and capitals", func(t *testing.T) {
 		odd := m
