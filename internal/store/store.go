@@ -178,6 +178,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the connections.
 	Close() error
+	Pruner
 }
 
 // View reads a users table, perhaps one that another program writes (the

@@ -84,6 +84,7 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 	code := fmt.Sprintf(`
 DECLARE
     v_outcome TEXT := 'stale';
+    v_payload BYTEA := p_payload;
 BEGIN
     IF p_deleted THEN
         INSERT INTO clerk_sync_users AS s (user_id, version, deleted)
@@ -94,6 +95,9 @@ BEGIN
         IF FOUND THEN
             v_outcome := 'applied';
             %s;
+            -- The user's stored bodies hold what the delete erases.
+            UPDATE clerk_sync_deliveries SET payload = ''
+            WHERE user_id = p_user_id AND octet_length(payload) > 0;
         END IF;
     ELSE
         INSERT INTO clerk_sync_users AS s (user_id, version)
@@ -104,13 +108,15 @@ BEGIN
         IF FOUND THEN
             v_outcome := 'applied';
             %s;
+        ELSIF EXISTS (SELECT 1 FROM clerk_sync_users WHERE user_id = p_user_id AND deleted) THEN
+            v_payload := ''; -- a late event of a deleted user: its data is not kept
         END IF;
     END IF;
 
     -- A done svix-id is a duplicate. Its version is the one already applied
     -- (or older), so the statements above changed nothing.
     INSERT INTO clerk_sync_deliveries AS d (svix_id, event_type, user_id, outcome, received_at, payload)
-    VALUES (p_svix_id, p_type, p_user_id, v_outcome, p_received_at, p_payload)
+    VALUES (p_svix_id, p_type, p_user_id, v_outcome, p_received_at, v_payload)
     ON CONFLICT (svix_id) DO UPDATE
         SET event_type = excluded.event_type, user_id = excluded.user_id, outcome = excluded.outcome,
             error = NULL, attempts = d.attempts + 1, received_at = excluded.received_at, payload = excluded.payload

@@ -43,8 +43,12 @@ const (
 type writer struct {
 	conn  *sql.Conn
 	table *table
+	// scrubbed says that the batch being committed erased a user's data:
+	// the write-ahead log, which still holds it, is emptied after the
+	// commit.
+	scrubbed bool
 
-	stmt struct{ tombstone, advance, remove, upsert, record *sql.Stmt }
+	stmt struct{ tombstone, advance, remove, upsert, record, scrub, tombstoned *sql.Stmt }
 }
 
 // newWriter prepares the statements on a connection of its own, closed
@@ -57,7 +61,8 @@ func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 	w := &writer{conn: conn, table: t}
 	for p, q := range map[**sql.Stmt]string{
 		&w.stmt.tombstone: sqlTombstone, &w.stmt.advance: sqlAdvance, &w.stmt.remove: t.remove,
-		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord,
+		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord, &w.stmt.scrub: sqlScrubUser,
+		&w.stmt.tombstoned: `SELECT 1 FROM clerk_sync_users WHERE user_id = ? AND deleted`,
 	} {
 		if *p, err = conn.PrepareContext(ctx, q); err != nil {
 			conn.Close()
@@ -89,6 +94,13 @@ func (w *writer) commit(batch []request) []store.Done {
 		w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // the commit error is what we report
 		return failAll(done, fmt.Errorf("commit: %w", classify(err)))
 	}
+	if w.scrubbed {
+		w.scrubbed = false
+		// secure_delete zeroed the erased bytes in the pages; the log's
+		// older copies of those pages go with it. A reader in the way
+		// leaves the log for the next checkpoint.
+		w.conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) //nolint:errcheck // best effort, see above
+	}
 	return done
 }
 
@@ -111,9 +123,12 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 		o   store.Outcome
 		err error
 	)
-	if r.change != nil {
+	switch {
+	case r.prune != nil:
+		err = w.prune(ctx, r.prune)
+	case r.change != nil:
 		o, err = w.apply(ctx, r.delivery, *r.change)
-	} else {
+	default:
 		o, err = w.record(ctx, r.delivery, r.outcome, r.errMsg)
 	}
 	if err != nil {
@@ -149,6 +164,10 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 			if _, err := w.stmt.remove.ExecContext(ctx, w.table.removeArgs(&c)...); err != nil {
 				return "", err
 			}
+			if _, err := w.stmt.scrub.ExecContext(ctx, c.UserID); err != nil {
+				return "", err
+			}
+			w.scrubbed = true
 		}
 	} else {
 		res, err := w.stmt.advance.ExecContext(ctx, c.UserID, c.Version, now)
@@ -160,6 +179,11 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 			if _, err := w.stmt.upsert.ExecContext(ctx, w.table.upsertArgs(&c)...); err != nil {
 				return "", err
 			}
+		} else if err := w.stmt.tombstoned.QueryRowContext(ctx, c.UserID).Scan(new(int)); err == nil {
+			// A late event of a deleted user: its data is not kept.
+			d.Payload = []byte{}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
 		}
 	}
 	return w.record(ctx, d, outcome, "")
