@@ -179,6 +179,7 @@ type Store interface {
 	// Close releases the connections.
 	Close() error
 	Pruner
+	Jobs
 }
 
 // View reads a users table, perhaps one that another program writes (the

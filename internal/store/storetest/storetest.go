@@ -94,6 +94,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Rules", func(t *testing.T) { runRules(t, h) })
 	t.Run("Property", func(t *testing.T) { runProperty(t, h) })
 	t.Run("Retention", func(t *testing.T) { runRetention(t, h) })
+	t.Run("Jobs", func(t *testing.T) { runJobs(t, h) })
 }
 
 // env is one test's store with a generator and helpers.
