@@ -75,6 +75,8 @@ var envVars = map[string]string{
 	"forward-to":     "CLERK_SYNC_FORWARD_TO",
 	"keep-payloads":  "CLERK_SYNC_KEEP_PAYLOADS",
 	"keep-ids":       "CLERK_SYNC_KEEP_IDS",
+	"api-url":        "CLERK_API_URL",
+	"rate":           "CLERK_SYNC_API_RATE",
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -113,7 +115,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout))
+	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout), newBackfillCmd(stdout, stderr), newReconcileCmd(stdout, stderr))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")

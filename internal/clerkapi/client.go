@@ -32,7 +32,7 @@ type Options struct {
 	// Rate caps requests per second; 0 means DefaultRate.
 	Rate float64
 	// Retries is how many times a request is retried after a 429, a 5xx or
-	// a network error; 0 means 8.
+	// a network error; 0 means 6.
 	Retries int
 	// HTTPClient, when set, sends the requests.
 	HTTPClient *http.Client
@@ -69,7 +69,7 @@ func New(key, base string, opts Options) (*Client, error) {
 		opts.Rate = DefaultRate
 	}
 	if opts.Retries <= 0 {
-		opts.Retries = 8
+		opts.Retries = 6
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 60 * time.Second}
@@ -185,7 +185,7 @@ func (r *rawObject) UnmarshalJSON(b []byte) error {
 // query is url.Values as the SDK's params.
 type query url.Values
 
-func (q query) ToQuery() url.Values                  { return url.Values(q) }
+func (q query) ToQuery() url.Values                { return url.Values(q) }
 func (query) ToMultipart() ([]byte, string, error) { return nil, "", nil }
 
 // call sends one request within the rate limit, retrying 429s after their
@@ -214,7 +214,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 			return ctx.Err()
 		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, 30*time.Second)
+		backoff = min(2*backoff, 10*time.Second)
 	}
 }
 
