@@ -167,6 +167,7 @@ would fail (see clerk-sync doctor).`,
 
 func newDoctorCmd(stdout io.Writer) *cobra.Command {
 	mf := newMappingFlags(true)
+	var retention store.Retention
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check the users table against the mapping, changing nothing",
@@ -192,6 +193,7 @@ start for the same findings.`,
 				return fmt.Errorf("doctor: %w", err)
 			}
 			fmt.Fprintf(stdout, "clerk-sync doctor: %s in %s, on_delete %s\n", describe(m), desc, m.OnDelete)
+			fmt.Fprintf(stdout, "retention: %s\n", describeRetention(retention))
 			for _, f := range findings {
 				fmt.Fprintf(stdout, "\n%s\n", f)
 			}
@@ -209,5 +211,6 @@ start for the same findings.`,
 		},
 	}
 	mf.register(cmd.Flags())
+	registerRetention(cmd.Flags(), &retention)
 	return cmd
 }

@@ -50,6 +50,7 @@ type serveFlags struct {
 	tunnelTimeout time.Duration
 	edgeVerify    bool
 	forwardTo     string
+	retention     store.Retention
 }
 
 // newOpener builds the tunnel; tests replace it with a local listener.
@@ -72,6 +73,10 @@ var envVars = map[string]string{
 	"tunnel-timeout": "CLERK_SYNC_TUNNEL_TIMEOUT",
 	"edge-verify":    "CLERK_SYNC_EDGE_VERIFY",
 	"forward-to":     "CLERK_SYNC_FORWARD_TO",
+	"keep-payloads":  "CLERK_SYNC_KEEP_PAYLOADS",
+	"keep-ids":       "CLERK_SYNC_KEEP_IDS",
+	"api-url":        "CLERK_API_URL",
+	"rate":           "CLERK_SYNC_API_RATE",
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -110,7 +115,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout))
+	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout), newBackfillCmd(stdout, stderr), newReconcileCmd(stdout, stderr))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
@@ -126,6 +131,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.StringVar(&f.domain, "domain", "", "the ngrok account's static domain, so the URL stays the same [NGROK_DOMAIN]")
 	fl.DurationVar(&f.tunnelTimeout, "tunnel-timeout", tunnel.DefaultTimeout, "give up opening the tunnel after this long [CLERK_SYNC_TUNNEL_TIMEOUT]")
 	fl.BoolVar(&f.edgeVerify, "edge-verify", false, "also have ngrok verify Clerk's signatures at its edge (verify-webhook policy) [CLERK_SYNC_EDGE_VERIFY]")
+	registerRetention(fl, &f.retention)
 	fl.StringVar(&f.forwardTo, "forward-to", "", "relay mode: forward each verified delivery, byte for byte, to your app's handler at this URL and write no users [CLERK_SYNC_FORWARD_TO]")
 	return cmd
 }
@@ -198,6 +204,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 			return fmt.Errorf("open database: %w", err)
 		}
 		defer st.Close()
+		defer startPruning(ctx, st, f.retention, log)()
 		rows = st
 	case !relayOnly:
 		// Relay mode: the app writes; the inspector only looks.
@@ -234,7 +241,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
 	}
 	webhookURL := "http://" + ln.Addr().String() + f.path
-	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "table", m.QualifiedName(), "mapping", m.Source, "on_delete", m.OnDelete)
+	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "table", m.QualifiedName(), "mapping", m.Source, "on_delete", m.OnDelete, "retention", describeRetention(f.retention))
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
 	if !f.tui {
 		return server.Run(ctx, log, ln, local, pub, public)

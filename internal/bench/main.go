@@ -57,6 +57,7 @@ type config struct {
 	seed        uint64
 	keep        bool
 	table       string // "default", or a Prisma-made table of storetest
+	variants    []variant
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.delete, "delete", 0.10, "share of unique deliveries that are user.deleted (at most one per user)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated workload")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (receiver logs, SQLite files, pgbench script)")
+	retention := fs.String("retention", "", `measure each run twice, keeping the whole ledger and then pruning it: "bodies,ids" windows such as "2s,5s"`)
 	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
@@ -106,6 +108,10 @@ Flags:
 		if _, err := storetest.PrismaTableNamed(c.table, mapping.SQLite); err != nil {
 			return c, fmt.Errorf("-table: %w", err)
 		}
+	}
+	var err error
+	if c.variants, err = variants(*retention); err != nil {
+		return c, err
 	}
 	if c.dup < 0 || c.dup >= 1 || c.delete < 0 || c.delete > 1 {
 		return c, errors.New("-dup must be in [0, 1) and -delete in [0, 1]")
@@ -168,17 +174,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var results []result
 	for _, st := range cfg.stores {
 		for _, n := range cfg.concurrency {
-			r, err := measure(ctx, cfg, bin, tmp, cl, w, st, n)
-			if err != nil {
-				return err
+			for _, v := range cfg.variants {
+				r, err := measure(ctx, cfg, bin, tmp, cl, w, st, n, v)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout, r.progress())
+				results = append(results, r)
 			}
-			fmt.Fprintln(stdout, r.progress())
-			results = append(results, r)
 		}
 	}
 	fmt.Fprintln(stdout)
 	printMachine(stdout, loadAvg, pgSettings)
 	printTable(stdout, results)
+	printRetention(stdout, results)
 	fmt.Fprintf(stdout, "\nwhole run: %s\n", time.Since(began).Round(time.Second))
 	return nil
 }
@@ -192,13 +201,19 @@ type result struct {
 	cpu     struct{ receiver, sender time.Duration } // CPU time used while firing
 	check   string                                   // "exact" or the counts of wrong rows
 	ceiling float64                                  // pgbench tps at the same client count; 0 when not measured
+	variant variant
+	ledger  ledger // read when the run has a variant
 	notes   []string
 }
 
 // measure runs the workload once against a fresh database of one store.
-func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluster, w *workload, storeName string, senders int) (result, error) {
-	r := result{store: storeName, senders: senders}
+func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluster, w *workload, storeName string, senders int, v variant) (result, error) {
+	r := result{store: storeName, senders: senders, variant: v}
 	name := fmt.Sprintf("%s_c%d", storeName, senders)
+	pruned := v.keep != (store.Retention{})
+	if pruned {
+		name += "_pruned"
+	}
 	db := filepath.Join(tmp, name+".db")
 	if storeName == "postgres" {
 		var err error
@@ -212,7 +227,7 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 	}
 	logPath := filepath.Join(tmp, name+".log")
 	secret := fake.NewSecret()
-	rcv, err := startReceiver(bin, tmp, logPath, db, secret, args...)
+	rcv, err := startReceiver(bin, tmp, logPath, db, secret, append(args, v.args...)...)
 	if err != nil {
 		return r, err
 	}
@@ -241,6 +256,12 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 	if n := r.stats.Non2xx(); n > 0 {
 		r.note("non-2xx answers: %v (receiver log: %s)", r.stats.Status, logPath)
 	}
+	if v.name != "" {
+		v.settle(ctx)
+		if r.ledger, err = readLedger(ctx, storeName, db, v.keep); err != nil {
+			return r, fmt.Errorf("read the ledger of %s: %w", name, err)
+		}
+	}
 	if r.rss, err = rcv.peakRSS(); err != nil {
 		r.note("%v", err)
 	}
@@ -250,7 +271,7 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 	if r.check, err = checkTable(ctx, db, m, storetest.Rows(m, w.users...), &r); err != nil {
 		return r, err
 	}
-	if storeName == "postgres" {
+	if storeName == "postgres" && !pruned { // once per sender count
 		if r.ceiling, err = ceiling(ctx, cl, tmp, senders, cfg.users, w.updateBody()); err != nil {
 			return r, err
 		}

@@ -19,8 +19,12 @@ func (r result) progress() string {
 	for _, k := range slices.Sorted(maps.Keys(r.stats.Outcomes)) {
 		outcomes = append(outcomes, fmt.Sprintf("%s=%d", k, r.stats.Outcomes[k]))
 	}
+	name := r.store
+	if r.variant.name != "" {
+		name += " (" + r.variant.name + ")"
+	}
 	line := fmt.Sprintf("%-8s %3d senders: %d sent in %s, %s, table %s; CPU receiver %.1fs, senders %.1fs",
-		r.store, r.senders, r.stats.Sent, r.stats.Elapsed.Round(time.Millisecond), strings.Join(outcomes, " "), r.check,
+		name, r.senders, r.stats.Sent, r.stats.Elapsed.Round(time.Millisecond), strings.Join(outcomes, " "), r.check,
 		r.cpu.receiver.Seconds(), r.cpu.sender.Seconds())
 	if r.ceiling > 0 {
 		line += fmt.Sprintf(", pgbench %.0f tps", r.ceiling)

@@ -174,7 +174,9 @@ type Store interface {
 	// version is not older or the user is tombstoned, else Applied. A
 	// permanent error records the delivery as Failed and returns an error
 	// wrapping ErrPermanent; any other error wraps ErrUnavailable and
-	// leaves nothing recorded.
+	// leaves nothing recorded. A delivery without a SvixID is a change read
+	// from Clerk's Backend API (backfill, reconcile): the same rules, and
+	// no ledger row.
 	Apply(ctx context.Context, d Delivery, c Change) (Outcome, error)
 	// Record stores a delivery that changes no user (Ignored, Rejected or
 	// Failed, with errMsg). It returns Duplicate, and stores nothing, when
@@ -194,6 +196,8 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the connections.
 	Close() error
+	Pruner
+	Jobs
 }
 
 // View reads a users table, perhaps one that another program writes (the

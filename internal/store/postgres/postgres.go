@@ -159,6 +159,9 @@ func (s *Store) applyOne(ctx context.Context, r request) (store.Outcome, error) 
 	if !errors.Is(err, store.ErrPermanent) {
 		return "", err
 	}
+	if r.d.SvixID == "" {
+		return store.Failed, err // a change read from the Backend API: no delivery to record
+	}
 	// The function rolled back as a whole; record why, so that the failure
 	// is visible and a retry of the same svix-id runs again.
 	o, rerr := s.Record(ctx, r.d, store.Failed, err.Error())

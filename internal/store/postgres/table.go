@@ -100,6 +100,7 @@ func (t *table) setFunction(schema string) {
 #variable_conflict use_column
 DECLARE
     v_outcome TEXT := 'stale';
+    v_payload BYTEA := p_payload;
 BEGIN
     IF p_deleted THEN
         INSERT INTO %[1]s AS s (user_id, version, digest, deleted)
@@ -110,6 +111,8 @@ BEGIN
         IF FOUND THEN
             v_outcome := 'applied';
             %[3]s;
+            -- The user's stored bodies hold what the delete erases.
+            UPDATE %[2]s SET payload = '' WHERE user_id = p_user_id AND octet_length(payload) > 0;
         END IF;
     ELSE
         INSERT INTO %[1]s AS s (user_id, version, digest)
@@ -120,11 +123,17 @@ BEGIN
         IF FOUND THEN
             v_outcome := 'applied';
             %[4]s;
+        ELSIF EXISTS (SELECT 1 FROM %[1]s WHERE user_id = p_user_id AND deleted) THEN
+            v_payload := ''; -- a late event of a deleted user: its data is not kept
         END IF;
     END IF;
 
+    IF p_svix_id IS NULL THEN
+        RETURN v_outcome; -- a change read from the Backend API: no delivery to record
+    END IF;
+
     INSERT INTO %[2]s AS d (svix_id, event_type, user_id, outcome, received_at, payload)
-    VALUES (p_svix_id, p_type, p_user_id, v_outcome, p_received_at, p_payload)
+    VALUES (p_svix_id, p_type, p_user_id, v_outcome, p_received_at, v_payload)
     ON CONFLICT (svix_id) DO UPDATE
         SET event_type = excluded.event_type, user_id = excluded.user_id, outcome = excluded.outcome,
             error = NULL, attempts = d.attempts + 1, received_at = excluded.received_at, payload = excluded.payload
@@ -225,7 +234,11 @@ func (t *table) args(d store.Delivery, c *store.Change) []any {
 			vals[i] = text(mapping.Value(col.Field, c))
 		}
 	}
-	return []any{d.SvixID, d.Type, c.UserID, c.Version, c.Digest, c.Deleted, d.ReceivedAt, d.Payload, id, vals}
+	var svixID *string // none for a change from the Backend API: no ledger row
+	if d.SvixID != "" {
+		svixID = &d.SvixID
+	}
+	return []any{svixID, d.Type, c.UserID, c.Version, c.Digest, c.Deleted, d.ReceivedAt, d.Payload, id, vals}
 }
 
 // text is v as the function's text argument, which it casts to the

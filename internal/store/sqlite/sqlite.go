@@ -50,7 +50,8 @@ type request struct {
 	change   *store.Change // nil for Record
 	outcome  store.Outcome // for Record
 	errMsg   string
-	probe    bool // Ping's: write and commit nothing of a delivery
+	probe    bool      // Ping's: write and commit nothing of a delivery
+	prune    *pruneJob // set for Prune alone
 }
 
 // Open opens (creating if needed) the database file at path, migrates
@@ -68,7 +69,7 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 		return nil, err
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(ON)", "secure_delete(ON)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?"+q.Encode())

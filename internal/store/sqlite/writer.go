@@ -46,8 +46,12 @@ const (
 type writer struct {
 	conn  *sql.Conn
 	table *table
+	// scrubbed says that the batch being committed erased a user's data:
+	// the write-ahead log, which still holds it, is emptied after the
+	// commit.
+	scrubbed bool
 
-	stmt struct{ tombstone, advance, remove, upsert, record, probe *sql.Stmt }
+	stmt struct{ tombstone, advance, remove, upsert, record, probe, scrub, tombstoned *sql.Stmt }
 }
 
 // newWriter prepares the statements on a connection of its own, closed
@@ -60,7 +64,8 @@ func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 	w := &writer{conn: conn, table: t}
 	for p, q := range map[**sql.Stmt]string{
 		&w.stmt.tombstone: sqlTombstone, &w.stmt.advance: sqlAdvance, &w.stmt.remove: t.remove,
-		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord, &w.stmt.probe: sqlProbe,
+		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord, &w.stmt.probe: sqlProbe, &w.stmt.scrub: sqlScrubUser,
+		&w.stmt.tombstoned: `SELECT 1 FROM clerk_sync_users WHERE user_id = ? AND deleted`,
 	} {
 		if *p, err = conn.PrepareContext(ctx, q); err != nil {
 			conn.Close()
@@ -102,6 +107,13 @@ func (w *writer) commit(batch []request) []store.Done {
 		w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // the commit error is what we report
 		return failAll(done, fmt.Errorf("commit: %w", classify(err)))
 	}
+	if w.scrubbed {
+		w.scrubbed = false
+		// secure_delete zeroed the erased bytes in the pages; the log's
+		// older copies of those pages go with it. A reader in the way
+		// leaves the log for the next checkpoint.
+		w.conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) //nolint:errcheck // best effort, see above
+	}
 	return done
 }
 
@@ -127,6 +139,8 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 	switch {
 	case r.probe:
 		_, err = w.stmt.probe.ExecContext(ctx)
+	case r.prune != nil:
+		err = w.prune(ctx, r.prune)
 	case r.change != nil:
 		o, err = w.apply(ctx, r.delivery, *r.change)
 	default:
@@ -139,7 +153,9 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 	}
 	if err != nil {
 		err = classify(err)
-		if r.change != nil && errors.Is(err, store.ErrPermanent) {
+		if r.change != nil && errors.Is(err, store.ErrPermanent) && r.delivery.SvixID == "" {
+			o = store.Failed
+		} else if r.change != nil && errors.Is(err, store.ErrPermanent) {
 			// Keep the failure visible, and replayable, in the ledger; a
 			// done svix-id stays done.
 			switch ro, rerr := w.record(ctx, r.delivery, store.Failed, err.Error()); {
@@ -175,6 +191,10 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 			if _, err := w.stmt.remove.ExecContext(ctx, w.table.removeArgs(&c)...); err != nil {
 				return "", err
 			}
+			if _, err := w.stmt.scrub.ExecContext(ctx, c.UserID); err != nil {
+				return "", err
+			}
+			w.scrubbed = true
 		}
 	} else {
 		res, err := w.stmt.advance.ExecContext(ctx, c.UserID, c.Version, c.Digest, now)
@@ -186,7 +206,15 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 			if _, err := w.stmt.upsert.ExecContext(ctx, w.table.upsertArgs(&c)...); err != nil {
 				return "", err
 			}
+		} else if err := w.stmt.tombstoned.QueryRowContext(ctx, c.UserID).Scan(new(int)); err == nil {
+			// A late event of a deleted user: its data is not kept.
+			d.Payload = []byte{}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
 		}
+	}
+	if d.SvixID == "" {
+		return outcome, nil // a change read from the Backend API: no delivery to record
 	}
 	return w.record(ctx, d, outcome, "")
 }

@@ -93,6 +93,9 @@ func Project(m mapping.Mapping, full store.User) store.User {
 func Run(t *testing.T, h Harness) {
 	t.Run("Rules", func(t *testing.T) { runRules(t, h) })
 	t.Run("Property", func(t *testing.T) { runProperty(t, h) })
+	t.Run("Retention", func(t *testing.T) { runRetention(t, h) })
+	t.Run("Jobs", func(t *testing.T) { runJobs(t, h) })
+	t.Run("API changes", func(t *testing.T) { runAPIChanges(t, h) })
 }
 
 // env is one test's store with a generator and helpers.

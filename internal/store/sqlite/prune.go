@@ -1,0 +1,64 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
+)
+
+// The statements of retention. Each takes the oldest rows first, at most
+// a batch, through the retention indexes (clerk_sync_deliveries_kept…).
+const (
+	sqlPrunePayloads = `
+		UPDATE clerk_sync_deliveries SET payload = x''
+		WHERE rowid IN (SELECT rowid FROM clerk_sync_deliveries
+			WHERE length(payload) > 0 AND received_at < ? ORDER BY received_at LIMIT ?)`
+	sqlPruneDeliveries = `
+		DELETE FROM clerk_sync_deliveries
+		WHERE rowid IN (SELECT rowid FROM clerk_sync_deliveries
+			WHERE received_at < ? ORDER BY received_at LIMIT ?)`
+	// A deleted user's bodies go at once: they hold the name and email
+	// that the delete is meant to erase.
+	sqlScrubUser = `UPDATE clerk_sync_deliveries SET payload = x'' WHERE user_id = ? AND length(payload) > 0`
+)
+
+// pruneJob is a Prune waiting for the writer; the writer fills in done.
+type pruneJob struct {
+	cutoffs store.Cutoffs
+	limit   int
+	done    store.Pruned
+}
+
+// Prune implements store.Pruner. It runs on the writer, between the
+// batches of deliveries, so it never competes with them for the lock.
+func (s *Store) Prune(ctx context.Context, c store.Cutoffs, limit int) (store.Pruned, error) {
+	job := &pruneJob{cutoffs: c, limit: limit}
+	if _, err := s.queue.Do(ctx, request{prune: job}); err != nil {
+		return store.Pruned{}, err
+	}
+	return job.done, nil
+}
+
+// prune runs a pruneJob inside the batch's transaction.
+func (w *writer) prune(ctx context.Context, job *pruneJob) error {
+	run := func(q string, before int64) (int, error) {
+		res, err := w.conn.ExecContext(ctx, q, before, job.limit)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		return int(n), err
+	}
+	var err error
+	if c := job.cutoffs.IDs; !c.IsZero() {
+		if job.done.Deliveries, err = run(sqlPruneDeliveries, c.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	if c := job.cutoffs.Payloads; !c.IsZero() {
+		if job.done.Payloads, err = run(sqlPrunePayloads, c.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
