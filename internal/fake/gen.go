@@ -5,6 +5,7 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,19 +130,75 @@ func blank(s *string) *string {
 	return s
 }
 
+// Profile is the sign-up setting of the Clerk instance that the generator
+// imitates: which identifiers its new users have.
+type Profile string
+
+// The profiles. Each names the setting in Clerk's Dashboard (User &
+// Authentication) that makes such users.
+const (
+	// ProfileMixed: email optional. Most users have an email, some only a
+	// phone number or only a username, so a table must take a missing email.
+	ProfileMixed Profile = "mixed"
+	// ProfileEmailRequired: every user has a primary email, at all times.
+	ProfileEmailRequired Profile = "email-required"
+	// ProfilePhoneOnly: users sign up with a phone number and have no email.
+	ProfilePhoneOnly Profile = "phone-only"
+)
+
+// Profiles lists the profiles, the default first.
+var Profiles = []Profile{ProfileMixed, ProfileEmailRequired, ProfilePhoneOnly}
+
+// String implements pflag.Value; the zero Profile is ProfileMixed.
+func (p *Profile) String() string {
+	if *p == "" {
+		return string(ProfileMixed)
+	}
+	return string(*p)
+}
+
+// Set implements pflag.Value: it accepts the name of a profile.
+func (p *Profile) Set(s string) error {
+	if !slices.Contains(Profiles, Profile(s)) {
+		return fmt.Errorf("profile %q: want mixed, email-required or phone-only", s)
+	}
+	*p = Profile(s)
+	return nil
+}
+
+// Type implements pflag.Value.
+func (p *Profile) Type() string { return "profile" }
+
+// maxEmails bounds a user's email addresses: an update that adds one
+// removes the oldest, so that bodies stay the size of Clerk's however
+// many updates a user has.
+const maxEmails = 3
+
 // Generator makes users and their events. The same seed gives the same
-// events. It is not safe for concurrent use.
+// events, as long as the clock stays behind the wall clock (a start in
+// the past). It is not safe for concurrent use.
 type Generator struct {
-	f     *gofakeit.Faker
-	clock int64 // Unix ms; moves forward with every event
-	// EmailRequired makes every new user have a primary email, as in a
-	// Clerk instance that requires one.
+	f *gofakeit.Faker
+	// clock is Unix ms. It moves forward by up to 2 s with every event but
+	// never past the wall clock: a receiver would call a later real-time
+	// event of the same user stale.
+	clock int64
+	// Profile says which identifiers new users have; "" is ProfileMixed.
+	Profile Profile
+	// EmailRequired, when set, makes the profile ProfileEmailRequired.
 	EmailRequired bool
 }
 
 // New returns a Generator whose first event happens at start.
 func New(seed uint64, start time.Time) *Generator {
 	return &Generator{f: gofakeit.New(seed), clock: start.UnixMilli()}
+}
+
+func (g *Generator) profile() Profile {
+	if g.EmailRequired {
+		return ProfileEmailRequired
+	}
+	return Profile(g.Profile.String())
 }
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -159,16 +216,20 @@ func (g *Generator) ID(prefix string) string {
 	return b.String()
 }
 
-// Follow moves the clock past u's last change, so that the next event
-// about u is newer than those already sent.
-func (g *Generator) Follow(u *User) {
-	g.clock = max(g.clock, u.CreatedAt, u.UpdatedAt, u.DeletedAt)
+// tick advances the clock by 1 ms to 2 s, up to the wall clock, and
+// returns it. A clock that starts in the future stays where it is.
+func (g *Generator) tick() int64 {
+	step := g.clock + int64(1+g.f.IntN(2000))
+	g.clock = max(g.clock, min(step, time.Now().UnixMilli()))
+	return g.clock
 }
 
-// tick advances the clock by 1 ms to 2 s and returns it.
-func (g *Generator) tick() int64 {
-	g.clock += int64(1 + g.f.IntN(2000))
-	return g.clock
+// tickFor is the time of u's next event: the clock, or 1 ms after u's
+// last change when the clock has not passed it, so that each of u's events
+// is newer than the one before. Only this runs ahead of the wall clock,
+// by 1 ms per event of u within the same millisecond.
+func (g *Generator) tickFor(u *User) int64 {
+	return max(g.tick(), u.CreatedAt+1, u.UpdatedAt+1, u.DeletedAt+1)
 }
 
 // NewUser invents a user. Most have a name and one email; some have
@@ -180,13 +241,18 @@ func (g *Generator) NewUser() *User {
 	u.ImageURL = "https://img.clerk.com/" + g.f.LetterN(40)
 	first, last := g.f.FirstName(), g.f.LastName()
 	n := g.f.IntN(100)
-	if g.EmailRequired && n < 20 {
+	profile := g.profile()
+	if profile == ProfileEmailRequired && n < 20 {
 		n += 20
 	}
 	switch {
+	case profile == ProfilePhoneOnly:
+		g.newPhone(u)
+		if n >= 15 {
+			u.FirstName, u.LastName = &first, &last
+		}
 	case n < 15: // phone only
-		phone := "+1555" + g.f.DigitN(7)
-		u.Phone, u.PhoneID = &phone, g.ID("idn")
+		g.newPhone(u)
 	case n < 20: // username only
 		name := strings.ToLower(g.f.Username())
 		u.Username = &name
@@ -199,6 +265,12 @@ func (g *Generator) NewUser() *User {
 		}
 	}
 	return u
+}
+
+// newPhone gives u a new primary phone number.
+func (g *Generator) newPhone(u *User) {
+	phone := "+1555" + g.f.DigitN(7)
+	u.Phone, u.PhoneID = &phone, g.ID("idn")
 }
 
 // UserWithID invents the rest of a user known only by its id: one created
@@ -222,7 +294,7 @@ func (g *Generator) Created(u *User) Event {
 // Updated changes something about u, as a user editing their profile
 // would, and returns the user.updated event.
 func (g *Generator) Updated(u *User) Event {
-	u.UpdatedAt = g.tick()
+	u.UpdatedAt = g.tickFor(u)
 	u.Updates++
 	u.LastSignInAt = u.UpdatedAt
 	u.Banned = u.Updates%3 == 2
@@ -240,17 +312,25 @@ func (g *Generator) Updated(u *User) Event {
 	case 2:
 		name := strings.ToLower(g.f.Username())
 		u.Username = &name
-	case 3: // a new primary email, added last
+	case 3: // a new primary email, added last; a phone-only user's new phone
+		if g.profile() == ProfilePhoneOnly {
+			g.newPhone(u)
+			break
+		}
 		first, last := g.f.FirstName(), g.f.LastName()
-		u.Emails = append(u.Emails, Email{ID: g.ID("idn"), Address: g.email(first, last)})
-		u.PrimaryID = &u.Emails[len(u.Emails)-1].ID
+		primary := Email{ID: g.ID("idn"), Address: g.email(first, last)}
+		u.Emails = append(u.Emails, primary)
+		if len(u.Emails) > maxEmails {
+			u.Emails = slices.Delete(u.Emails, 0, len(u.Emails)-maxEmails)
+		}
+		u.PrimaryID = &primary.ID
 	}
 	return g.userEvent(clerk.UserUpdated, u, u.UpdatedAt)
 }
 
 // Deleted marks u deleted and returns the user.deleted event.
 func (g *Generator) Deleted(u *User) Event {
-	u.Deleted, u.DeletedAt = true, g.tick()
+	u.Deleted, u.DeletedAt = true, g.tickFor(u)
 	body := g.fixture(clerk.UserDeleted)
 	body = set(body, "data.id", u.ID)
 	if g.f.IntN(5) == 0 {
@@ -277,7 +357,6 @@ func (g *Generator) Event(eventType string, u *User) (Event, *User, error) {
 		if u == nil {
 			return Event{}, nil, fmt.Errorf("%s needs a user", eventType)
 		}
-		g.Follow(u)
 		if eventType == clerk.UserUpdated {
 			return g.Updated(u), u, nil
 		}
