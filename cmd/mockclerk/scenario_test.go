@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						ds, users, err := c.plan(s, seed, config.NewEnv(nil))
+						ds, users, err := c.plan(context.Background(), s, seed, config.NewEnv(nil))
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -63,7 +64,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 							t.Fatal(err)
 						}
 						var out strings.Builder
-						if err := c.fire(context.Background(), dv, rate, ds, &out, io.Discard); err != nil {
+						if err := c.fire(context.Background(), dv, rate, slices.Values(ds), &out, io.Discard); err != nil {
 							t.Fatalf("%v\n%s", err, out.String())
 						}
 						want := storetest.Rows(mapping.Default(), users...)
