@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,11 +38,14 @@ delivers: late, twice, out of order. Built-ins: ` + strings.Join(scenario.Builti
 fixtures: steps with "name", "event", "user" and "set", references such as
 ${created:data.id} and ${.env:VAR|default}, and an optional "send" order.
 
-The run is reproducible with --seed, which the summary prints.`,
+The run is reproducible with --seed, which the summary prints. A scenario is
+planned whole before it is sent, so it may expand to at most ` + strconv.Itoa(scenario.MaxDeliveries) + `
+deliveries, duplicates included; for load, use send --count.`,
 		Example: `  mockclerk scenario lifecycle
   mockclerk scenario out-of-order --shuffle --duplicate 3
   MOCKCLERK_BURST=200 mockclerk scenario burst --concurrency 16
-  mockclerk scenario ./my-scenario.json --dry-run   # print the signed requests as curl commands`,
+  mockclerk scenario ./my-scenario.json --dry-run   # print the signed requests as curl commands
+  mockclerk scenario lifecycle --profile email-required`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.run(cmd.Context(), args[0], stdout, stderr)

@@ -45,7 +45,10 @@ without a 2xx answer.
 
 user.updated and user.deleted act on --user, or else on the last user that
 mockclerk created on this machine. The hard cases a receiver must survive are
-flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.`,
+flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.
+--profile (or MOCKCLERK_PROFILE) matches the users it invents to your Clerk
+instance's sign-up settings. Events are generated as they are sent, so a
+large --count runs in little memory.`,
 		Example: `  mockclerk send user.created
   mockclerk send user.updated --set first_name=Ada --set public_metadata='{"plan":"pro"}'
   mockclerk send user.deleted --user user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C
@@ -53,7 +56,9 @@ flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.
   mockclerk send user.created --tamper body            # expect 400 bad-signature
   mockclerk send user.created --stale 6m               # expect 400 too-old
   mockclerk send user.created --retry fast             # keep trying while the receiver is down
-  mockclerk send user.created --count 20000 --concurrency 16 --output ndjson > results.ndjson`,
+  mockclerk send user.created --count 20000 --concurrency 16 --output ndjson > results.ndjson
+  mockclerk send user.created --count 50 --profile email-required   # every user has a primary email
+  MOCKCLERK_PROFILE=phone-only mockclerk send user.created          # a user with a phone number, no email`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.run(cmd.Context(), args[0], stdout, stderr)
@@ -67,7 +72,7 @@ flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.
 	fl.StringArrayVar(&c.overrides, "override", nil, "same as --set")
 	fl.StringVar(&c.data, "data", "", "the whole data object, as @file.json or inline JSON")
 	fl.IntVar(&c.duplicate, "duplicate", 0, "send each delivery N more times (same svix-id and bytes)")
-	fl.BoolVar(&c.shuffle, "shuffle", false, "send in random order")
+	fl.BoolVar(&c.shuffle, "shuffle", false, "send in random order (mixed within each 10,000 deliveries)")
 	return cmd
 }
 
