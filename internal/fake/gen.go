@@ -134,8 +134,8 @@ func blank(s *string) *string {
 // imitates: which identifiers its new users have.
 type Profile string
 
-// The profiles. Each names the setting in Clerk's Dashboard (User &
-// Authentication) that makes such users.
+// The profiles, each a kind of Clerk instance by what it asks for at
+// sign-up.
 const (
 	// ProfileMixed: email optional. Most users have an email, some only a
 	// phone number or only a username, so a table must take a missing email.
@@ -187,6 +187,8 @@ type Generator struct {
 	Profile Profile
 	// EmailRequired, when set, makes the profile ProfileEmailRequired.
 	EmailRequired bool
+	// spans caches where splice's paths lie in each fixture.
+	spans map[string]span
 }
 
 // New returns a Generator whose first event happens at start.
@@ -422,7 +424,6 @@ func (g *Generator) Other(eventType string, u *User) Event {
 func (g *Generator) instance() string { return "ins_2pQm7Tz0Ha3MqE6y9Lc2Vr8Dk4J" }
 
 func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
-	body := g.fixture(eventType)
 	type verification struct {
 		Attempts int    `json:"attempts"`
 		ExpireAt int64  `json:"expire_at"`
@@ -463,51 +464,143 @@ func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
 			"verification": verification{Attempts: 1, ExpireAt: u.CreatedAt + 600_000, Status: "verified", Strategy: "phone_code"},
 		})
 	}
-	raw, _ := json.Marshal(emails)
-	body, _ = sjson.SetRawBytesOptions(body, "data.email_addresses", raw, replace)
-	raw, _ = json.Marshal(phones)
-	body, _ = sjson.SetRawBytesOptions(body, "data.phone_numbers", raw, replace)
-	for path, v := range map[string]any{
-		"data.id":                                  u.ID,
-		"data.first_name":                          u.FirstName,
-		"data.last_name":                           u.LastName,
-		"data.username":                            u.Username,
-		"data.image_url":                           u.ImageURL,
-		"data.primary_email_address_id":            u.PrimaryID,
-		"data.primary_phone_number_id":             phoneID,
-		"data.external_id":                         u.ExternalID,
-		"data.banned":                              u.Banned,
-		"data.created_at":                          u.CreatedAt,
-		"data.updated_at":                          u.UpdatedAt,
-		"data.last_active_at":                      u.UpdatedAt,
-		"data.password_enabled":                    len(u.Emails) > 0,
-		"instance_id":                              g.instance(),
-		"timestamp":                                at + int64(g.f.IntN(50)),
-		"event_attributes.http_request.client_ip":  g.f.IPv4Address(),
-		"event_attributes.http_request.user_agent": g.f.UserAgent(),
-	} {
-		body = set(body, path, v)
+	emailsJSON, _ := json.Marshal(emails)
+	phonesJSON, _ := json.Marshal(phones)
+	edits := []edit{
+		{"data.email_addresses", emailsJSON},
+		{"data.phone_numbers", phonesJSON},
+		{"data.id", rawJSON(u.ID)},
+		{"data.first_name", rawJSON(u.FirstName)},
+		{"data.last_name", rawJSON(u.LastName)},
+		{"data.username", rawJSON(u.Username)},
+		{"data.image_url", rawJSON(u.ImageURL)},
+		{"data.primary_email_address_id", rawJSON(u.PrimaryID)},
+		{"data.primary_phone_number_id", rawJSON(phoneID)},
+		{"data.external_id", rawJSON(u.ExternalID)},
+		{"data.banned", rawJSON(u.Banned)},
+		{"data.created_at", rawJSON(u.CreatedAt)},
+		{"data.updated_at", rawJSON(u.UpdatedAt)},
+		{"data.last_active_at", rawJSON(u.UpdatedAt)},
+		{"data.password_enabled", rawJSON(len(u.Emails) > 0)},
+		{"data.public_metadata", []byte(u.PublicMetadata())},
+		{"instance_id", rawJSON(g.instance())},
+		{"timestamp", rawJSON(at + int64(g.f.IntN(50)))},
+		{"event_attributes.http_request.client_ip", rawJSON(g.f.IPv4Address())},
+		{"event_attributes.http_request.user_agent", rawJSON(g.f.UserAgent())},
 	}
 	if u.LastSignInAt > 0 {
-		body = set(body, "data.last_sign_in_at", u.LastSignInAt)
+		edits = append(edits, edit{"data.last_sign_in_at", rawJSON(u.LastSignInAt)})
 	}
-	body, _ = sjson.SetRawBytesOptions(body, "data.public_metadata", []byte(u.PublicMetadata()), replace)
+	body := g.splice(eventType, edits)
 	u.Data = []byte(gjson.GetBytes(body, "data").Raw)
 	return Event{Type: eventType, UserID: u.ID, Body: body}
 }
 
+// edit is a value to put at a path of a fixture.
+type edit struct {
+	path string
+	raw  []byte // JSON
+}
+
+// span is where a path's value lies in a fixture; ok is false when the
+// fixture has no value there.
+type span struct {
+	at, end int
+	ok      bool
+}
+
+// splice returns the fixture of eventType with each edit's value in place
+// of its own. It copies the fixture once, not once per field as sjson
+// would, so that generating keeps up with sending. The edits' paths must
+// not nest; a path the fixture lacks is added afterwards.
+func (g *Generator) splice(eventType string, edits []edit) []byte {
+	fixture := g.fixture(eventType)
+	type placed struct {
+		span
+		raw []byte
+	}
+	var (
+		inPlace []placed
+		added   []edit
+		size    = len(fixture)
+	)
+	for _, e := range edits {
+		sp := g.span(eventType, fixture, e.path)
+		if !sp.ok {
+			added = append(added, e)
+			continue
+		}
+		inPlace = append(inPlace, placed{sp, e.raw})
+		size += len(e.raw) - (sp.end - sp.at)
+	}
+	slices.SortFunc(inPlace, func(a, b placed) int { return a.at - b.at })
+	out := make([]byte, 0, size)
+	prev := 0
+	for _, p := range inPlace {
+		out = append(append(out, fixture[prev:p.at]...), p.raw...)
+		prev = p.end
+	}
+	out = append(out, fixture[prev:]...)
+	for _, e := range added {
+		var err error
+		if out, err = sjson.SetRawBytes(out, e.path, e.raw); err != nil {
+			panic(fmt.Sprintf("set %s: %v", e.path, err)) // paths are constants of this file
+		}
+	}
+	return out
+}
+
+// span finds path in the fixture of eventType once and remembers it.
+func (g *Generator) span(eventType string, fixture []byte, path string) span {
+	key := eventType + " " + path
+	sp, ok := g.spans[key]
+	if !ok {
+		res := gjson.GetBytes(fixture, path)
+		sp = span{at: res.Index, end: res.Index + len(res.Raw), ok: res.Exists() && res.Index > 0}
+		if g.spans == nil {
+			g.spans = map[string]span{}
+		}
+		g.spans[key] = sp
+	}
+	return sp
+}
+
+// rawJSON encodes a string, a *string (nil is null), a bool or an integer
+// as sjson does, so that a spliced body is the one sjson would make.
+func rawJSON(v any) []byte {
+	switch v := v.(type) {
+	case *string:
+		if v == nil {
+			return []byte("null")
+		}
+		return rawJSON(*v)
+	case string:
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < ' ' || c > 0x7f || c == '"' || c == '\\' {
+				b, _ := json.Marshal(v)
+				return b
+			}
+		}
+		return []byte(`"` + v + `"`)
+	case bool:
+		return strconv.AppendBool(nil, v)
+	case int64:
+		return strconv.AppendInt(nil, v, 10)
+	}
+	panic(fmt.Sprintf("rawJSON: %T", v)) // the generator encodes only these
+}
+
 // fixture returns a copy of the embedded fixture for eventType.
 func (g *Generator) fixture(eventType string) []byte {
-	b, err := fixtures.Event(eventType)
+	b, err := fixtures.Event(eventType) // a copy already
 	if err != nil {
 		panic(err) // the generator only asks for the fixtures it ships with
 	}
-	return append([]byte(nil), b...)
+	return b
 }
 
-// replace makes sjson replace a value that the fixture has in one copy of
-// the body, instead of rebuilding it along the path: generating is then
-// fast enough for mockclerk to generate as it sends.
+// replace makes sjson replace a value that the body has in one copy of
+// it, instead of rebuilding the body along the path.
 var replace = &sjson.Options{Optimistic: true}
 
 // set writes v at path, where v is a string, number, bool or a nil pointer.

@@ -126,3 +126,26 @@ func TestProfileSet(t *testing.T) {
 		t.Errorf("Set email: %v, %q", err, p)
 	}
 }
+
+// splice puts each value at its path in one copy of the fixture, adds a
+// path the fixture lacks, and leaves the fixture as it was.
+func TestSplice(t *testing.T) {
+	g := New(1, time.Now())
+	body := g.splice("user.created", []edit{
+		{"data.first_name", rawJSON(`Zoë "Z" \ O'Neil`)},
+		{"data.id", rawJSON("user_2x")},
+		{"data.not_in_the_fixture", rawJSON(int64(7))},
+		{"timestamp", rawJSON(int64(1))},
+	})
+	if !gjson.ValidBytes(body) {
+		t.Fatalf("not JSON: %s", body)
+	}
+	for path, want := range map[string]string{"data.first_name": `Zoë "Z" \ O'Neil`, "data.id": "user_2x", "data.not_in_the_fixture": "7", "timestamp": "1"} {
+		if got := gjson.GetBytes(body, path).String(); got != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
+	if again := g.splice("user.created", nil); gjson.GetBytes(again, "data.id").String() == "user_2x" {
+		t.Error("splice changed the fixture")
+	}
+}

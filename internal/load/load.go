@@ -188,7 +188,11 @@ func (t *tally) add(r Result) {
 
 func summarize(tallies []tally, elapsed time.Duration) Stats {
 	s := Stats{Status: map[int]int{}, Outcomes: map[string]int{}, Elapsed: elapsed}
-	var lat []time.Duration
+	n := 0
+	for _, t := range tallies {
+		n += len(t.latency)
+	}
+	lat := make([]time.Duration, 0, n)
 	for _, t := range tallies {
 		lat = append(lat, t.latency...)
 		for code, n := range t.status {
