@@ -84,8 +84,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if runErr != nil {
 		return fmt.Errorf("mockclerk: %w\n%s", runErr, summary.String())
 	}
-	fmt.Fprintf(stdout, "mockclerk send %s --count %d --concurrency %d: %d received in %s, %.0f deliveries/s, peak RSS %.1f MiB (VmHWM)\n",
-		*event, *count, *concurrency, received.Load(), elapsed.Round(time.Millisecond), float64(*count)/elapsed.Seconds(), float64(hwm)/1024)
+	// CPU time per delivery says more than deliveries/s on a shared machine.
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	fmt.Fprintf(stdout, "mockclerk send %s --count %d --concurrency %d: %d received in %s, %.0f deliveries/s, %s CPU per delivery, peak RSS %.1f MiB (VmHWM)\n",
+		*event, *count, *concurrency, received.Load(), elapsed.Round(time.Millisecond), float64(*count)/elapsed.Seconds(),
+		(cpu / time.Duration(*count)).Round(100*time.Nanosecond), float64(hwm)/1024)
 	fmt.Fprintf(stdout, "mockclerk: %s", summary.String())
 	if *maxRSS > 0 && hwm > int64(*maxRSS)*1024 {
 		return fmt.Errorf("peak RSS %.1f MiB is over -max-rss-mb %d", float64(hwm)/1024, *maxRSS)
