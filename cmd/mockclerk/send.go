@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -121,22 +122,7 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 		return err
 	}
 	var genErr error
-	deliveries := func(yield func(fake.Delivery) bool) {
-		d := first
-		for i := 1; ; i++ {
-			for range 1 + c.duplicate {
-				if !yield(d) {
-					return
-				}
-			}
-			if i == c.count {
-				return
-			}
-			if d, genErr = src.next(); genErr != nil {
-				return
-			}
-		}
-	}
+	deliveries := c.stream(src, first, &genErr)
 	if c.shuffle {
 		deliveries = load.Shuffle(deliveries, shuffleWindow, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	}
@@ -150,6 +136,28 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 		return genErr
 	}
 	return fireErr
+}
+
+// stream yields first and the rest of --count from src as they are made,
+// each 1+--duplicate times. It ends early at an error of src, which it
+// leaves in *errp.
+func (c *sendCmd) stream(src *source, first fake.Delivery, errp *error) iter.Seq[fake.Delivery] {
+	return func(yield func(fake.Delivery) bool) {
+		d := first
+		for i := 1; ; i++ {
+			for range 1 + c.duplicate {
+				if !yield(d) {
+					return
+				}
+			}
+			if i == c.count {
+				return
+			}
+			if d, *errp = src.next(); *errp != nil {
+				return
+			}
+		}
+	}
 }
 
 // source makes the deliveries of one send, one at a time.
