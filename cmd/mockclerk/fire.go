@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +33,13 @@ type fireFlags struct {
 	stale       time.Duration
 	headers     string
 	noSign      bool
+	profile     fake.Profile
+	flags       *pflag.FlagSet
 }
+
+// envFlags are the flags that a variable sets when the command line does
+// not.
+var envFlags = map[string]string{"profile": "MOCKCLERK_PROFILE"}
 
 func (f *fireFlags) register(fl *pflag.FlagSet, concurrency int) {
 	fl.StringVar(&f.to, "to", defaultTo, "receiver URL")
@@ -45,6 +52,28 @@ func (f *fireFlags) register(fl *pflag.FlagSet, concurrency int) {
 	fl.DurationVar(&f.stale, "stale", 0, "sign this long ago (e.g. 6m, outside Svix's 5 min tolerance); negative for the future")
 	fl.StringVar(&f.headers, "headers", fake.HeadersSvix, "header names: svix (what Clerk sends) or webhook (Standard Webhooks)")
 	fl.BoolVar(&f.noSign, "no-sign", false, "send no svix-signature header")
+	fl.Var(&f.profile, "profile", "the Clerk instance's sign-up setting that generated users follow (env MOCKCLERK_PROFILE): mixed (email optional: some users have only a phone or a username), email-required, phone-only")
+	f.flags = fl
+}
+
+// env reads the configuration, and the variables of envFlags into the
+// flags the command line left out.
+func (f *fireFlags) env() (*config.Env, error) {
+	env, err := config.LoadEnv(".")
+	if err != nil {
+		return nil, err
+	}
+	if err := env.ApplyFlags(f.flags, envFlags); err != nil {
+		return nil, usageError("%v", err)
+	}
+	return env, nil
+}
+
+// generator returns a Generator of users of --profile, starting now.
+func (f *fireFlags) generator(seed uint64) *fake.Generator {
+	g := fake.New(seed, time.Now())
+	g.Profile = f.profile
+	return g
 }
 
 // deliverer checks the flags and builds what sends each delivery, signed
@@ -121,7 +150,7 @@ type line struct {
 // fire sends the deliveries and prints a line per attempt (text) or per
 // delivery (ndjson), then a summary. It returns *runFailed when any
 // delivery ended without a 2xx, and *exitError 130 when interrupted.
-func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, ds []fake.Delivery, stdout, stderr io.Writer) error {
+func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, ds iter.Seq[fake.Delivery], stdout, stderr io.Writer) error {
 	var (
 		mu      sync.Mutex
 		retried int
@@ -142,8 +171,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 		}
 	}
 	enc := json.NewEncoder(stdout)
-	stats, err := load.Jobs(ctx, len(ds), load.Options{Concurrency: f.concurrency, Rate: rate}, func(ctx context.Context, i int) load.Result {
-		d := ds[i]
+	stats, err := load.Each(ctx, ds, load.Options{Concurrency: f.concurrency, Rate: rate}, func(ctx context.Context, d fake.Delivery) load.Result {
 		a := dv.Deliver(ctx, d)
 		r := load.Result{Latency: a.Response.Latency, Status: a.Response.Status, Outcome: a.Response.Outcome, Err: a.Err}
 		mu.Lock()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,11 +38,14 @@ delivers: late, twice, out of order. Built-ins: ` + strings.Join(scenario.Builti
 fixtures: steps with "name", "event", "user" and "set", references such as
 ${created:data.id} and ${.env:VAR|default}, and an optional "send" order.
 
-The run is reproducible with --seed, which the summary prints.`,
+The run is reproducible with --seed, which the summary prints. A scenario is
+planned whole before it is sent, so it may expand to at most ` + strconv.Itoa(scenario.MaxDeliveries) + `
+deliveries, duplicates included; for load, use send --count.`,
 		Example: `  mockclerk scenario lifecycle
   mockclerk scenario out-of-order --shuffle --duplicate 3
   MOCKCLERK_BURST=200 mockclerk scenario burst --concurrency 16
-  mockclerk scenario ./my-scenario.json --dry-run   # print the signed requests as curl commands`,
+  mockclerk scenario ./my-scenario.json --dry-run   # print the signed requests as curl commands
+  mockclerk scenario lifecycle --profile email-required`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.run(cmd.Context(), args[0], stdout, stderr)
@@ -66,7 +71,7 @@ func (c *scenarioCmd) run(ctx context.Context, name string, stdout, stderr io.Wr
 	if c.duplicate < 0 {
 		return usageError("--duplicate must be at least 0")
 	}
-	env, err := config.LoadEnv(".")
+	env, err := c.env()
 	if err != nil {
 		return err
 	}
@@ -78,7 +83,10 @@ func (c *scenarioCmd) run(ctx context.Context, name string, stdout, stderr io.Wr
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	ds, _, err := c.plan(sc, seed, env)
+	ds, _, err := c.plan(ctx, sc, seed, env)
+	if errors.Is(err, context.Canceled) {
+		return &exitError{code: 130, err: err}
+	}
 	if err != nil {
 		return err
 	}
@@ -93,22 +101,25 @@ func (c *scenarioCmd) run(ctx context.Context, name string, stdout, stderr io.Wr
 		return nil
 	}
 	fmt.Fprintf(stdout, "scenario %s: %d deliveries (--seed %d)\n", sc.Name, len(ds), seed)
-	return c.fire(ctx, dv, rate, ds, stdout, stderr)
+	return c.fire(ctx, dv, rate, slices.Values(ds), stdout, stderr)
 }
 
 // plan generates the scenario: its deliveries in send order, and the users
 // they are about, whose rows are what the receiver's table must end with.
-func (c *scenarioCmd) plan(sc *scenario.Scenario, seed uint64, env *config.Env) ([]fake.Delivery, []*fake.User, error) {
-	g := fake.New(seed, time.Now())
-	p, err := sc.Plan(scenario.Options{
+func (c *scenarioCmd) plan(ctx context.Context, sc *scenario.Scenario, seed uint64, env *config.Env) ([]fake.Delivery, []*fake.User, error) {
+	g := c.generator(seed)
+	p, err := sc.Plan(ctx, scenario.Options{
 		Gen:       g,
 		Env:       func(k string) (string, bool) { v, src := env.Lookup(k); return v, src != "" },
 		Rand:      rand.New(rand.NewPCG(seed, seed>>1|1)),
 		Shuffle:   c.shuffle,
 		Duplicate: c.duplicate,
 	})
-	if err != nil {
+	if errors.Is(err, scenario.ErrInvalid) {
 		return nil, nil, usageError("%v", err)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	return p.Deliveries(g), p.Users, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +52,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						ds, users, err := c.plan(s, seed, config.NewEnv(nil))
+						ds, users, err := c.plan(context.Background(), s, seed, config.NewEnv(nil))
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -63,7 +65,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 							t.Fatal(err)
 						}
 						var out strings.Builder
-						if err := c.fire(context.Background(), dv, rate, ds, &out, io.Discard); err != nil {
+						if err := c.fire(context.Background(), dv, rate, slices.Values(ds), &out, io.Discard); err != nil {
 							t.Fatalf("%v\n%s", err, out.String())
 						}
 						want := storetest.Rows(mapping.Default(), users...)
@@ -98,5 +100,27 @@ func TestScenarioCommand(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, "mockclerk:") {
 			t.Errorf("%v: exit %d, %q; want 2", args, code, errOut)
 		}
+	}
+}
+
+// The curl commands of --dry-run, run by a shell, are accepted by a real
+// receiver with the same secret: they send the signed bytes exactly.
+func TestDryRunCommandsAreAccepted(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed:", err)
+	}
+	setup(t)
+	st, _ := storetest.SQLite(t, store.HardDelete)
+	url := receiver(t, st)
+	code, script, errOut := mockclerk(context.Background(), "scenario", "lifecycle", "--dry-run", "--to", url)
+	if code != 0 {
+		t.Fatalf("dry run: exit %d\n%s", code, errOut)
+	}
+	answers, err := exec.Command("sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, answers)
+	}
+	if n := strings.Count(string(answers), `"outcome":"applied"`); n != strings.Count(script, "curl ") || n == 0 {
+		t.Fatalf("%d applied of %d commands:\n%s", n, strings.Count(script, "curl "), answers)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,8 +16,8 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/fixtures"
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
-	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/load"
 )
 
 // defaultTo is the local clerk-sync's webhook URL.
@@ -45,7 +46,10 @@ without a 2xx answer.
 
 user.updated and user.deleted act on --user, or else on the last user that
 mockclerk created on this machine. The hard cases a receiver must survive are
-flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.`,
+flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.
+--profile (or MOCKCLERK_PROFILE) matches the users it invents to your Clerk
+instance's sign-up settings. Events are generated as they are sent, so a
+large --count runs in little memory.`,
 		Example: `  mockclerk send user.created
   mockclerk send user.updated --set first_name=Ada --set public_metadata='{"plan":"pro"}'
   mockclerk send user.deleted --user user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C
@@ -53,7 +57,9 @@ flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.
   mockclerk send user.created --tamper body            # expect 400 bad-signature
   mockclerk send user.created --stale 6m               # expect 400 too-old
   mockclerk send user.created --retry fast             # keep trying while the receiver is down
-  mockclerk send user.created --count 20000 --concurrency 16 --output ndjson > results.ndjson`,
+  mockclerk send user.created --count 20000 --concurrency 16 --output ndjson > results.ndjson
+  mockclerk send user.created --count 50 --profile email-required   # every user has a primary email
+  MOCKCLERK_PROFILE=phone-only mockclerk send user.created          # a user with a phone number, no email`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.run(cmd.Context(), args[0], stdout, stderr)
@@ -67,9 +73,14 @@ flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.
 	fl.StringArrayVar(&c.overrides, "override", nil, "same as --set")
 	fl.StringVar(&c.data, "data", "", "the whole data object, as @file.json or inline JSON")
 	fl.IntVar(&c.duplicate, "duplicate", 0, "send each delivery N more times (same svix-id and bytes)")
-	fl.BoolVar(&c.shuffle, "shuffle", false, "send in random order")
+	fl.BoolVar(&c.shuffle, "shuffle", false, "send in random order (mixed within each 10,000 deliveries)")
 	return cmd
 }
+
+// shuffleWindow is how many deliveries --shuffle mixes at a time: a run
+// of up to this many is shuffled whole, a longer one within the window, so
+// that a large --count is still generated as it is sent.
+const shuffleWindow = 10_000
 
 func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.Writer) error {
 	if !slices.Contains(fixtures.Types(), eventType) {
@@ -78,7 +89,7 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 	if c.count < 1 || c.duplicate < 0 {
 		return usageError("--count must be at least 1 and --duplicate at least 0")
 	}
-	env, err := config.LoadEnv(".")
+	env, err := c.env()
 	if err != nil {
 		return err
 	}
@@ -90,60 +101,95 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	g := fake.New(uint64(time.Now().UnixNano()), time.Now())
-	var target *fake.User
+	src := &source{g: c.generator(uint64(time.Now().UnixNano())), eventType: eventType, sets: append(c.set, c.overrides...)}
 	if eventType == clerk.UserUpdated || eventType == clerk.UserDeleted {
-		if target, err = c.targetUser(g, statePath); err != nil {
+		if src.user, err = c.targetUser(src.g, statePath); err != nil {
 			return err
 		}
 	}
-	var data []byte
 	if c.data != "" {
-		if data, err = readArg(c.data); err != nil {
+		if src.data, err = readArg(c.data); err != nil {
 			return err
 		}
-		if !gjson.ValidBytes(data) || !gjson.ParseBytes(data).IsObject() {
+		if !gjson.ValidBytes(src.data) || !gjson.ParseBytes(src.data).IsObject() {
 			return usageError("--data: not a JSON object")
 		}
 	}
-
-	// Build (and check) everything before sending anything.
-	ds := make([]fake.Delivery, 0, c.count*(1+c.duplicate))
-	for range c.count {
-		ev, u, err := g.Event(eventType, target)
-		if err != nil {
-			return err
-		}
-		if eventType == clerk.UserCreated {
-			target = u
-		}
-		if data != nil {
-			if ev.Body, err = sjson.SetRawBytes(ev.Body, "data", data); err != nil {
-				return usageError("--data: %v", err)
-			}
-			ev.UserID = gjson.GetBytes(data, "id").String()
-		}
-		if ev.Body, err = override(ev.Body, append(c.set, c.overrides...)); err != nil {
-			return usageError("%v", err)
-		}
-		if id := gjson.GetBytes(ev.Body, "data.id"); id.Exists() && clerk.IsUserEvent(eventType) {
-			ev.UserID = id.String()
-		}
-		d := fake.Delivery{ID: g.ID("msg"), Body: ev.Body, Event: ev}
-		for range 1 + c.duplicate {
-			ds = append(ds, d)
-		}
+	// The first delivery is made before anything is sent: a --set or
+	// --data that breaks it would break every one.
+	first, err := src.next()
+	if err != nil {
+		return err
 	}
+	var genErr error
+	deliveries := c.stream(src, first, &genErr)
 	if c.shuffle {
-		rand.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
+		deliveries = load.Shuffle(deliveries, shuffleWindow, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	}
-	fireErr := c.fire(ctx, dv, rate, ds, stdout, stderr)
-	if target != nil {
-		if err := fake.SaveUser(statePath, target); err != nil {
-			fmt.Fprintf(stderr, "mockclerk: could not remember user %s: %v\n", target.ID, err)
+	fireErr := c.fire(ctx, dv, rate, deliveries, stdout, stderr)
+	if src.user != nil {
+		if err := fake.SaveUser(statePath, src.user); err != nil {
+			fmt.Fprintf(stderr, "mockclerk: could not remember user %s: %v\n", src.user.ID, err)
 		}
+	}
+	if genErr != nil {
+		return genErr
 	}
 	return fireErr
+}
+
+// stream yields first and the rest of --count from src as they are made,
+// each 1+--duplicate times. It ends early at an error of src, which it
+// leaves in *errp.
+func (c *sendCmd) stream(src *source, first fake.Delivery, errp *error) iter.Seq[fake.Delivery] {
+	return func(yield func(fake.Delivery) bool) {
+		d := first
+		for i := 1; ; i++ {
+			for range 1 + c.duplicate {
+				if !yield(d) {
+					return
+				}
+			}
+			if i == c.count {
+				return
+			}
+			if d, *errp = src.next(); *errp != nil {
+				return
+			}
+		}
+	}
+}
+
+// source makes the deliveries of one send, one at a time.
+type source struct {
+	g         *fake.Generator
+	eventType string
+	user      *fake.User // the user acted on; after user.created, the last one made
+	data      []byte     // --data
+	sets      []string   // --set and --override
+}
+
+func (s *source) next() (fake.Delivery, error) {
+	ev, u, err := s.g.Event(s.eventType, s.user)
+	if err != nil {
+		return fake.Delivery{}, err
+	}
+	if s.eventType == clerk.UserCreated {
+		s.user = u
+	}
+	if s.data != nil {
+		if ev.Body, err = sjson.SetRawBytes(ev.Body, "data", s.data); err != nil {
+			return fake.Delivery{}, usageError("--data: %v", err)
+		}
+		ev.UserID = gjson.GetBytes(s.data, "id").String()
+	}
+	if ev.Body, err = override(ev.Body, s.sets); err != nil {
+		return fake.Delivery{}, usageError("%v", err)
+	}
+	if id := gjson.GetBytes(ev.Body, "data.id"); id.Exists() && clerk.IsUserEvent(s.eventType) {
+		ev.UserID = id.String()
+	}
+	return fake.Delivery{ID: s.g.ID("msg"), Body: ev.Body, Event: ev}, nil
 }
 
 // targetUser is the user that an update or delete acts on.

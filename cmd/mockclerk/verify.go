@@ -142,17 +142,50 @@ func parseCaptured(data []byte) (http.Header, []byte, error) {
 		}
 		return h, []byte(body), nil
 	}
-	// A raw request may have lost its \r: http.ReadRequest needs them.
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	head, body, _ := strings.Cut(text, "\n\n")
-	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(strings.ReplaceAll(head, "\n", "\r\n") + "\r\n\r\n")))
+	return parseRaw(data)
+}
+
+// parseRaw reads a raw HTTP request. Its head may have lost its \r (as
+// pasted from a terminal) and is mended for http.ReadRequest; its body is
+// kept byte for byte, CRLFs included, and a chunked body is decoded.
+func parseRaw(data []byte) (http.Header, []byte, error) {
+	head, body := splitHead(data)
+	req, err := http.ReadRequest(bufio.NewReader(io.MultiReader(strings.NewReader(head+"\r\n\r\n"), bytes.NewReader(body))))
 	if err != nil {
 		return nil, nil, fmt.Errorf("delivery file: neither JSON nor a raw HTTP request: %w", err)
 	}
-	if n := req.ContentLength; n > 0 && int(n) <= len(body) {
-		return req.Header, []byte(body[:n]), nil
+	if req.ContentLength > 0 || len(req.TransferEncoding) > 0 {
+		decoded, err := io.ReadAll(req.Body)
+		switch {
+		case err == nil:
+			return req.Header, decoded, nil
+		case len(req.TransferEncoding) > 0:
+			return nil, nil, fmt.Errorf("delivery file: the chunked body is cut or damaged: %w", err)
+		}
+		// Content-Length says more than the file holds: judge what is there.
 	}
-	return req.Header, []byte(strings.TrimSuffix(body, "\n")), nil
+	// Without a length the body runs to the end of the file, less the
+	// newline that editors add.
+	return req.Header, bytes.TrimSuffix(body, []byte("\n")), nil
+}
+
+// splitHead cuts a raw request at its first empty line, whether its lines
+// end in CRLF or LF, and returns the head with CRLF line ends.
+func splitHead(data []byte) (head string, body []byte) {
+	var lines []string
+	rest := data
+	for len(rest) > 0 {
+		line, after, _ := bytes.Cut(rest, []byte("\n"))
+		rest = after
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 && len(lines) > 0 {
+			break
+		}
+		if len(line) > 0 {
+			lines = append(lines, string(line))
+		}
+	}
+	return strings.Join(lines, "\r\n"), rest
 }
 
 // readArg reads "@file" (or "@-" for stdin), or returns the value itself.

@@ -5,6 +5,7 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,19 +130,77 @@ func blank(s *string) *string {
 	return s
 }
 
+// Profile is the sign-up setting of the Clerk instance that the generator
+// imitates: which identifiers its new users have.
+type Profile string
+
+// The profiles, each a kind of Clerk instance by what it asks for at
+// sign-up.
+const (
+	// ProfileMixed: email optional. Most users have an email, some only a
+	// phone number or only a username, so a table must take a missing email.
+	ProfileMixed Profile = "mixed"
+	// ProfileEmailRequired: every user has a primary email, at all times.
+	ProfileEmailRequired Profile = "email-required"
+	// ProfilePhoneOnly: users sign up with a phone number and have no email.
+	ProfilePhoneOnly Profile = "phone-only"
+)
+
+// Profiles lists the profiles, the default first.
+var Profiles = []Profile{ProfileMixed, ProfileEmailRequired, ProfilePhoneOnly}
+
+// String implements pflag.Value; the zero Profile is ProfileMixed.
+func (p *Profile) String() string {
+	if *p == "" {
+		return string(ProfileMixed)
+	}
+	return string(*p)
+}
+
+// Set implements pflag.Value: it accepts the name of a profile.
+func (p *Profile) Set(s string) error {
+	if !slices.Contains(Profiles, Profile(s)) {
+		return fmt.Errorf("profile %q: want mixed, email-required or phone-only", s)
+	}
+	*p = Profile(s)
+	return nil
+}
+
+// Type implements pflag.Value.
+func (p *Profile) Type() string { return "profile" }
+
+// maxEmails bounds a user's email addresses: an update that adds one
+// removes the oldest, so that bodies stay the size of Clerk's however
+// many updates a user has.
+const maxEmails = 3
+
 // Generator makes users and their events. The same seed gives the same
-// events. It is not safe for concurrent use.
+// events, as long as the clock stays behind the wall clock (a start in
+// the past). It is not safe for concurrent use.
 type Generator struct {
-	f     *gofakeit.Faker
-	clock int64 // Unix ms; moves forward with every event
-	// EmailRequired makes every new user have a primary email, as in a
-	// Clerk instance that requires one.
+	f *gofakeit.Faker
+	// clock is Unix ms. It moves forward by up to 2 s with every event but
+	// never past the wall clock: a receiver would call a later real-time
+	// event of the same user stale.
+	clock int64
+	// Profile says which identifiers new users have; "" is ProfileMixed.
+	Profile Profile
+	// EmailRequired, when set, makes the profile ProfileEmailRequired.
 	EmailRequired bool
+	// spans caches where splice's paths lie in each fixture.
+	spans map[string]span
 }
 
 // New returns a Generator whose first event happens at start.
 func New(seed uint64, start time.Time) *Generator {
 	return &Generator{f: gofakeit.New(seed), clock: start.UnixMilli()}
+}
+
+func (g *Generator) profile() Profile {
+	if g.EmailRequired {
+		return ProfileEmailRequired
+	}
+	return Profile(g.Profile.String())
 }
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -159,16 +218,20 @@ func (g *Generator) ID(prefix string) string {
 	return b.String()
 }
 
-// Follow moves the clock past u's last change, so that the next event
-// about u is newer than those already sent.
-func (g *Generator) Follow(u *User) {
-	g.clock = max(g.clock, u.CreatedAt, u.UpdatedAt, u.DeletedAt)
+// tick advances the clock by 1 ms to 2 s, up to the wall clock, and
+// returns it. A clock that starts in the future stays where it is.
+func (g *Generator) tick() int64 {
+	step := g.clock + int64(1+g.f.IntN(2000))
+	g.clock = max(g.clock, min(step, time.Now().UnixMilli()))
+	return g.clock
 }
 
-// tick advances the clock by 1 ms to 2 s and returns it.
-func (g *Generator) tick() int64 {
-	g.clock += int64(1 + g.f.IntN(2000))
-	return g.clock
+// tickFor is the time of u's next event: the clock, or 1 ms after u's
+// last change when the clock has not passed it, so that each of u's events
+// is newer than the one before. Only this runs ahead of the wall clock,
+// by 1 ms per event of u within the same millisecond.
+func (g *Generator) tickFor(u *User) int64 {
+	return max(g.tick(), u.CreatedAt+1, u.UpdatedAt+1, u.DeletedAt+1)
 }
 
 // NewUser invents a user. Most have a name and one email; some have
@@ -180,13 +243,18 @@ func (g *Generator) NewUser() *User {
 	u.ImageURL = "https://img.clerk.com/" + g.f.LetterN(40)
 	first, last := g.f.FirstName(), g.f.LastName()
 	n := g.f.IntN(100)
-	if g.EmailRequired && n < 20 {
+	profile := g.profile()
+	if profile == ProfileEmailRequired && n < 20 {
 		n += 20
 	}
 	switch {
+	case profile == ProfilePhoneOnly:
+		g.newPhone(u)
+		if n >= 15 {
+			u.FirstName, u.LastName = &first, &last
+		}
 	case n < 15: // phone only
-		phone := "+1555" + g.f.DigitN(7)
-		u.Phone, u.PhoneID = &phone, g.ID("idn")
+		g.newPhone(u)
 	case n < 20: // username only
 		name := strings.ToLower(g.f.Username())
 		u.Username = &name
@@ -199,6 +267,12 @@ func (g *Generator) NewUser() *User {
 		}
 	}
 	return u
+}
+
+// newPhone gives u a new primary phone number.
+func (g *Generator) newPhone(u *User) {
+	phone := "+1555" + g.f.DigitN(7)
+	u.Phone, u.PhoneID = &phone, g.ID("idn")
 }
 
 // UserWithID invents the rest of a user known only by its id: one created
@@ -222,7 +296,7 @@ func (g *Generator) Created(u *User) Event {
 // Updated changes something about u, as a user editing their profile
 // would, and returns the user.updated event.
 func (g *Generator) Updated(u *User) Event {
-	u.UpdatedAt = g.tick()
+	u.UpdatedAt = g.tickFor(u)
 	u.Updates++
 	u.LastSignInAt = u.UpdatedAt
 	u.Banned = u.Updates%3 == 2
@@ -240,17 +314,25 @@ func (g *Generator) Updated(u *User) Event {
 	case 2:
 		name := strings.ToLower(g.f.Username())
 		u.Username = &name
-	case 3: // a new primary email, added last
+	case 3: // a new primary email, added last; a phone-only user's new phone
+		if g.profile() == ProfilePhoneOnly {
+			g.newPhone(u)
+			break
+		}
 		first, last := g.f.FirstName(), g.f.LastName()
-		u.Emails = append(u.Emails, Email{ID: g.ID("idn"), Address: g.email(first, last)})
-		u.PrimaryID = &u.Emails[len(u.Emails)-1].ID
+		primary := Email{ID: g.ID("idn"), Address: g.email(first, last)}
+		u.Emails = append(u.Emails, primary)
+		if len(u.Emails) > maxEmails {
+			u.Emails = slices.Delete(u.Emails, 0, len(u.Emails)-maxEmails)
+		}
+		u.PrimaryID = &primary.ID
 	}
 	return g.userEvent(clerk.UserUpdated, u, u.UpdatedAt)
 }
 
 // Deleted marks u deleted and returns the user.deleted event.
 func (g *Generator) Deleted(u *User) Event {
-	u.Deleted, u.DeletedAt = true, g.tick()
+	u.Deleted, u.DeletedAt = true, g.tickFor(u)
 	body := g.fixture(clerk.UserDeleted)
 	body = set(body, "data.id", u.ID)
 	if g.f.IntN(5) == 0 {
@@ -277,7 +359,6 @@ func (g *Generator) Event(eventType string, u *User) (Event, *User, error) {
 		if u == nil {
 			return Event{}, nil, fmt.Errorf("%s needs a user", eventType)
 		}
-		g.Follow(u)
 		if eventType == clerk.UserUpdated {
 			return g.Updated(u), u, nil
 		}
@@ -343,7 +424,6 @@ func (g *Generator) Other(eventType string, u *User) Event {
 func (g *Generator) instance() string { return "ins_2pQm7Tz0Ha3MqE6y9Lc2Vr8Dk4J" }
 
 func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
-	body := g.fixture(eventType)
 	type verification struct {
 		Attempts int    `json:"attempts"`
 		ExpireAt int64  `json:"expire_at"`
@@ -384,47 +464,144 @@ func (g *Generator) userEvent(eventType string, u *User, at int64) Event {
 			"verification": verification{Attempts: 1, ExpireAt: u.CreatedAt + 600_000, Status: "verified", Strategy: "phone_code"},
 		})
 	}
-	raw, _ := json.Marshal(emails)
-	body, _ = sjson.SetRawBytes(body, "data.email_addresses", raw)
-	raw, _ = json.Marshal(phones)
-	body, _ = sjson.SetRawBytes(body, "data.phone_numbers", raw)
-	for path, v := range map[string]any{
-		"data.id":                                  u.ID,
-		"data.first_name":                          u.FirstName,
-		"data.last_name":                           u.LastName,
-		"data.username":                            u.Username,
-		"data.image_url":                           u.ImageURL,
-		"data.primary_email_address_id":            u.PrimaryID,
-		"data.primary_phone_number_id":             phoneID,
-		"data.external_id":                         u.ExternalID,
-		"data.banned":                              u.Banned,
-		"data.created_at":                          u.CreatedAt,
-		"data.updated_at":                          u.UpdatedAt,
-		"data.last_active_at":                      u.UpdatedAt,
-		"data.password_enabled":                    len(u.Emails) > 0,
-		"instance_id":                              g.instance(),
-		"timestamp":                                at + int64(g.f.IntN(50)),
-		"event_attributes.http_request.client_ip":  g.f.IPv4Address(),
-		"event_attributes.http_request.user_agent": g.f.UserAgent(),
-	} {
-		body = set(body, path, v)
+	emailsJSON, _ := json.Marshal(emails)
+	phonesJSON, _ := json.Marshal(phones)
+	edits := []edit{
+		{"data.email_addresses", emailsJSON},
+		{"data.phone_numbers", phonesJSON},
+		{"data.id", rawJSON(u.ID)},
+		{"data.first_name", rawJSON(u.FirstName)},
+		{"data.last_name", rawJSON(u.LastName)},
+		{"data.username", rawJSON(u.Username)},
+		{"data.image_url", rawJSON(u.ImageURL)},
+		{"data.primary_email_address_id", rawJSON(u.PrimaryID)},
+		{"data.primary_phone_number_id", rawJSON(phoneID)},
+		{"data.external_id", rawJSON(u.ExternalID)},
+		{"data.banned", rawJSON(u.Banned)},
+		{"data.created_at", rawJSON(u.CreatedAt)},
+		{"data.updated_at", rawJSON(u.UpdatedAt)},
+		{"data.last_active_at", rawJSON(u.UpdatedAt)},
+		{"data.password_enabled", rawJSON(len(u.Emails) > 0)},
+		{"data.public_metadata", []byte(u.PublicMetadata())},
+		{"instance_id", rawJSON(g.instance())},
+		{"timestamp", rawJSON(at + int64(g.f.IntN(50)))},
+		{"event_attributes.http_request.client_ip", rawJSON(g.f.IPv4Address())},
+		{"event_attributes.http_request.user_agent", rawJSON(g.f.UserAgent())},
 	}
 	if u.LastSignInAt > 0 {
-		body = set(body, "data.last_sign_in_at", u.LastSignInAt)
+		edits = append(edits, edit{"data.last_sign_in_at", rawJSON(u.LastSignInAt)})
 	}
-	body, _ = sjson.SetRawBytes(body, "data.public_metadata", []byte(u.PublicMetadata()))
+	body := g.splice(eventType, edits)
 	u.Data = []byte(gjson.GetBytes(body, "data").Raw)
 	return Event{Type: eventType, UserID: u.ID, Body: body}
 }
 
+// edit is a value to put at a path of a fixture.
+type edit struct {
+	path string
+	raw  []byte // JSON
+}
+
+// span is where a path's value lies in a fixture; ok is false when the
+// fixture has no value there.
+type span struct {
+	at, end int
+	ok      bool
+}
+
+// splice returns the fixture of eventType with each edit's value in place
+// of its own. It copies the fixture once, not once per field as sjson
+// would, so that generating keeps up with sending. The edits' paths must
+// not nest; a path the fixture lacks is added afterwards.
+func (g *Generator) splice(eventType string, edits []edit) []byte {
+	fixture := g.fixture(eventType)
+	type placed struct {
+		span
+		raw []byte
+	}
+	var (
+		inPlace []placed
+		added   []edit
+		size    = len(fixture)
+	)
+	for _, e := range edits {
+		sp := g.span(eventType, fixture, e.path)
+		if !sp.ok {
+			added = append(added, e)
+			continue
+		}
+		inPlace = append(inPlace, placed{sp, e.raw})
+		size += len(e.raw) - (sp.end - sp.at)
+	}
+	slices.SortFunc(inPlace, func(a, b placed) int { return a.at - b.at })
+	out := make([]byte, 0, size)
+	prev := 0
+	for _, p := range inPlace {
+		out = append(append(out, fixture[prev:p.at]...), p.raw...)
+		prev = p.end
+	}
+	out = append(out, fixture[prev:]...)
+	for _, e := range added {
+		var err error
+		if out, err = sjson.SetRawBytes(out, e.path, e.raw); err != nil {
+			panic(fmt.Sprintf("set %s: %v", e.path, err)) // paths are constants of this file
+		}
+	}
+	return out
+}
+
+// span finds path in the fixture of eventType once and remembers it.
+func (g *Generator) span(eventType string, fixture []byte, path string) span {
+	key := eventType + " " + path
+	sp, ok := g.spans[key]
+	if !ok {
+		res := gjson.GetBytes(fixture, path)
+		sp = span{at: res.Index, end: res.Index + len(res.Raw), ok: res.Exists() && res.Index > 0}
+		if g.spans == nil {
+			g.spans = map[string]span{}
+		}
+		g.spans[key] = sp
+	}
+	return sp
+}
+
+// rawJSON encodes a string, a *string (nil is null), a bool or an integer
+// as sjson does, so that a spliced body is the one sjson would make.
+func rawJSON(v any) []byte {
+	switch v := v.(type) {
+	case *string:
+		if v == nil {
+			return []byte("null")
+		}
+		return rawJSON(*v)
+	case string:
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < ' ' || c > 0x7f || c == '"' || c == '\\' {
+				b, _ := json.Marshal(v)
+				return b
+			}
+		}
+		return []byte(`"` + v + `"`)
+	case bool:
+		return strconv.AppendBool(nil, v)
+	case int64:
+		return strconv.AppendInt(nil, v, 10)
+	}
+	panic(fmt.Sprintf("rawJSON: %T", v)) // the generator encodes only these
+}
+
 // fixture returns a copy of the embedded fixture for eventType.
 func (g *Generator) fixture(eventType string) []byte {
-	b, err := fixtures.Event(eventType)
+	b, err := fixtures.Event(eventType) // a copy already
 	if err != nil {
 		panic(err) // the generator only asks for the fixtures it ships with
 	}
-	return append([]byte(nil), b...)
+	return b
 }
+
+// replace makes sjson replace a value that the body has in one copy of
+// it, instead of rebuilding the body along the path.
+var replace = &sjson.Options{Optimistic: true}
 
 // set writes v at path, where v is a string, number, bool or a nil pointer.
 func set(body []byte, path string, v any) []byte {
@@ -436,7 +613,7 @@ func set(body []byte, path string, v any) []byte {
 			v = *p
 		}
 	}
-	out, err := sjson.SetBytes(body, path, v)
+	out, err := sjson.SetBytesOptions(body, path, v, replace)
 	if err != nil {
 		panic(fmt.Sprintf("set %s: %v", path, err)) // paths are constants of this file
 	}

@@ -1,7 +1,6 @@
 package fake
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -92,7 +91,9 @@ func flip(c byte) byte {
 	return 'A'
 }
 
-// Curl renders a signed request as a curl command line.
+// Curl renders a signed request as a curl command line that sends the
+// body byte for byte: any change, even a trimmed trailing newline, breaks
+// the signature.
 func Curl(url string, h http.Header, body []byte) string {
 	var b strings.Builder
 	b.WriteString("curl -sS -X POST " + shellQuote(url))
@@ -101,10 +102,12 @@ func Curl(url string, h http.Header, body []byte) string {
 			b.WriteString(" \\\n  -H " + shellQuote(strings.ToLower(name)+": "+v))
 		}
 	}
-	b.WriteString(" \\\n  --data-binary " + shellQuote(string(bytes.TrimSpace(body))))
+	b.WriteString(" \\\n  --data-binary " + shellQuote(string(body)))
 	return b.String()
 }
 
+// shellQuote quotes s for a POSIX shell: inside single quotes every byte
+// is literal except the quote itself, which is closed, escaped and reopened.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -112,7 +112,7 @@ func (b *Backend) Scenario(ctx context.Context, name string) error {
 		return err
 	}
 	b.mu.Lock()
-	p, err := sc.Plan(scenario.Options{Gen: b.gen, Env: os.LookupEnv})
+	p, err := sc.Plan(ctx, scenario.Options{Gen: b.gen, Env: os.LookupEnv})
 	ds := p.Deliveries(b.gen)
 	b.mu.Unlock()
 	if err != nil {

@@ -5,6 +5,8 @@ package load
 
 import (
 	"context"
+	"iter"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -71,23 +73,26 @@ func Run(ctx context.Context, url string, deliveries []fake.Delivery, opts Optio
 	senders := max(opts.Concurrency, 1)
 	client := Client(senders, 30*time.Second)
 	defer client.CloseIdleConnections()
-	return Jobs(ctx, len(deliveries), opts, func(ctx context.Context, i int) Result {
-		return send(ctx, client, url, deliveries[i])
+	return Each(ctx, slices.Values(deliveries), opts, func(ctx context.Context, d fake.Delivery) Result {
+		return send(ctx, client, url, d)
 	})
 }
 
-// Jobs runs do for 0..n-1 from opts.Concurrency workers, starting at most
-// opts.Rate jobs per second when it is set, and sums up their results.
-func Jobs(ctx context.Context, n int, opts Options, do func(ctx context.Context, i int) Result) (Stats, error) {
+// Each runs do for every item of items from opts.Concurrency workers,
+// starting at most opts.Rate jobs per second when it is set, and sums up
+// their results. Items are drawn one at a time, as a worker comes free, so
+// a generated stream is never held whole in memory; none is drawn once ctx
+// ends.
+func Each[T any](ctx context.Context, items iter.Seq[T], opts Options, do func(context.Context, T) Result) (Stats, error) {
 	workers := max(opts.Concurrency, 1)
-	work := make(chan int)
-	results := make([][]Result, workers)
+	work := make(chan T)
+	tallies := make([]tally, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range workers {
 		wg.Go(func() {
-			for i := range work {
-				results[w] = append(results[w], do(ctx, i))
+			for item := range work {
+				tallies[w].add(do(ctx, item))
 			}
 		})
 	}
@@ -96,24 +101,53 @@ func Jobs(ctx context.Context, n int, opts Options, do func(ctx context.Context,
 		tick = time.NewTicker(every)
 		defer tick.Stop()
 	}
-feed:
-	for i := range n {
-		if tick != nil && i > 0 {
+	first := true
+	for item := range items {
+		if !first && tick != nil {
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
-				break feed
 			}
 		}
+		if ctx.Err() != nil {
+			break
+		}
+		first = false
 		select {
-		case work <- i:
+		case work <- item:
 		case <-ctx.Done():
-			break feed
 		}
 	}
 	close(work)
 	wg.Wait()
-	return summarize(slices.Concat(results...), time.Since(start)), ctx.Err()
+	return summarize(tallies, time.Since(start)), ctx.Err()
+}
+
+// Shuffle yields the items of seq in random order, drawn from a window of
+// the next size items: a stream of at most size items comes out uniformly
+// shuffled, a longer one mixed within the window, in bounded memory.
+func Shuffle[T any](seq iter.Seq[T], size int, r *rand.Rand) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		var window []T
+		for v := range seq {
+			if len(window) < size {
+				window = append(window, v)
+				continue
+			}
+			i := r.IntN(len(window))
+			out := window[i]
+			window[i] = v
+			if !yield(out) {
+				return
+			}
+		}
+		r.Shuffle(len(window), func(i, j int) { window[i], window[j] = window[j], window[i] })
+		for _, v := range window {
+			if !yield(v) {
+				return
+			}
+		}
+	}
 }
 
 // send makes one request and reads the whole answer, so that the
@@ -123,24 +157,56 @@ func send(ctx context.Context, client *http.Client, url string, d fake.Delivery)
 	return Result{Latency: resp.Latency, Status: resp.Status, Outcome: resp.Outcome, Err: err}
 }
 
-func summarize(rs []Result, elapsed time.Duration) Stats {
-	s := Stats{Sent: len(rs), Status: map[int]int{}, Outcomes: map[string]int{}, Elapsed: elapsed}
-	lat := make([]time.Duration, 0, len(rs))
-	for _, r := range rs {
-		lat = append(lat, r.Latency)
-		if r.Status != 0 {
-			s.Status[r.Status]++
-		}
-		if r.Outcome != "" {
-			s.Outcomes[r.Outcome]++
-		}
-		if r.Err != nil {
-			s.Errors++
-			if s.FirstErr == nil {
-				s.FirstErr = r.Err
-			}
+// tally is one worker's results so far: counts, and the latencies (8
+// bytes a request) for exact percentiles.
+type tally struct {
+	status   map[int]int
+	outcomes map[string]int
+	errors   int
+	firstErr error
+	latency  []time.Duration
+}
+
+func (t *tally) add(r Result) {
+	if t.status == nil {
+		t.status, t.outcomes = map[int]int{}, map[string]int{}
+	}
+	t.latency = append(t.latency, r.Latency)
+	if r.Status != 0 {
+		t.status[r.Status]++
+	}
+	if r.Outcome != "" {
+		t.outcomes[r.Outcome]++
+	}
+	if r.Err != nil {
+		t.errors++
+		if t.firstErr == nil {
+			t.firstErr = r.Err
 		}
 	}
+}
+
+func summarize(tallies []tally, elapsed time.Duration) Stats {
+	s := Stats{Status: map[int]int{}, Outcomes: map[string]int{}, Elapsed: elapsed}
+	n := 0
+	for _, t := range tallies {
+		n += len(t.latency)
+	}
+	lat := make([]time.Duration, 0, n)
+	for _, t := range tallies {
+		lat = append(lat, t.latency...)
+		for code, n := range t.status {
+			s.Status[code] += n
+		}
+		for o, n := range t.outcomes {
+			s.Outcomes[o] += n
+		}
+		s.Errors += t.errors
+		if s.FirstErr == nil {
+			s.FirstErr = t.firstErr
+		}
+	}
+	s.Sent = len(lat)
 	if elapsed > 0 {
 		s.PerSecond = float64(s.Sent) / elapsed.Seconds()
 	}

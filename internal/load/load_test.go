@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -186,4 +188,71 @@ func TestPercentile(t *testing.T) {
 			t.Errorf("percentile(n=%d, %d) = %v, want %v", len(tc.in), tc.p, got, tc.want)
 		}
 	}
+}
+
+// Each draws items only as workers come free: an endless stream is sent
+// until ctx ends, and counted.
+func TestEachStreams(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	drawn := 0
+	endless := func(yield func(int) bool) {
+		for i := 0; ; i++ {
+			drawn++
+			if !yield(i) {
+				return
+			}
+		}
+	}
+	st, err := Each(ctx, endless, Options{Concurrency: 4}, func(_ context.Context, i int) Result {
+		if i == 1000 {
+			cancel()
+		}
+		return Result{Status: 200, Outcome: "applied", Latency: time.Duration(i)}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if st.Sent < 1000 || st.Sent != st.Status[200] || st.Sent != st.Outcomes["applied"] || drawn > st.Sent+2 {
+		t.Errorf("sent %d, %v, %v; %d drawn", st.Sent, st.Status, st.Outcomes, drawn)
+	}
+}
+
+// Shuffle permutes a stream that fits its window uniformly, and a longer
+// one within the window, never holding more than the window.
+func TestShuffle(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct{ n, window int }{{0, 10}, {1, 10}, {10, 10}, {1000, 10}, {1000, 2000}} {
+		got := slices.Collect(Shuffle(slices.Values(seq(tc.n)), tc.window, r))
+		if !slices.Equal(slices.Sorted(slices.Values(got)), seq(tc.n)) {
+			t.Fatalf("n=%d window=%d: not a permutation: %v", tc.n, tc.window, got)
+		}
+		if tc.n >= 10 && slices.Equal(got, seq(tc.n)) {
+			t.Errorf("n=%d window=%d: not shuffled", tc.n, tc.window)
+		}
+		for i, v := range got {
+			if v > i+tc.window {
+				t.Fatalf("n=%d window=%d: %d came out at %d, past the window", tc.n, tc.window, v, i)
+			}
+		}
+	}
+	// The first 100 of an endless stream come out.
+	endless := func(yield func(int) bool) {
+		for i := 0; yield(i); i++ {
+		}
+	}
+	n := 0
+	for range Shuffle(endless, 10, r) {
+		if n++; n == 100 {
+			break
+		}
+	}
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
 }

@@ -45,7 +45,8 @@
 //     ${.env:…} references that gives one ("${.env:MOCKCLERK_BURST|25}"). A
 //     step with a count is known as "name#1" … "name#N"; "name" alone in
 //     send means all of them, and a reference must pick one, as in
-//     ${created#3:data.id}.
+//     ${created#3:data.id}. A whole plan, duplicates included, has at most
+//     MaxDeliveries deliveries.
 //
 // send: the delivery order, by step name (or "name#i"). A name may repeat:
 // the same delivery again, same svix-id and bytes, which is a duplicate.

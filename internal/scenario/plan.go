@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,11 @@ type Options struct {
 	Duplicate int
 }
 
+// tooLarge is the error of a plan past MaxDeliveries.
+func (s *Scenario) tooLarge(deliveries, duplicates int) error {
+	return s.errorf("", "more than %d deliveries (%d so far, %d of them duplicates): lower its counts or the duplicates; for load, use mockclerk send --count, which streams", MaxDeliveries, deliveries, duplicates)
+}
+
 // Plan is a scenario's deliveries and the users they must leave behind.
 type Plan struct {
 	// Events are in the order to send them.
@@ -65,6 +71,11 @@ func (p Plan) Deliveries(g *fake.Generator) []fake.Delivery {
 	return ds
 }
 
+// MaxDeliveries bounds a plan, duplicates included: a scenario is held
+// whole in memory to lay out its order and the rows it must leave, so it
+// is a test case, not a load test (mockclerk send --count streams).
+const MaxDeliveries = 20_000
+
 // Planned is one delivery of a plan.
 type Planned struct {
 	// Step is the step's name, "name#i" for a step with a count.
@@ -87,6 +98,7 @@ type instance struct {
 
 // planner holds the state of one Plan run.
 type planner struct {
+	ctx    context.Context
 	s      *Scenario
 	c      *compiled
 	opts   Options
@@ -99,9 +111,9 @@ type planner struct {
 }
 
 // Plan generates the scenario's events in file order and lays out their
-// deliveries. Any error wraps ErrInvalid (or is a misuse of Options) and
-// comes before anything is sent.
-func (s *Scenario) Plan(opts Options) (Plan, error) {
+// deliveries. Any error wraps ErrInvalid (or is a misuse of Options, or
+// ctx's error when it ends first) and comes before anything is sent.
+func (s *Scenario) Plan(ctx context.Context, opts Options) (Plan, error) {
 	c, err := s.compile()
 	if err != nil {
 		return Plan{}, err
@@ -113,6 +125,8 @@ func (s *Scenario) Plan(opts Options) (Plan, error) {
 		return Plan{}, fmt.Errorf("plan: Duplicate %d is negative", opts.Duplicate)
 	case (opts.Shuffle || opts.Duplicate > 0) && opts.Rand == nil:
 		return Plan{}, errors.New("plan: Options.Rand is required to shuffle or duplicate")
+	case opts.Duplicate >= MaxDeliveries:
+		return Plan{}, s.tooLarge(opts.Duplicate, opts.Duplicate)
 	}
 	if opts.Env == nil {
 		opts.Env = func(string) (string, bool) { return "", false }
@@ -121,7 +135,7 @@ func (s *Scenario) Plan(opts Options) (Plan, error) {
 		opts.Now = time.Now
 	}
 	p := &planner{
-		s: s, c: c, opts: opts,
+		ctx: ctx, s: s, c: c, opts: opts,
 		counts: map[string]int{}, byName: map[string]*instance{},
 		byID: map[string]*fake.User{}, last: map[*fake.User]*instance{},
 	}
@@ -135,12 +149,11 @@ func (s *Scenario) Plan(opts Options) (Plan, error) {
 		return Plan{}, err
 	}
 	r := opts.Rand
-	for range opts.Duplicate {
-		i := r.IntN(len(events))
-		events = slices.Insert(events, i+1+r.IntN(len(events)-i), events[i])
-	}
 	if opts.Shuffle {
+		events = append(events, copies(events, opts.Duplicate, r)...)
 		r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+	} else {
+		events = redeliver(events, opts.Duplicate, r)
 	}
 	return Plan{Events: events, Users: p.expected(events)}, nil
 }
@@ -161,6 +174,9 @@ func (p *planner) generateStep(st *compiledStep) error {
 	}
 	p.counts[st.Name] = n
 	for i := 1; i <= n; i++ {
+		if err := p.grow(len(p.all)); err != nil {
+			return err
+		}
 		name := st.Name
 		if st.repeats {
 			name = fmt.Sprintf("%s#%d", st.Name, i)
@@ -301,19 +317,41 @@ func snapshot(u *fake.User) *fake.User {
 	return &c
 }
 
+// grow is asked before the plan grows past n deliveries: it stops a plan
+// that would pass MaxDeliveries, duplicates included, or whose ctx ended.
+func (p *planner) grow(n int) error {
+	if err := p.ctx.Err(); err != nil {
+		return fmt.Errorf("planning %s: %w", p.s.Name, err)
+	}
+	if n+1+p.opts.Duplicate > MaxDeliveries {
+		return p.s.tooLarge(n+1+p.opts.Duplicate, p.opts.Duplicate)
+	}
+	return nil
+}
+
 // deliveries lists the scenario's deliveries in its send order.
 func (p *planner) deliveries() ([]Planned, error) {
 	var out []Planned
-	add := func(inst *instance) { out = append(out, Planned{Step: inst.name, Event: inst.ev, Key: inst.key}) }
+	add := func(inst *instance) error {
+		if err := p.grow(len(out)); err != nil {
+			return err
+		}
+		out = append(out, Planned{Step: inst.name, Event: inst.ev, Key: inst.key})
+		return nil
+	}
 	if p.s.Send == nil {
 		for _, inst := range p.all {
-			add(inst)
+			if err := add(inst); err != nil {
+				return nil, err
+			}
 		}
 		return out, nil
 	}
 	for _, name := range p.s.Send {
 		if inst, ok := p.byName[name]; ok {
-			add(inst)
+			if err := add(inst); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		// Not an instance's name: "step#i" past a count read from the
@@ -323,10 +361,48 @@ func (p *planner) deliveries() ([]Planned, error) {
 			return nil, p.s.errorf("", "send %q: step %q happens %d times, there is no #%d", name, base, p.counts[base], i)
 		}
 		for i := 1; i <= p.counts[base]; i++ {
-			add(p.byName[fmt.Sprintf("%s#%d", base, i)])
+			if err := add(p.byName[fmt.Sprintf("%s#%d", base, i)]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
+}
+
+// copies returns n randomly chosen events of events, each once more.
+func copies[T any](events []T, n int, r *rand.Rand) []T {
+	if len(events) == 0 {
+		return nil
+	}
+	out := make([]T, 0, n)
+	for range n {
+		out = append(out, events[r.IntN(len(events))])
+	}
+	return out
+}
+
+// redeliver adds n copies of randomly chosen events, each at a random
+// place after its original, as a redelivery comes. It draws every copy's
+// place first and then lays out the result in one pass, so its work grows
+// with len(events)+n, not with their product.
+func redeliver[T any](events []T, n int, r *rand.Rand) []T {
+	if n == 0 || len(events) == 0 {
+		return events
+	}
+	// before[k] holds the copies that go just before events[k]; k ==
+	// len(events) is the end.
+	before := make([][]T, len(events)+1)
+	for range n {
+		i := r.IntN(len(events))
+		k := i + 1 + r.IntN(len(events)-i)
+		before[k] = append(before[k], events[i])
+	}
+	out := make([]T, 0, len(events)+n)
+	for k, ev := range events {
+		out = append(out, before[k]...)
+		out = append(out, ev)
+	}
+	return append(out, before[len(events)]...)
 }
 
 // expected works out Plan.Users from the deliveries: a user's row is made

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -93,7 +94,7 @@ func TestReferences(t *testing.T) {
 			s := mustParse(t, `{"name":"t","steps":[`+
 				`{"name":"created","event":"user.created"},`+
 				`{"name":"updated","event":"user.updated","user":"${created:data.id}","set":{"`+tt.path+`":`+tt.value+`}}]}`)
-			p, err := s.Plan(testOptions(1))
+			p, err := s.Plan(context.Background(), testOptions(1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +115,7 @@ func TestReferenceSeesTheStepsSetFields(t *testing.T) {
 	s := mustParse(t, `{"name":"t","steps":[
 		{"name":"a","event":"user.created","set":{"first_name":"Ada"}},
 		{"name":"b","event":"session.created","user":"${a:data.id}","set":{"status":"${a:data.first_name}"}}]}`)
-	p, err := s.Plan(testOptions(1))
+	p, err := s.Plan(context.Background(), testOptions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestPlanErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := mustParse(t, tt.json).Plan(testOptions(1))
+			_, err := mustParse(t, tt.json).Plan(context.Background(), testOptions(1))
 			checkError(t, err, ErrInvalid, tt.want)
 		})
 	}
@@ -193,7 +194,7 @@ func TestPlanOptionErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := testOptions(1)
 			tt.edit(&opts)
-			if _, err := s.Plan(opts); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := s.Plan(context.Background(), opts); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
@@ -206,7 +207,7 @@ func TestSendRepeatsShareKeys(t *testing.T) {
 		{"name":"b","event":"user.created","count":3},
 		{"name":"c","event":"user.updated","user":"${a:data.id}"}],
 		"send":["c","a","b","a","b#2","c"]}`)
-	p, err := s.Plan(testOptions(1))
+	p, err := s.Plan(context.Background(), testOptions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +233,7 @@ func TestShuffleAndDuplicateKeepTheDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := s.Plan(testOptions(1))
+	base, err := s.Plan(context.Background(), testOptions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestShuffleAndDuplicateKeepTheDeliveries(t *testing.T) {
 			opts := testOptions(1)
 			opts.Rand = rand.New(rand.NewPCG(7, uint64(tt.dup)))
 			opts.Shuffle, opts.Duplicate = tt.shuffle, tt.dup
-			p, err := s.Plan(opts)
+			p, err := s.Plan(context.Background(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,7 +329,7 @@ func TestExpectedRows(t *testing.T) {
 					opts.Rand = rand.New(rand.NewPCG(seed, 1))
 					opts.Shuffle, opts.Duplicate = seed%2 == 0, int(seed%4)
 				}
-				p, err := s.Plan(opts)
+				p, err := s.Plan(context.Background(), opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -342,7 +343,7 @@ func TestExpectedRowsFollowSet(t *testing.T) {
 	s := mustParse(t, `{"name":"t","steps":[
 		{"name":"a","event":"user.created","set":{"first_name":"Ada","username":"  ","email_addresses":[{"id":"idn_1","email_address":"ada@example.com"}],"primary_email_address_id":"idn_1"}},
 		{"name":"b","event":"user.created","set":{"id":"user_2chosenChosenChosen","updated_at":"${.now}"}}]}`)
-	p, err := s.Plan(testOptions(1))
+	p, err := s.Plan(context.Background(), testOptions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +380,7 @@ func TestExpectedRowsOfPartialSend(t *testing.T) {
 				{"name":"deleted","event":"user.deleted","user":"${created:data.id}"},
 				{"name":"session","event":"session.created","user":"user_2elsewhereElsewhere"}],
 				"send":`+tt.send+`}`)
-			p, err := s.Plan(testOptions(3))
+			p, err := s.Plan(context.Background(), testOptions(3))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -404,7 +405,7 @@ func TestUserNotCreatedInTheScenario(t *testing.T) {
 		{"name":"v","event":"user.updated","user":"${u:data.id}"}]}`)
 	// Enough seeds for the invented user to be phone-only or username-only.
 	for seed := range uint64(40) {
-		p, err := s.Plan(testOptions(seed))
+		p, err := s.Plan(context.Background(), testOptions(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -504,7 +505,7 @@ func TestGolden(t *testing.T) {
 			opts := testOptions(42)
 			opts.Rand = rand.New(rand.NewPCG(42, 42))
 			opts.Shuffle, opts.Duplicate = tt.shuffle, tt.dup
-			p, err := s.Plan(opts)
+			p, err := s.Plan(context.Background(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -162,7 +163,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// Whatever parses must plan or fail cleanly, never panic.
-		if _, err := s.Plan(testOptions(1)); err != nil && !errors.Is(err, ErrInvalid) {
+		if _, err := s.Plan(context.Background(), testOptions(1)); err != nil && !errors.Is(err, ErrInvalid) {
 			t.Fatalf("Plan error does not wrap ErrInvalid: %v", err)
 		}
 	})

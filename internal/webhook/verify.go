@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -188,10 +189,13 @@ func CheckTime(h http.Header, now time.Time) *Rejection {
 
 func checkTime(ts, now time.Time) *Rejection {
 	switch {
+	// Too new is judged in seconds: time.Unix wraps around for timestamps
+	// near the int64 limit, which Before and After would call old.
+	case ts.Unix() > now.Add(Tolerance).Unix():
+		ahead := time.Duration(min(ts.Unix()-now.Unix(), int64(math.MaxInt64/time.Second))) * time.Second
+		return &Rejection{ReasonTooNew, http.StatusBadRequest, fmt.Sprintf("svix-timestamp is %s in the future; the limit is %s", ahead, Tolerance)}
 	case ts.Before(now.Add(-Tolerance)):
 		return &Rejection{ReasonTooOld, http.StatusBadRequest, fmt.Sprintf("svix-timestamp is %s old; the limit is %s", now.Sub(ts).Round(time.Second), Tolerance)}
-	case ts.After(now.Add(Tolerance)):
-		return &Rejection{ReasonTooNew, http.StatusBadRequest, fmt.Sprintf("svix-timestamp is %s in the future; the limit is %s", ts.Sub(now).Round(time.Second), Tolerance)}
 	}
 	return nil
 }
