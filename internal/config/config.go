@@ -10,14 +10,27 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
-	"github.com/joho/godotenv"
 	"github.com/spf13/pflag"
 )
 
 // SecretVars are the environment names of the signing secret, in the order
 // they are tried: Clerk's current name, then the older one.
 var SecretVars = []string{"CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_WEBHOOK_SECRET"}
+
+// Sensitive reports whether the variable called name may hold a secret:
+// a signing secret, a token, a key, a password, or a URL (which can carry
+// a password). Its value must never be shown.
+func Sensitive(name string) bool {
+	n := strings.ToUpper(name)
+	for _, s := range []string{"SECRET", "TOKEN", "KEY", "PASSWORD", "URL", "DSN", "FORWARD_TO"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // Env looks names up in the process environment, then .env.local, then
 // .env.
@@ -32,17 +45,22 @@ type envFile struct {
 }
 
 // LoadEnv reads .env.local and .env from dir. A missing file is fine; a
-// file that cannot be parsed is an error naming it.
+// file that cannot be parsed is an error naming it and the line, never
+// its contents.
 func LoadEnv(dir string) (*Env, error) {
 	e := &Env{lookup: os.LookupEnv}
 	for _, name := range []string{".env.local", ".env"} {
 		path := filepath.Join(dir, name)
-		vars, err := godotenv.Read(path)
+		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		vars, err := parseEnvFile(path, data)
+		if err != nil {
+			return nil, err
 		}
 		e.files = append(e.files, envFile{name: name, vars: vars})
 	}
@@ -85,6 +103,10 @@ func (e *Env) ApplyFlags(flags *pflag.FlagSet, vars map[string]string) error {
 			continue
 		}
 		if err := f.Value.Set(v); err != nil {
+			if Sensitive(name) {
+				// A flag's error may repeat the value.
+				return fmt.Errorf("%s (from %s) is not a valid --%s (the value is not shown)", name, source, flag)
+			}
 			return fmt.Errorf("%s (from %s) is not a valid --%s: %w", name, source, flag, err)
 		}
 		f.Changed = true
