@@ -168,6 +168,9 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if secret.Len() < webhook.MinKeyLen {
+		log.Warn(fmt.Sprintf("the signing secret is only %d bytes; a guessed secret forges deliveries: use the one Clerk's Dashboard shows for the endpoint, or `mockclerk secret --write-env` for a local one (%d bytes)", secret.Len(), webhook.MinKeyLen), "secret", secret, "secret_from", source)
+	}
 
 	localSecret := config.IsLocalSecret(secret.Fingerprint())
 	var emit func(any) // --output ndjson; stdout then carries nothing else
@@ -183,14 +186,14 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	if f.forwardTo != "" {
 		if u, err := url.Parse(f.forwardTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--forward-to %q: want an http:// or https:// URL", f.forwardTo)
+			return fmt.Errorf("--forward-to %q: want an http:// or https:// URL", config.Redact(f.forwardTo))
 		}
 	}
 
 	var (
 		st   store.Store
 		rows store.View // what the inspector shows
-		desc = "none: relaying to " + f.forwardTo
+		desc = "none: relaying to " + config.Redact(f.forwardTo)
 	)
 	switch {
 	case f.forwardTo == "":

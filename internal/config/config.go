@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -35,8 +37,9 @@ func Sensitive(name string) bool {
 // Env looks names up in the process environment, then .env.local, then
 // .env.
 type Env struct {
-	lookup func(string) (string, bool)
-	files  []envFile
+	lookup  func(string) (string, bool)
+	environ func() []string // the names lookup knows
+	files   []envFile
 }
 
 type envFile struct {
@@ -48,7 +51,7 @@ type envFile struct {
 // file that cannot be parsed is an error naming it and the line, never
 // its contents.
 func LoadEnv(dir string) (*Env, error) {
-	e := &Env{lookup: os.LookupEnv}
+	e := &Env{lookup: os.LookupEnv, environ: environNames}
 	for _, name := range []string{".env.local", ".env"} {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
@@ -70,7 +73,10 @@ func LoadEnv(dir string) (*Env, error) {
 // NewEnv returns an Env over fixed layers, for tests: vars stands for the
 // process environment, files for .env.local then .env.
 func NewEnv(vars map[string]string, files ...map[string]string) *Env {
-	e := &Env{lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
+	e := &Env{
+		lookup:  func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		environ: func() []string { return slices.Collect(maps.Keys(vars)) },
+	}
 	for i, f := range files {
 		e.files = append(e.files, envFile{name: fmt.Sprintf("file%d", i), vars: f})
 	}
@@ -133,15 +139,16 @@ func (e *Env) Secret(flagValue string) (value, source string) {
 }
 
 type source struct {
-	name string
-	get  func(string) string
+	name  string
+	get   func(string) string
+	names func() []string
 }
 
 // sources are the places a variable is looked up, in precedence order.
 func (e *Env) sources() []source {
-	out := []source{{"environment", func(k string) string { v, _ := e.lookup(k); return v }}}
+	out := []source{{"environment", func(k string) string { v, _ := e.lookup(k); return v }, e.environ}}
 	for _, f := range e.files {
-		out = append(out, source{f.name, func(k string) string { return f.vars[k] }})
+		out = append(out, source{f.name, func(k string) string { return f.vars[k] }, func() []string { return slices.Collect(maps.Keys(f.vars)) }})
 	}
 	return out
 }

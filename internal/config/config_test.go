@@ -323,3 +323,27 @@ func TestSetInFileFollowsLink(t *testing.T) {
 		t.Fatalf("the dangling link was replaced: %v", err)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`invalid argument "whsec_c2VjcmV0IGJ5dGVz+/==" for "--max-body"`, `invalid argument "whsec_…" for "--max-body"`},
+		{"the part after whsec_ is not base64", "the part after whsec_ is not base64"},
+		{"secret whsec_…1a2b3c4d", "secret whsec_…1a2b3c4d"},
+		{"key sk_live_AbC123 and rk_test_x9", "key sk_live_… and rk_test_…"},
+		{`--forward-to "https://relay:hunter2@app.example/hook"`, `--forward-to "https://relay:…@app.example/hook"`},
+		{"postgres://app:p%40ss@db/app?sslmode=disable", "postgres://app:…@db/app?sslmode=disable"},
+		{"postgres://app@db/app?password=hunter2&sslpassword=x", "postgres://app@db/app?password=…&sslpassword=…"},
+		{"postgres://app@db:5432/app", "postgres://app@db:5432/app"},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	env := NewEnv(map[string]string{"NGROK_AUTHTOKEN": "2tokenTOKENtoken", "SHORT_TOKEN": "abc", "CLERK_SYNC_ADDR": "localhost:8080"},
+		map[string]string{"MY_PASSWORD": "filepassword"})
+	got := env.Redact("token 2tokenTOKENtoken, password filepassword, abc, localhost:8080, whsec_abcd")
+	if want := "token …, password …, abc, localhost:8080, whsec_…"; got != want {
+		t.Fatalf("Env.Redact = %q, want %q", got, want)
+	}
+}
