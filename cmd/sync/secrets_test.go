@@ -21,6 +21,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
+	"github.com/clerk-sync/clerk-sync/internal/leaktest"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/server"
@@ -28,69 +29,11 @@ import (
 	"github.com/clerk-sync/clerk-sync/tui"
 )
 
-// The secrets planted in the environment and the .env files of the tests
-// below: no output may hold any of their bytes.
-const (
-	plantedKey        = "PLANTED signing key 0123456789abcdef" // the signing secret, decoded
-	plantedNgrok      = "2PLANTEDngrokAuthToken_4f1c9e77"
-	plantedPassword   = "PLANTEDpgPassw0rd"
-	plantedClerkKey   = "sk_test_PLANTEDclerkSecretKey42"
-	plantedForwardPwd = "PLANTEDrelayPassw0rd"
-)
-
-var plantedSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte(plantedKey))
-
-// leaks names the planted secrets of which out holds any ten consecutive
-// bytes: a secret cut short or split across a line is still found.
-func leaks(out string) []string {
-	var found []string
-	for name, s := range map[string]string{
-		"signing secret": strings.TrimPrefix(plantedSecret, "whsec_"), "signing key": plantedKey,
-		"NGROK_AUTHTOKEN": plantedNgrok, "DATABASE_URL password": plantedPassword,
-		"CLERK_SECRET_KEY": strings.TrimPrefix(plantedClerkKey, "sk_test_"), "--forward-to password": plantedForwardPwd,
-	} {
-		for i := 0; i+10 <= len(s); i++ {
-			if strings.Contains(out, s[i:i+10]) {
-				found = append(found, name)
-				break
-			}
-		}
-	}
-	return found
-}
-
-func requireNoLeak(t *testing.T, what, out string) {
-	t.Helper()
-	if found := leaks(out); len(found) > 0 {
-		t.Errorf("%s shows the %s:\n%s", what, strings.Join(found, ", "), out)
-	}
-}
-
-// plantedURL is url with the planted password, which the throwaway
-// cluster (trust authentication) ignores.
-func plantedURL(url string) string {
-	return strings.Replace(url, "://postgres@", "://postgres:"+plantedPassword+"@", 1)
-}
-
-// plant writes .env.local with every planted secret and dbURL, and .env
-// with the secret again under its older name.
-func plant(t *testing.T, dir, dbURL string) {
-	t.Helper()
-	local := fmt.Sprintf("CLERK_WEBHOOK_SIGNING_SECRET=%s\nNGROK_AUTHTOKEN=%s\nCLERK_SECRET_KEY=%s\nDATABASE_URL=%s\n",
-		plantedSecret, plantedNgrok, plantedClerkKey, dbURL)
-	if err := os.WriteFile(filepath.Join(dir, ".env.local"), []byte(local), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("CLERK_WEBHOOK_SECRET="+plantedSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Every output of a serving clerk-sync — the log at debug in both formats,
 // ndjson, the tunnel's lines, the HTTP answers to deliveries applied and
 // refused — is free of the planted secrets.
 func TestNoSecretInServeOutput(t *testing.T) {
-	pg := plantedURL(pgtest.URL(t))
+	pg := leaktest.WithPassword(pgtest.URL(t))
 	tests := []struct {
 		name, db string
 		args     []string
@@ -104,7 +47,7 @@ func TestNoSecretInServeOutput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := inTempDir(t)
-			plant(t, dir, tt.db)
+			leaktest.Plant(t, dir, tt.db)
 			local(t)
 			args := append([]string{"--addr", "127.0.0.1:0", "--log-level", "debug", "--max-body", "4096"}, tt.args...)
 			if tt.db == "" {
@@ -112,10 +55,10 @@ func TestNoSecretInServeOutput(t *testing.T) {
 					http.Error(w, "the app refuses", http.StatusInternalServerError)
 				}))
 				defer app.Close()
-				args = append(args, "--forward-to", strings.Replace(app.URL, "://", "://relay:"+plantedForwardPwd+"@", 1)+"/hook")
+				args = append(args, "--forward-to", strings.Replace(app.URL, "://", "://relay:"+leaktest.URLPassword+"@", 1)+"/hook")
 			}
 			out := serveAndDeliver(t, args)
-			requireNoLeak(t, "clerk-sync's output", out)
+			leaktest.Check(t, "clerk-sync's output", out)
 		})
 	}
 }
@@ -158,7 +101,7 @@ func serveAndDeliver(t *testing.T, args []string) string {
 func deliverAll(t *testing.T, url string) string {
 	t.Helper()
 	g := fake.New(7, time.Now())
-	signer, _ := fake.NewSigner(plantedSecret)
+	signer, _ := fake.NewSigner(leaktest.Secret)
 	forger, _ := fake.NewSigner(fake.NewSecret())
 	u := g.NewUser()
 	created, _ := g.Deliver(signer, g.Created(u), time.Now())
@@ -198,40 +141,38 @@ func deliverAll(t *testing.T, url string) string {
 
 // No start-up error shows a planted secret, whatever is malformed.
 func TestNoSecretInStartupErrors(t *testing.T) {
-	broken := "CLERK_WEBHOOK_SIGNING_SECRET=" + plantedSecret + "\nNGROK_AUTHTOKEN=" + plantedNgrok + "\n"
-	tests := []struct {
+	broken := "CLERK_WEBHOOK_SIGNING_SECRET=" + leaktest.Secret + "\nNGROK_AUTHTOKEN=" + leaktest.NgrokToken + "\n"
+	type startup struct {
 		name          string
 		local, dotenv string
 		env           map[string]string
 		args          []string
-	}{
-		{name: "a dash in a name", local: broken + "MY-VAR=1\nCLERK_SECRET_KEY=" + plantedClerkKey + "\n"},
-		{name: "a stray quote", local: "A=\"oops\n" + broken},
-		{name: "a stray quote in .env", dotenv: broken + "B='oops\n" + "CLERK_SECRET_KEY=" + plantedClerkKey + "\n"},
-		{name: "a secret pasted alone", local: "A=1\n" + plantedSecret + "\n" + broken},
-		{name: "a token pasted alone", local: plantedNgrok + "\n" + broken},
-		{name: "a byte-order mark inside", local: broken + "\uFEFFX=1\n"},
-		{name: "no equals sign", local: "CLERK_WEBHOOK_SIGNING_SECRET " + plantedSecret + "\n"},
-		{name: "secret not base64", local: "CLERK_WEBHOOK_SIGNING_SECRET=" + plantedSecret + "%%\n"},
-		{name: "secret key for the signing secret", local: "CLERK_WEBHOOK_SIGNING_SECRET=" + plantedClerkKey + "\n"},
-		{name: "bad --secret", args: []string{"--secret", plantedSecret + "!"}},
-		{name: "--secret without whsec_", args: []string{"--secret", plantedClerkKey}},
-		{name: "secret as an argument", args: []string{plantedSecret}},
-		{name: "secret in a number flag", args: []string{"--max-body", plantedSecret}},
-		{name: "secret in a boolean flag", args: []string{"--edge-verify=" + plantedSecret}},
-		{name: "secret in a duration flag", args: []string{"--tunnel-timeout", plantedSecret}},
-		{name: "mysql URL", local: broken, env: map[string]string{"DATABASE_URL": "mysql://app:" + plantedPassword + "@db/app"}},
-		{name: "postgres URL that does not parse", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + plantedPassword + "@[db/app"}},
-		{name: "postgres URL with a bad escape", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + plantedPassword + "%zz@db/app"}},
-		{name: "postgres URL with a bad parameter", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + plantedPassword + "@127.0.0.1:1/app?sslmode=sometimes"}},
-		{name: "postgres URL with a password parameter", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app@127.0.0.1:1/app?password=" + plantedPassword + "&sslmode=sometimes"}},
-		{name: "postgres unreachable", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + plantedPassword + "@127.0.0.1:1/app?connect_timeout=2"}},
-		{name: "postgres bad port", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + plantedPassword + "@db:99999/app"}},
-		{name: "bad --forward-to", local: broken, args: []string{"--forward-to", "ftp://relay:" + plantedForwardPwd + "@app/hook"}},
-		{name: "--edge-verify with a local secret", local: broken, args: []string{"--tunnel", "--edge-verify"}},
-		{name: "a variable that is not a flag's value", local: broken, env: map[string]string{"CLERK_SYNC_MAX_BODY": plantedSecret}},
-		{name: "the mapping file is .env.local", local: broken + "CLERK_SECRET_KEY: " + plantedClerkKey + "\n", args: []string{"--config", ".env.local"}},
 	}
+	var tests []startup
+	for name, body := range leaktest.BrokenEnvFiles() {
+		tests = append(tests, startup{name: name + " in .env.local", local: body}, startup{name: name + " in .env", local: broken, dotenv: body})
+	}
+	tests = append(tests, []startup{
+		{name: "secret not base64", local: "CLERK_WEBHOOK_SIGNING_SECRET=" + leaktest.Secret + "%%\n"},
+		{name: "secret key for the signing secret", local: "CLERK_WEBHOOK_SIGNING_SECRET=" + leaktest.ClerkKey + "\n"},
+		{name: "bad --secret", args: []string{"--secret", leaktest.Secret + "!"}},
+		{name: "--secret without whsec_", args: []string{"--secret", leaktest.ClerkKey}},
+		{name: "secret as an argument", args: []string{leaktest.Secret}},
+		{name: "secret in a number flag", args: []string{"--max-body", leaktest.Secret}},
+		{name: "secret in a boolean flag", args: []string{"--edge-verify=" + leaktest.Secret}},
+		{name: "secret in a duration flag", args: []string{"--tunnel-timeout", leaktest.Secret}},
+		{name: "mysql URL", local: broken, env: map[string]string{"DATABASE_URL": "mysql://app:" + leaktest.Password + "@db/app"}},
+		{name: "postgres URL that does not parse", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + leaktest.Password + "@[db/app"}},
+		{name: "postgres URL with a bad escape", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + leaktest.Password + "%zz@db/app"}},
+		{name: "postgres URL with a bad parameter", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + leaktest.Password + "@127.0.0.1:1/app?sslmode=sometimes"}},
+		{name: "postgres URL with a password parameter", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app@127.0.0.1:1/app?password=" + leaktest.Password + "&sslmode=sometimes"}},
+		{name: "postgres unreachable", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + leaktest.Password + "@127.0.0.1:1/app?connect_timeout=2"}},
+		{name: "postgres bad port", local: broken, env: map[string]string{"DATABASE_URL": "postgres://app:" + leaktest.Password + "@db:99999/app"}},
+		{name: "bad --forward-to", local: broken, args: []string{"--forward-to", "ftp://relay:" + leaktest.URLPassword + "@app/hook"}},
+		{name: "--edge-verify with a local secret", local: broken, args: []string{"--tunnel", "--edge-verify"}},
+		{name: "a variable that is not a flag's value", local: broken, env: map[string]string{"CLERK_SYNC_MAX_BODY": leaktest.Secret}},
+		{name: "the mapping file is .env.local", local: broken + "CLERK_SECRET_KEY: " + leaktest.ClerkKey + "\n", args: []string{"--config", ".env.local"}},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := inTempDir(t)
@@ -259,7 +200,7 @@ func TestNoSecretInStartupErrors(t *testing.T) {
 				if cmd == nil && code == 0 {
 					t.Errorf("clerk-sync %v started", args)
 				}
-				requireNoLeak(t, fmt.Sprintf("clerk-sync %v", args), stdout.String()+stderr.String())
+				leaktest.Check(t, fmt.Sprintf("clerk-sync %v", args), stdout.String()+stderr.String())
 			}
 		})
 	}
@@ -271,12 +212,12 @@ func TestNoSecretInStartupErrors(t *testing.T) {
 func TestNoSecretOnInspectorScreens(t *testing.T) {
 	ctx := context.Background()
 	inTempDir(t)
-	st, desc, err := server.OpenStore(ctx, plantedURL(pgtest.URL(t)), mapping.Default())
+	st, desc, err := server.OpenStore(ctx, leaktest.WithPassword(pgtest.URL(t)), mapping.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	secret, err := webhook.ParseSecret(plantedSecret)
+	secret, err := webhook.ParseSecret(leaktest.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +265,7 @@ func TestNoSecretOnInspectorScreens(t *testing.T) {
 	if !strings.Contains(string(screens), desc) {
 		t.Fatalf("the screens do not show the database %q", desc)
 	}
-	requireNoLeak(t, "the inspector's screens", string(screens)+tm.FinalModel(t).View().Content)
+	leaktest.Check(t, "the inspector's screens", string(screens)+tm.FinalModel(t).View().Content)
 }
 
 // A signing secret shorter than Svix's 24 bytes starts with a warning
