@@ -144,3 +144,34 @@ func TestNoSecretInMockclerkErrors(t *testing.T) {
 		})
 	}
 }
+
+// secret --write-env writes through a symbolic .env.local to its target,
+// keeps the other lines, and refuses a file it cannot read.
+func TestSecretWriteEnvThroughLink(t *testing.T) {
+	dir := setup(t)
+	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", "")
+	shared := filepath.Join(t.TempDir(), "team.env")
+	if err := os.WriteFile(shared, []byte("export DATABASE_URL=postgres://x\r\nCLERK_WEBHOOK_SIGNING_SECRET=old\r\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(shared, filepath.Join(dir, ".env.local")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := mockclerk(context.Background(), "secret", "--write-env"); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, ".env.local")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf(".env.local is no longer a link: %v", err)
+	}
+	b, _ := os.ReadFile(shared)
+	if !strings.HasPrefix(string(b), "export DATABASE_URL=postgres://x\r\nCLERK_WEBHOOK_SIGNING_SECRET=whsec_") || !strings.HasSuffix(string(b), "\r\n") {
+		t.Fatalf("target: %q", b)
+	}
+
+	if err := os.WriteFile(shared, []byte("A=\"unclosed\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := mockclerk(context.Background(), "secret", "--write-env"); code != 1 || !strings.Contains(errOut, "line 1: the value opened with") {
+		t.Fatalf("a broken file: exit %d %q", code, errOut)
+	}
+}

@@ -202,6 +202,10 @@ func TestSetInFile(t *testing.T) {
 		{"after another value", "OTHER='x\\'\nK=inside'\nK=old\n", "OTHER='x\\'\nK=inside'\nK=new\n"},
 		{"a multi-line value of its own", "K=\"a\nb\"\nA=1\n", "K=new\nA=1\n"},
 		{"yaml style", "K: old\n", "K=new\n"},
+		{"inside a value with no name", "='0\nK='\n", "='0\nK='\nK=new\n"},
+		{"after a quoted value on its line", "A=\"1\" K=\"old\" B=2\n", "A=\"1\" K=new\n B=2\n"},
+		{"a comment kept after a quoted value", "K=\"old\" # the secret\n", "K=new # the secret\n"},
+		{"byte-order mark", "\uFEFFK=old\n", "\uFEFFK=new\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +236,22 @@ func TestSetInFile(t *testing.T) {
 				t.Fatalf("left behind: %v", left)
 			}
 		})
+	}
+}
+
+// A file godotenv cannot read is left alone: its assignments are unknown.
+func TestSetInFileRefusesABrokenFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env.local")
+	const broken = "A=\"unclosed\nK=old\n"
+	if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := SetInFile(path, "K", "new")
+	if err == nil || !strings.Contains(err.Error(), ".env.local line 1: the value opened with \" here is never closed") || !strings.Contains(err.Error(), "fix it before setting K") {
+		t.Fatalf("err %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != broken {
+		t.Fatalf("changed to %q", b)
 	}
 }
 

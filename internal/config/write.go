@@ -7,7 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
+	"unicode"
 )
 
 // SetInFile sets name=value in the env file at path and changes nothing
@@ -25,6 +26,10 @@ func SetInFile(path, name, value string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
+	// Where godotenv cannot read the file, its assignments are unknown.
+	if _, err := parseEnvFile(path, old); err != nil {
+		return fmt.Errorf("%w; fix it before setting %s", err, name)
+	}
 	return replaceFile(target, setAssignment(old, name, value))
 }
 
@@ -41,90 +46,113 @@ func resolveLink(path string) (string, error) {
 	return target, nil
 }
 
-// assignment is one statement of an env file: the lines [first, last],
-// the name it assigns and what stands before the name (indentation,
-// export).
-type assignment struct {
-	first, last int
-	name        string
-	prefix      []byte
+// statement is one assignment of an env file as godotenv reads it: the
+// name, where the name starts (after any export) and where the value
+// ends.
+type statement struct {
+	name       string
+	start, end int
 }
 
-// statementStart matches the beginning of an assignment as godotenv reads
-// it: optional export, the name, then = or :.
-var statementStart = regexp.MustCompile(`^(\s*(?:export\s+)?)([A-Za-z0-9_.]+)\s*[=:]\s*`)
-
-// assignments lists the statements of an env file, so that a line inside
-// a multi-line quoted value is never taken for an assignment of its own.
-func assignments(lines [][]byte) []assignment {
-	var out []assignment
-	for i := 0; i < len(lines); i++ {
-		m := statementStart.FindSubmatchIndex(lines[i])
-		if m == nil {
-			continue
+// statements lists the assignments of src, a file that godotenv parses,
+// walking it as godotenv does: a line inside a multi-line quoted value is
+// not an assignment, and one may follow a quoted value on its line.
+func statements(src []byte) []statement {
+	var out []statement
+	for i := nextStatement(src, 0); i >= 0; i = nextStatement(src, i) {
+		if rest, ok := bytes.CutPrefix(src[i:], []byte("export")); ok && len(rest) > 0 && isSpace(rune(rest[0])) {
+			i = len(src) - len(bytes.TrimLeftFunc(rest, isSpace))
 		}
-		a := assignment{first: i, last: i, name: string(lines[i][m[4]:m[5]]), prefix: lines[i][m[2]:m[3]]}
-		if rest := lines[i][m[1]:]; len(rest) > 0 && (rest[0] == '"' || rest[0] == '\'') {
-			a.last = closingLine(lines, i, m[1])
-			i = a.last
+		s := statement{start: i, end: valueEnd(src, i)} // no = or ':': godotenv reads it all as a value
+		if eq := bytes.IndexAny(src[i:], "=:"); eq >= 0 {
+			s.name = strings.TrimRightFunc(string(src[i:i+eq]), unicode.IsSpace)
+			v := len(src) - len(bytes.TrimLeftFunc(src[i+eq+1:], isSpace))
+			s.end = valueEnd(src, v)
 		}
-		out = append(out, a)
+		out = append(out, s)
+		i = s.end
 	}
 	return out
 }
 
-// closingLine is the line on which the quoted value opened at lines[i][at]
-// closes, as godotenv finds it: the next quote that no backslash precedes.
-// An unclosed value runs to the end of the file.
-func closingLine(lines [][]byte, i, at int) int {
-	quote := lines[i][at]
-	prev := quote
-	from := at + 1
-	for ; i < len(lines); i, from = i+1, 0 {
-		for _, c := range lines[i][from:] {
-			if c == quote && prev != '\\' {
-				return i
-			}
-			prev = c
+// nextStatement is where the statement at or after i begins, past blanks
+// and comments; -1 at the end of src.
+func nextStatement(src []byte, i int) int {
+	for {
+		j := bytes.IndexFunc(src[i:], func(r rune) bool { return !unicode.IsSpace(r) })
+		if j < 0 {
+			return -1
 		}
+		i += j
+		if src[i] != '#' {
+			return i
+		}
+		j = bytes.IndexByte(src[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j
 	}
-	return len(lines) - 1
 }
 
-// setAssignment returns env file old with name set to value.
+// valueEnd is where the value that starts at v ends: after its closing
+// quote (the next one no backslash precedes), or at the end of its line.
+func valueEnd(src []byte, v int) int {
+	if v < len(src) && (src[v] == '"' || src[v] == '\'') {
+		for i := v + 1; i < len(src); i++ {
+			if src[i] == src[v] && src[i-1] != '\\' {
+				return i + 1
+			}
+		}
+		return len(src)
+	}
+	if eol := bytes.IndexAny(src[v:], "\r\n"); eol >= 0 {
+		return v + eol
+	}
+	return len(src)
+}
+
+// isSpace is godotenv's blank within a line.
+func isSpace(r rune) bool {
+	switch r {
+	case '\t', '\v', '\f', '\r', ' ', 0x85, 0xA0:
+		return true
+	}
+	return false
+}
+
+// setAssignment returns env file old with name set to value, which is
+// written unquoted.
 func setAssignment(old []byte, name, value string) []byte {
-	lines := bytes.SplitAfter(old, []byte("\n"))
-	if len(lines[len(lines)-1]) == 0 {
-		lines = lines[:len(lines)-1]
+	if rest, ok := bytes.CutPrefix(old, []byte(bom)); ok {
+		return append([]byte(bom), setAssignment(rest, name, value)...)
 	}
 	eol := []byte("\n")
 	if bytes.Contains(old, []byte("\r\n")) {
 		eol = []byte("\r\n")
 	}
-	var last *assignment
-	for _, a := range assignments(lines) {
-		if a.name == name {
-			last = &a
+	var last *statement
+	for _, s := range statements(old) {
+		if s.name == name {
+			last = &s
 		}
 	}
 	if last == nil {
-		out := old
+		out := old[:len(old):len(old)]
 		if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n")) {
 			out = append(out, eol...)
 		}
 		return append(append(out, name+"="+value...), eol...)
 	}
-	end := lines[last.last][len(bytes.TrimRight(lines[last.last], "\r\n")):]
-	line := append(append(append([]byte{}, last.prefix...), name+"="+value...), end...)
-	var out []byte
-	for _, l := range lines[:last.first] {
-		out = append(out, l...)
+	out := append(old[:last.start:last.start], name+"="+value...)
+	rest := old[last.end:]
+	// An unquoted value runs to the end of its line: what followed a
+	// quoted one, but a comment, goes to a line of its own.
+	line := rest[:len(rest)-len(bytes.TrimLeft(rest, "\t\v\f "))]
+	if after := rest[len(line):]; len(after) > 0 && after[0] != '\r' && after[0] != '\n' && (after[0] != '#' || len(line) == 0) {
+		out = append(out, eol...)
 	}
-	out = append(out, line...)
-	for _, l := range lines[last.last+1:] {
-		out = append(out, l...)
-	}
-	return out
+	return append(out, rest...)
 }
 
 // replaceFile writes data to path atomically: into a new file beside it,
