@@ -136,7 +136,7 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		fs = append(fs, Finding{Severity: sev, Column: col, Problem: fmt.Sprintf(format, args...), Fix: fix})
 	}
 	if long := tooLong(driver, m.Schema, m.Table); long != "" {
-		add(Error, "", fmt.Sprintf("rename the table (and @@map) to at most %d bytes, and table/schema in %s", maxPostgresName, m.source()),
+		add(Error, "", fmt.Sprintf("rename it to at most %d bytes, in the database (Prisma: @@map, @@schema) and in %s", maxPostgresName, m.source()),
 			"%q is %d bytes, longer than PostgreSQL's %d-byte limit for names: PostgreSQL cuts it, so no table has it", long, len(long), maxPostgresName)
 		return fs
 	}
@@ -154,7 +154,7 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 	// hold is the reason, when it is one.
 	missing := func(name, fix, format string, args ...any) {
 		if tooLong(driver, name) != "" {
-			add(Error, name, fmt.Sprintf("rename the column (and @map) to at most %d bytes, and in %s", maxPostgresName, m.source()),
+			add(Error, name, fmt.Sprintf("rename it to at most %d bytes, in the table (Prisma: @map) and in %s", maxPostgresName, m.source()),
 				"%d bytes, longer than PostgreSQL's %d-byte limit for names: PostgreSQL cuts it, so no column has it", len(name), maxPostgresName)
 			return
 		}
