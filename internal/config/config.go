@@ -22,11 +22,21 @@ import (
 var SecretVars = []string{"CLERK_WEBHOOK_SIGNING_SECRET", "CLERK_WEBHOOK_SECRET"}
 
 // Sensitive reports whether the variable called name may hold a secret:
-// a signing secret, a token, a key, a password, or a URL (which can carry
-// a password). Its value must never be shown.
+// one that holds a secret whole (holdsSecret), or a URL, which can carry
+// a password. Its value must never be shown.
 func Sensitive(name string) bool {
 	n := strings.ToUpper(name)
-	for _, s := range []string{"SECRET", "TOKEN", "KEY", "PASSWORD", "URL", "DSN", "FORWARD_TO"} {
+	return holdsSecret(n) || strings.Contains(n, "URL") || strings.Contains(n, "DSN") || strings.Contains(n, "FORWARD_TO")
+}
+
+// holdsSecret reports whether the value of the variable called name is a
+// secret as a whole: a signing secret, a token, a key, a password.
+func holdsSecret(name string) bool {
+	n := strings.ToUpper(name)
+	if strings.Contains(n, "PUBLIC") || strings.Contains(n, "PUBLISHABLE") {
+		return false
+	}
+	for _, s := range []string{"SECRET", "TOKEN", "KEY", "PASSWORD"} {
 		if strings.Contains(n, s) {
 			return true
 		}

@@ -164,6 +164,7 @@ func TestApplyFlagsHidesSecrets(t *testing.T) {
 	for name, want := range map[string]bool{
 		"CLERK_WEBHOOK_SIGNING_SECRET": true, "CLERK_SECRET_KEY": true, "NGROK_AUTHTOKEN": true, "DATABASE_URL": true,
 		"PGPASSWORD": true, "CLERK_SYNC_FORWARD_TO": true, "CLERK_SYNC_ADDR": false, "CLERK_SYNC_LOG_LEVEL": false,
+		"NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY": false,
 	} {
 		if Sensitive(name) != want {
 			t.Errorf("Sensitive(%s) = %v", name, !want)
@@ -361,9 +362,9 @@ func TestRedact(t *testing.T) {
 		}
 	}
 	env := NewEnv(map[string]string{"NGROK_AUTHTOKEN": "2tokenTOKENtoken", "SHORT_TOKEN": "abc", "CLERK_SYNC_ADDR": "localhost:8080"},
-		map[string]string{"MY_PASSWORD": "filepassword"})
-	got := env.Redact("token 2tokenTOKENtoken, password filepassword, abc, localhost:8080, whsec_abcd")
-	if want := "token …, password …, abc, localhost:8080, whsec_…"; got != want {
+		map[string]string{"MY_PASSWORD": "filepassword", "DATABASE_URL": "postgres://u:dbpassword@db/app", "NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY": "pk_test_public"})
+	got := env.Redact("token 2tokenTOKENtoken, password filepassword, abc, localhost:8080, whsec_abcd, postgres://u:dbpassword@db/app, pk_test_public")
+	if want := "token …, password …, abc, localhost:8080, whsec_…, postgres://u:…@db/app, pk_test_public"; got != want {
 		t.Fatalf("Env.Redact = %q, want %q", got, want)
 	}
 }

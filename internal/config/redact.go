@@ -32,14 +32,14 @@ func Redact(s string) string {
 	return s
 }
 
-// Redact hides in s the value of every variable that may hold a secret
-// (Sensitive), from the environment or the .env files, and whatever looks
-// like a secret (the package's Redact).
+// Redact hides in s the value of every variable that holds a secret (a
+// token, a key …), from the environment or the .env files, and whatever
+// looks like a secret (the package's Redact), such as a URL's password.
 func (e *Env) Redact(s string) string {
 	var values []string
 	for _, src := range e.sources() {
 		for _, name := range src.names() {
-			if v := src.get(name); Sensitive(name) && len(v) >= minSecret {
+			if v := src.get(name); holdsSecret(name) && len(v) >= minSecret {
 				values = append(values, v)
 			}
 		}
