@@ -115,7 +115,7 @@ func pgxQuery(raw string) (string, error) {
 		to, prisma := prismaParams[p.key]
 		switch {
 		case !prisma:
-		case to == "" || given[to]:
+		case to == "" || given[to] || p.value == "":
 			continue
 		case p.key == "schema":
 			p.key, p.value = to, quoteIdent(p.value)

@@ -37,6 +37,7 @@ func TestParseDatabase(t *testing.T) {
 			"postgres://db/app?application_name=my%20app&options=-c%20search_path%3Dx", "postgres db/app"},
 		{"postgres://db/app?application_name=my+app", true, "postgres://db/app?application_name=my%20app", "postgres db/app"},
 		{"postgres://db/app?search_path=x&schema=y", true, "postgres://db/app?search_path=x", "postgres db/app"},
+		{"postgres://db/app?schema=&connection_limit=", true, "postgres://db/app", "postgres db/app"},
 	}
 	for _, tt := range tests {
 		db, err := ParseDatabase(tt.in)
