@@ -68,8 +68,7 @@ func badNameByte(stmt string) int {
 		switch {
 		case r == '=' || r == ':':
 			return i
-		case r == '_' || r == '.' || r == ' ' || r == '\t' || r == '\v' || r == '\f' || r == '\r' || r == 0x85 || r == 0xA0:
-		case unicode.IsLetter(r) || unicode.IsNumber(r):
+		case r == '_' || r == '.' || isSpace(r) || unicode.IsLetter(r) || unicode.IsNumber(r):
 		default:
 			return i
 		}
