@@ -284,7 +284,7 @@ func TestShortSecretWarning(t *testing.T) {
 			t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", "whsec_"+base64.StdEncoding.EncodeToString([]byte(tt.key)))
 			lines, stderr, _ := start(t, "--addr", "127.0.0.1:0")
 			until(t, lines, "clerk-sync: POST")
-			warned := strings.Contains(stderr.String(), fmt.Sprintf("the signing secret is only %d bytes", len(tt.key)))
+			warned := strings.Contains(stderr.String(), fmt.Sprintf("the signing secret is short: whoever guesses it can forge deliveries\" bytes=%d want=24", len(tt.key)))
 			if warned != tt.warn || tt.warn && !strings.Contains(stderr.String(), "mockclerk secret --write-env") {
 				t.Fatalf("warned %v, want %v:\n%s", warned, tt.warn, stderr.String())
 			}

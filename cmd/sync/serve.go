@@ -169,7 +169,8 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	if secret.Len() < webhook.MinKeyLen {
-		log.Warn(fmt.Sprintf("the signing secret is only %d bytes; a guessed secret forges deliveries: use the one Clerk's Dashboard shows for the endpoint, or `mockclerk secret --write-env` for a local one (%d bytes)", secret.Len(), webhook.MinKeyLen), "secret", secret, "secret_from", source)
+		log.Warn("the signing secret is short: whoever guesses it can forge deliveries", "bytes", secret.Len(), "want", webhook.MinKeyLen,
+			"fix", "use the secret Clerk's Dashboard shows for the endpoint, or `mockclerk secret --write-env` for a local one", "secret", secret, "secret_from", source)
 	}
 
 	localSecret := config.IsLocalSecret(secret.Fingerprint())
