@@ -203,7 +203,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 	}
 	fmt.Fprintln(summary)
 	if errors.Is(stats.FirstErr, syscall.ECONNREFUSED) {
-		fmt.Fprintf(stderr, "mockclerk: nothing listens at %s: is clerk-sync running (go tool task dev)?\n", dv.URL)
+		fmt.Fprintf(stderr, "mockclerk: nothing listens at %s: is clerk-sync running (go tool task dev)?\n", config.Redact(dv.URL))
 	}
 	if errors.Is(err, context.Canceled) {
 		return &exitError{code: 130, err: &runFailed{failed: failed}}

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/clerk-sync/clerk-sync/internal/config"
 )
 
 func main() {
@@ -44,7 +46,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var failed *runFailed
 	if !errors.As(err, &failed) { // a failed run has printed its summary already
-		fmt.Fprintln(stderr, "mockclerk:", err)
+		// A flag's error repeats its value, which may be a secret typed in
+		// the wrong place.
+		fmt.Fprintln(stderr, "mockclerk:", config.RedactIn(".", err.Error()))
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -25,7 +25,8 @@ func newSecretCmd(stdout io.Writer) *cobra.Command {
 		Long: `secret prints a new Svix signing secret (whsec_ and 24 random bytes in base64).
 With --write-env it also sets CLERK_WEBHOOK_SIGNING_SECRET in .env.local,
 leaving the file's other lines alone, so that clerk-sync and mockclerk in this
-directory share it.`,
+directory share it. The file keeps its mode and owner; a symbolic link is
+followed to its target.`,
 		Example: `  mockclerk secret
   mockclerk secret --write-env
   mockclerk secret --write-env --if-missing   # what task dev runs`,

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
+
+	"github.com/clerk-sync/clerk-sync/internal/config"
 )
 
 func main() {
@@ -30,7 +32,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := newRootCmd(stdout, stderr)
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "clerk-sync:", err)
+		// A flag's error repeats its value, which may be a secret typed in
+		// the wrong place.
+		fmt.Fprintln(stderr, "clerk-sync:", config.RedactIn(".", err.Error()))
 		return 1
 	}
 	return 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,5 +57,36 @@ func TestMigrate(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('User', 'clerk_sync_deliveries', 'clerk_sync_users')`).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("%d tables, %v", n, err)
+	}
+}
+
+// schema --prisma prints a model Prisma takes whatever the names, and a
+// name that would put terminal escapes on the screen is refused.
+func TestSchemaOddNames(t *testing.T) {
+	dir := inTempDir(t)
+	for _, tc := range []struct {
+		name, yaml string
+		code       int
+		want       string
+	}{
+		{"names Prisma cannot take", "table: user accounts\nkey: clerk-id\ncolumns:\n  e-mail: email\n", 0,
+			"model UserAccounts {\n  clerkId String  @id @map(\"clerk-id\") // the Clerk user id\n  eMail   String? @map(\"e-mail\")"},
+		{"a terminal escape", "table: \"users\\e]0;owned\\a\"\nkey: clerkId\n", 1, `clerk-sync.yaml:1: name "users\x1b]0;owned\a" has a control`},
+		{"a second document", "table: User\nkey: clerkId\n---\ntable: Other\n", 1, "clerk-sync.yaml:3: a second YAML document"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, "clerk-sync.yaml"), []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"schema", "--prisma"}, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, output\n%s\nwant %d and %q", code, out, tc.code, tc.want)
+			}
+			if strings.ContainsFunc(out, func(r rune) bool { return r < ' ' && r != '\n' }) {
+				t.Fatalf("control characters in the output %q", out)
+			}
+		})
 	}
 }

@@ -174,6 +174,10 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if secret.Len() < webhook.MinKeyLen {
+		log.Warn("the signing secret is short: whoever guesses it can forge deliveries", "bytes", secret.Len(), "want", webhook.MinKeyLen,
+			"fix", "use the secret Clerk's Dashboard shows for the endpoint, or `mockclerk secret --write-env` for a local one", "secret", secret, "secret_from", source)
+	}
 
 	localSecret := config.IsLocalSecret(secret.Fingerprint())
 	var emit func(any) // --output ndjson; stdout then carries nothing else
@@ -189,14 +193,14 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	if f.forwardTo != "" {
 		if u, err := url.Parse(f.forwardTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--forward-to %q: want an http:// or https:// URL", f.forwardTo)
+			return fmt.Errorf("--forward-to %q: want an http:// or https:// URL", config.Redact(f.forwardTo))
 		}
 	}
 
 	var (
 		st   store.Store
 		rows store.View // what the inspector shows
-		desc = "none: relaying to " + f.forwardTo
+		desc = "none: relaying to " + config.Redact(f.forwardTo)
 	)
 	switch {
 	case f.forwardTo == "":

@@ -135,6 +135,11 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 	add := func(sev Severity, col, fix, format string, args ...any) {
 		fs = append(fs, Finding{Severity: sev, Column: col, Problem: fmt.Sprintf(format, args...), Fix: fix})
 	}
+	if long := tooLong(driver, m.Schema, m.Table); long != "" {
+		add(Error, "", fmt.Sprintf("rename it to at most %d bytes, in the database (Prisma: @@map, @@schema) and in %s", maxPostgresName, m.source()),
+			"%q is %d bytes, longer than PostgreSQL's %d-byte limit for names: PostgreSQL cuts it, so no table has it", long, len(long), maxPostgresName)
+		return fs
+	}
 	if !t.Exists {
 		if m.IsDefault() {
 			add(Warning, "", "clerk-sync creates it at start-up; or run `clerk-sync migrate`", "table %s does not exist yet", m.QualifiedName())
@@ -145,11 +150,21 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		return fs
 	}
 	filled := map[string]bool{}
+	// missing reports a column the table lacks: a name PostgreSQL cannot
+	// hold is the reason, when it is one.
+	missing := func(name, fix, format string, args ...any) {
+		if tooLong(driver, name) != "" {
+			add(Error, name, fmt.Sprintf("rename it to at most %d bytes, in the table (Prisma: @map) and in %s", maxPostgresName, m.source()),
+				"%d bytes, longer than PostgreSQL's %d-byte limit for names: PostgreSQL cuts it, so no column has it", len(name), maxPostgresName)
+			return
+		}
+		add(Error, name, fix, format, args...)
+	}
 	need := func(name string, k Kind, what string) (ColumnInfo, bool) {
 		filled[name] = true
 		c, ok := t.Column(name)
 		if !ok {
-			add(Error, name, fmt.Sprintf("add the column to the table, or correct its name in %s", m.source()),
+			missing(name, fmt.Sprintf("add the column to the table, or correct its name in %s", m.source()),
 				"missing: the mapping writes %s into it", what)
 			return c, false
 		}
@@ -178,7 +193,7 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		c, ok := t.Column(m.ID)
 		switch {
 		case !ok:
-			add(Error, m.ID, fmt.Sprintf("correct primary_key.column in %s", m.source()), "missing: it is the mapping's primary key")
+			missing(m.ID, fmt.Sprintf("correct primary_key.column in %s", m.source()), "missing: it is the mapping's primary key")
 		case m.IDFill == FillDefault && !c.Default:
 			add(Error, m.ID, "give it a default in the database (e.g. @default(autoincrement()) or gen_random_uuid()), or set primary_key.fill to cuid or uuid",
 				"fill is default, but the column has no default: new rows would fail")
@@ -212,7 +227,7 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		c, ok := t.Column(m.DeleteColumn)
 		switch {
 		case !ok:
-			add(Error, m.DeleteColumn, fmt.Sprintf("add it (deletedAt DateTime? in Prisma), or correct on_delete.column in %s", m.source()),
+			missing(m.DeleteColumn, fmt.Sprintf("add it (deletedAt DateTime? in Prisma), or correct on_delete.column in %s", m.source()),
 				"missing: user.deleted sets it (on_delete soft)")
 		case !Holds(driver, c.Type, Time) && !Holds(driver, c.Type, Bool):
 			add(Error, m.DeleteColumn, "make it a nullable timestamp or a boolean", "its type %s is neither a timestamp nor a boolean", c.Type)
@@ -251,6 +266,23 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		}
 	}
 	return fs
+}
+
+// maxPostgresName is the longest name PostgreSQL keeps (NAMEDATALEN - 1).
+const maxPostgresName = 63
+
+// tooLong returns the first of names that PostgreSQL cannot hold, when
+// driver is PostgreSQL.
+func tooLong(driver string, names ...string) string {
+	if driver != Postgres {
+		return ""
+	}
+	for _, n := range names {
+		if len(n) > maxPostgresName {
+			return n
+		}
+	}
+	return ""
 }
 
 // QualifiedName is the table's name as SQL quotes it.

@@ -168,6 +168,7 @@ func findingsText(fs []Finding) string {
 
 // TestCheck has one case per finding of the doctor.
 func TestCheck(t *testing.T) {
+	long := strings.Repeat("x", 64)
 	example := mustParse(t, Example)
 	keyIsPK := Default()
 	keyIsPK.ID, keyIsPK.IDFill = "", ""
@@ -327,6 +328,22 @@ func TestCheck(t *testing.T) {
 		},
 
 		// Tables that fit.
+		{
+			name: "a column name PostgreSQL cannot hold", m: with(Default(), Column{long, Phone, Text}), driver: Postgres, table: defaultTable(Postgres),
+			want: []wantFinding{{Error, long, []string{"64 bytes, longer than PostgreSQL's 63-byte limit"}, []string{"at most 63 bytes"}}},
+		},
+		{
+			name: "a long column name on SQLite is only missing", m: with(Default(), Column{long, Phone, Text}), driver: SQLite, table: defaultTable(SQLite),
+			want: []wantFinding{{Error, long, []string{"missing"}, []string{"add the column"}}},
+		},
+		{
+			name: "a table name PostgreSQL cannot hold", m: func() Mapping { m := example; m.Table = long; return m }(), driver: Postgres, table: TableInfo{},
+			want: []wantFinding{{Error, "", []string{`"` + long + `" is 64 bytes, longer than PostgreSQL's 63-byte limit`}, []string{"at most 63 bytes"}}},
+		},
+		{
+			name: "a soft-delete column PostgreSQL cannot hold", m: func() Mapping { m := example; m.DeleteColumn = long; return m }(), driver: Postgres, table: exampleTable(Postgres),
+			want: []wantFinding{{Error, long, []string{"longer than PostgreSQL's 63-byte limit"}, []string{"at most 63 bytes"}}},
+		},
 		{name: "default table on postgres", m: Default(), driver: Postgres, table: defaultTable(Postgres)},
 		{name: "default table on sqlite", m: Default(), driver: SQLite, table: defaultTable(SQLite)},
 		{name: "default table with soft deletes", m: Default().WithDelete(store.SoftDelete), driver: Postgres, table: defaultTable(Postgres)},

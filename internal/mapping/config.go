@@ -1,8 +1,10 @@
 package mapping
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"unicode"
@@ -69,20 +71,19 @@ func errAt(n *yaml.Node, format string, args ...any) error {
 	return &lineError{line: n.Line, msg: fmt.Sprintf(format, args...)}
 }
 
-// Parse reads a mapping from YAML (see Example).
+// Parse reads a mapping from YAML (see Example): one document.
 func Parse(b []byte) (Mapping, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return Mapping{}, fmt.Errorf("1: %s", strings.Join(te.Errors, "; "))
-		}
-		// yaml's own messages say "yaml: line N: …".
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if rest, ok := strings.CutPrefix(msg, "line "); ok {
-			return Mapping{}, errors.New(rest)
-		}
-		return Mapping{}, fmt.Errorf("1: %s", msg)
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var doc, next yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return Mapping{}, yamlError(err)
+	}
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return Mapping{}, yamlError(err)
+	default:
+		return Mapping{}, &lineError{next.Line, "a second YAML document (after ---): the mapping file holds one mapping; remove or merge the rest"}
 	}
 	if len(doc.Content) == 0 {
 		return Mapping{}, &lineError{1, "the file is empty; see `clerk-sync schema --example`"}
@@ -103,7 +104,9 @@ func Parse(b []byte) (Mapping, error) {
 		case "schema":
 			m.Schema, err = scalar(v)
 		case "model":
-			m.Model, err = scalar(v)
+			if m.Model, err = scalar(v); err == nil && !IsPrismaName(m.Model) {
+				err = errAt(v, "model %q: a Prisma model name is an ASCII letter, then letters, digits and _", m.Model)
+			}
 		case "key":
 			m.Key, err = scalar(v)
 		case "primary_key":
@@ -145,6 +148,20 @@ func Parse(b []byte) (Mapping, error) {
 	return m, nil
 }
 
+// yamlError is a YAML syntax error as "LINE: msg".
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("1: %s", strings.Join(te.Errors, "; "))
+	}
+	// yaml's own messages say "yaml: line N: …".
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		return errors.New(rest)
+	}
+	return fmt.Errorf("1: %s", msg)
+}
+
 func eachKey(n *yaml.Node, fn func(k, v *yaml.Node) error) error {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -164,10 +181,19 @@ func scalar(v *yaml.Node) (string, error) {
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 		return "", errAt(v, "want a name, not a %s", kindName(v))
 	}
-	if strings.TrimSpace(v.Value) == "" {
-		return "", errAt(v, "empty name")
+	return v.Value, checkName(v)
+}
+
+// checkName refuses an empty name, and one with a character that is not
+// printable, which would reach the terminal and the schema printers raw.
+func checkName(n *yaml.Node) error {
+	if strings.TrimSpace(n.Value) == "" {
+		return errAt(n, "empty name")
 	}
-	return v.Value, nil
+	if strings.ContainsFunc(n.Value, func(r rune) bool { return !unicode.IsPrint(r) }) || !utf8.ValidString(n.Value) {
+		return errAt(n, "name %q has a control or other unprintable character; rename it", n.Value)
+	}
+	return nil
 }
 
 func kindName(v *yaml.Node) string {
@@ -224,8 +250,8 @@ func parseColumns(v *yaml.Node, m *Mapping, nodes map[string]*yaml.Node) error {
 	}
 	return eachKey(v, func(k, v *yaml.Node) error {
 		c := Column{Name: k.Value}
-		if strings.TrimSpace(c.Name) == "" {
-			return errAt(k, "empty column name")
+		if err := checkName(k); err != nil {
+			return err
 		}
 		var as string
 		switch v.Kind {

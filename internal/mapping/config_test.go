@@ -177,6 +177,13 @@ func TestParseErrors(t *testing.T) {
 		{"on_delete bad type", head + "on_delete: {mode: soft, column: deleted, type: text}\n", 3, []string{`type "text"`, "timestamp or boolean"}},
 		{"unknown key under on_delete", head + "on_delete: {mode: soft, col: deleted}\n", 3, []string{`unknown key "col" under on_delete`}},
 		{"column that is also the key", head + "columns:\n  email: email\n  clerkId: first_name\n", 5, []string{`"clerkId"`, "key"}},
+		{"a second document", head + "---\ntable: Other\nkey: clerk_id\n", 3, []string{"a second YAML document", "one mapping"}},
+		{"an empty second document", head + "---\n# later\n", 3, []string{"a second YAML document"}},
+		{"a broken second document", head + "---\ntable: [\n", 4, []string{"did not find expected node content"}},
+		{"a control character in the table", "table: \"User\\e[2J\"\nkey: clerkId\n", 1, []string{`name "User\x1b[2J" has a control`}},
+		{"a control character in a column", head + "columns:\n  \"mail\\u0007\": email\n", 4, []string{`name "mail\a" has a control`}},
+		{"a control character in the key", "table: User\nkey: \"clerk\\x00Id\"\n", 2, []string{`name "clerk\x00Id" has a control`}},
+		{"a model Prisma cannot take", head + "model: App-User\n", 3, []string{`model "App-User"`, "an ASCII letter, then letters, digits and _"}},
 		{"soft delete column that is also written", head + "columns:\n  deleted_at: updated_at\non_delete: {mode: soft, column: deleted_at}\n", 5, []string{`on_delete column "deleted_at" is also written`}},
 	}
 	for _, tt := range tests {

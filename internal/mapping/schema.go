@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -72,15 +73,25 @@ func (m Mapping) columns() []column {
 }
 
 // Prisma is the Prisma model of the table, ready to paste into
-// schema.prisma.
+// schema.prisma. A name that Prisma cannot take as a model or field name
+// gets one it can, with @@map or @map to the real name.
 func (m Mapping) Prisma() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "model %s {\n", m.Model)
+	model := m.Model
+	if !IsPrismaName(model) {
+		model = prismaName(model, "Table", true)
+	}
+	fmt.Fprintf(&b, "model %s {\n", model)
 	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
+	taken := map[string]bool{}
 	for _, c := range m.columns() {
-		field, attrs := camel(c.name), c.attrs
+		field, attrs := prismaName(c.name, "column", false), c.attrs
+		for n := 2; taken[field]; n++ {
+			field = prismaName(c.name, "column", false) + strconv.Itoa(n)
+		}
+		taken[field] = true
 		if field != c.name {
-			mapAttr := fmt.Sprintf("@map(%q)", c.name)
+			mapAttr := "@map(" + prismaString(c.name) + ")"
 			if before, comment, ok := strings.Cut(attrs, "//"); ok {
 				attrs = strings.TrimSpace(strings.TrimSpace(before)+" "+mapAttr) + " //" + comment
 			} else {
@@ -90,11 +101,11 @@ func (m Mapping) Prisma() string {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", field, c.prisma, attrs)
 	}
 	tw.Flush()
-	if m.Model != m.Table {
-		fmt.Fprintf(&b, "\n  @@map(%q)\n", m.Table)
+	if model != m.Table {
+		fmt.Fprintf(&b, "\n  @@map(%s)\n", prismaString(m.Table))
 	}
 	if m.Schema != "" {
-		fmt.Fprintf(&b, "  @@schema(%q)\n", m.Schema)
+		fmt.Fprintf(&b, "  @@schema(%s)\n", prismaString(m.Schema))
 	}
 	b.WriteString("}\n")
 	lines := strings.Split(b.String(), "\n")
@@ -104,16 +115,42 @@ func (m Mapping) Prisma() string {
 	return strings.Join(lines, "\n")
 }
 
-// camel turns a column name into a Prisma field name: first_name →
-// firstName; firstName stays.
-func camel(name string) string {
-	parts := strings.Split(name, "_")
-	for i := 1; i < len(parts); i++ {
-		if parts[i] != "" {
-			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+// IsPrismaName reports whether Prisma takes name as a model or field
+// name: an ASCII letter, then letters, digits and _.
+func IsPrismaName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || c != '_' && !('0' <= c && c <= '9')) {
+			return false
 		}
 	}
-	return strings.Join(parts, "")
+	return name != ""
+}
+
+// prismaName turns a table or column name into a Prisma name: the words
+// between _ and the characters Prisma cannot take, joined in camel case
+// (first_name → firstName, "e-mail" → eMail; with upper, app_users →
+// AppUsers). A name that would not start with a letter gets prefix.
+func prismaName(name, prefix string, upper bool) string {
+	words := strings.FieldsFunc(name, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	})
+	for i, w := range words {
+		if i > 0 || upper {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	out := strings.Join(words, "")
+	if !IsPrismaName(out) {
+		out = prefix + strings.ToUpper(out[:min(1, len(out))]) + out[min(1, len(out)):]
+	}
+	return out
+}
+
+// prismaString is s as a Prisma string literal.
+func prismaString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // DDL is the SQL that creates the table on driver, in the form `prisma

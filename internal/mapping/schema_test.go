@@ -128,3 +128,40 @@ func TestDDLIfNotExists(t *testing.T) {
 		}
 	}
 }
+
+// Names Prisma cannot take as identifiers get ones it can, mapped to the
+// real names with @map/@@map in valid string literals.
+func TestPrismaOddNames(t *testing.T) {
+	m := mustParse(t, `table: app-users
+schema: my "schema"
+key: clerk id
+columns:
+  e-mail: email
+  2fa: phone
+  'back\slash "q"': username
+  first_name: first_name
+  first-name: last_name
+`)
+	want := `model AppUsers {
+  clerkId    String  @id @map("clerk id") // the Clerk user id
+  eMail      String? @map("e-mail") // the primary email; null for users without one
+  column2fa  String? @map("2fa")
+  backSlashQ String? @map("back\\slash \"q\"")
+  firstName  String? @map("first_name")
+  firstName2 String? @map("first-name")
+
+  @@map("app-users")
+  @@schema("my \"schema\"")
+}
+`
+	if got := m.Prisma(); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"User", "User"}, {"first_name", "firstName"}, {"_x", "x"}, {"", "column"}, {"---", "column"}, {"9lives", "column9lives"}, {"élève", "lVe"},
+	} {
+		if got := prismaName(tt.in, "column", false); got != tt.want || !IsPrismaName(got) {
+			t.Errorf("prismaName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

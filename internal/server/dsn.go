@@ -19,7 +19,7 @@ type Database struct {
 }
 
 // prismaParams are the parameters of Prisma's PostgreSQL URLs that pgx
-// does not know: translated (to "") or dropped.
+// does not know: renamed, or dropped ("").
 var prismaParams = map[string]string{
 	"schema":               "search_path",
 	"connection_limit":     "pool_max_conns",
@@ -34,7 +34,9 @@ var prismaParams = map[string]string{
 // postgres:// or postgresql:// for PostgreSQL (Prisma's parameters such
 // as ?schema= understood), a file path, file: or sqlite: for SQLite. A
 // relative file: path is resolved, as Prisma does, against prisma/ when
-// prisma/schema.prisma exists. Other schemes are refused.
+// prisma/schema.prisma exists. Other schemes are refused, and so are
+// SQLite names that would not be the file they seem: ":memory:" (gone at
+// exit) and a path with a NUL byte (cut short by SQLite).
 func ParseDatabase(dsn string) (Database, error) {
 	scheme, _, hasScheme := strings.Cut(dsn, "://")
 	switch {
@@ -58,8 +60,13 @@ func ParseDatabase(dsn string) (Database, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	if path == "" {
+	switch {
+	case path == "":
 		return Database{}, fmt.Errorf("database: empty SQLite file name")
+	case path == ":memory:":
+		return Database{}, fmt.Errorf("database :memory:: an in-memory SQLite database is gone when clerk-sync exits, with every user and the ledger of deliveries Clerk was told were applied; name a file, e.g. --db clerk-sync.db")
+	case strings.ContainsRune(path, 0):
+		return Database{}, fmt.Errorf("database: the SQLite file name has a NUL byte, which would cut it short and open another file")
 	}
 	return Database{URL: path, Desc: "sqlite " + path}, nil
 }
@@ -70,20 +77,73 @@ func parsePostgres(dsn string) (Database, error) {
 		// url.Parse's error repeats the URL, password included.
 		return Database{}, fmt.Errorf("database URL is not a valid postgres:// URL")
 	}
-	q := u.Query()
-	for name, to := range prismaParams {
-		if !q.Has(name) {
-			continue
-		}
-		if to != "" && !q.Has(to) {
-			q.Set(to, q.Get(name))
-		}
-		q.Del(name)
+	if u.RawQuery, err = pgxQuery(u.RawQuery); err != nil {
+		return Database{}, err
 	}
-	u.RawQuery = q.Encode()
 	desc := "postgres " + u.Host + u.Path
 	if user := u.User.Username(); user != "" {
 		desc = "postgres " + user + "@" + u.Host + u.Path
 	}
 	return Database{Postgres: true, URL: u.String(), Desc: desc}, nil
+}
+
+// pgxQuery rewrites the query of a Prisma URL for pgx, in order. Each
+// value means what the app's Prisma client reads (form encoding: + is a
+// space) and is written as pgx reads it (libpq's rules: only %XX is
+// decoded). ?schema= becomes a quoted search_path, since Prisma keeps the
+// schema's case.
+func pgxQuery(raw string) (string, error) {
+	type param struct{ key, value string }
+	var params []param
+	given := map[string]bool{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, kerr := url.QueryUnescape(rawKey)
+		value, verr := url.QueryUnescape(rawValue)
+		if kerr != nil || verr != nil {
+			// The parameter's value may be a password: not shown.
+			return "", fmt.Errorf("database URL: the parameter %q has a %% not followed by two hex digits", key)
+		}
+		given[key] = true
+		params = append(params, param{key, value})
+	}
+	var b strings.Builder
+	for _, p := range params {
+		to, prisma := prismaParams[p.key]
+		switch {
+		case !prisma:
+		case to == "" || given[to] || p.value == "":
+			continue
+		case p.key == "schema":
+			p.key, p.value = to, quoteIdent(p.value)
+		default:
+			p.key = to
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(escapeParam(p.key) + "=" + escapeParam(p.value))
+	}
+	return b.String(), nil
+}
+
+// quoteIdent quotes a PostgreSQL identifier, keeping its case.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// escapeParam percent-encodes every byte of s but letters, digits and
+// -._~, which libpq and pgx read back unchanged.
+func escapeParam(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

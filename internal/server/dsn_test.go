@@ -1,10 +1,17 @@
 package server
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
+	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 )
 
 func TestParseDatabase(t *testing.T) {
@@ -17,11 +24,20 @@ func TestParseDatabase(t *testing.T) {
 		{"clerk-sync.db", false, "clerk-sync.db", "sqlite clerk-sync.db"},
 		{"sqlite:data/users.db", false, "data/users.db", "sqlite data/users.db"},
 		{"file:/tmp/x.db?mode=rwc", false, "/tmp/x.db", "sqlite /tmp/x.db"},
+		{"./:memory:", false, "./:memory:", "sqlite ./:memory:"},
 		{"postgres://app:hunter2@db:5432/app", true, "postgres://app:hunter2@db:5432/app", "postgres app@db:5432/app"},
-		// Prisma's parameters become pgx's, or go.
+		// Prisma's parameters become pgx's, or go; the others stay, in order.
 		{"postgresql://app:hunter2@db/app?schema=public&connection_limit=5&pgbouncer=true", true,
-			"postgresql://app:hunter2@db/app?pool_max_conns=5&search_path=public", "postgres app@db/app"},
+			`postgresql://app:hunter2@db/app?search_path=%22public%22&pool_max_conns=5`, "postgres app@db/app"},
 		{"postgres://db/app?password=hunter2&sslmode=disable", true, "postgres://db/app?password=hunter2&sslmode=disable", "postgres db/app"},
+		// Prisma keeps the schema's case and reads + as a space; pgx reads
+		// only %XX.
+		{"postgres://db/app?schema=MyApp", true, "postgres://db/app?search_path=%22MyApp%22", "postgres db/app"},
+		{"postgres://db/app?application_name=my%20app&options=-c%20search_path%3Dx", true,
+			"postgres://db/app?application_name=my%20app&options=-c%20search_path%3Dx", "postgres db/app"},
+		{"postgres://db/app?application_name=my+app", true, "postgres://db/app?application_name=my%20app", "postgres db/app"},
+		{"postgres://db/app?search_path=x&schema=y", true, "postgres://db/app?search_path=x", "postgres db/app"},
+		{"postgres://db/app?schema=&connection_limit=", true, "postgres://db/app", "postgres db/app"},
 	}
 	for _, tt := range tests {
 		db, err := ParseDatabase(tt.in)
@@ -32,10 +48,20 @@ func TestParseDatabase(t *testing.T) {
 			t.Errorf("%q: the description shows the password", tt.in)
 		}
 	}
-	for _, bad := range []string{"mysql://u:hunter2@h/db", "mongodb+srv://x", "sqlite:", "postgres://u:hunter2@[bad/db"} {
-		_, err := ParseDatabase(bad)
-		if err == nil || strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("ParseDatabase(%q) = %v; want an error without the password", bad, err)
+	for _, bad := range []struct{ in, want string }{
+		{"mysql://u:hunter2@h/db", `scheme "mysql"`},
+		{"mongodb+srv://x", `scheme "mongodb+srv"`},
+		{"sqlite:", "empty SQLite file name"},
+		{"postgres://u:hunter2@[bad/db", "not a valid postgres:// URL"},
+		{"postgres://u@db/app?password=hunter2%zz", `the parameter "password" has a % not followed by two hex digits`},
+		{":memory:", "in-memory SQLite database is gone when clerk-sync exits"},
+		{"file::memory:", "in-memory SQLite database is gone when clerk-sync exits"},
+		{"sqlite::memory:?cache=shared", "in-memory SQLite database is gone when clerk-sync exits"},
+		{"users.db\x00.bak", "has a NUL byte"},
+	} {
+		_, err := ParseDatabase(bad.in)
+		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("ParseDatabase(%q) = %v; want an error saying %q, without the password", bad.in, err, bad.want)
 		}
 	}
 }
@@ -51,5 +77,82 @@ func TestPrismaFileURL(t *testing.T) {
 	os.WriteFile(filepath.Join("prisma", "schema.prisma"), []byte("// schema"), 0o644)
 	if db, _ := ParseDatabase("file:./dev.db"); db.URL != filepath.Join("prisma", "dev.db") {
 		t.Fatalf("with prisma/schema.prisma: %q", db.URL)
+	}
+}
+
+// withParams adds the query params to a database URL.
+func withParams(url, params string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + params
+	}
+	return url + "?" + params
+}
+
+// Each Prisma parameter that the README names does on a real server what
+// it does for the app's Prisma client.
+func TestPrismaParamsOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	base := pgtest.URL(t)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `CREATE SCHEMA "MyApp"; CREATE SCHEMA "two words"`); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		params, query, want string
+	}{
+		{"schema=MyApp", "SELECT current_schema()", "MyApp"},
+		{"schema=two%20words", "SELECT current_schema()", "two words"},
+		{"schema=two+words", "SELECT current_schema()", "two words"},
+		{"application_name=my%20app", "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()", "my app"},
+		{"application_name=my+app", "SELECT current_setting('application_name')", "my app"},
+		{"options=-c%20search_path%3Dx", "SHOW search_path", "x"},
+		// Dropped: the server would refuse them as unknown settings.
+		{"pgbouncer=true&pool_timeout=10&socket_timeout=5&sslaccept=strict&statement_cache_size=0", "SELECT 'connected'", "connected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.params, func(t *testing.T) {
+			db, err := ParseDatabase(withParams(base, tt.params))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := pgx.Connect(ctx, db.URL)
+			if err != nil {
+				t.Fatalf("connect with %s: %v", db.URL, err)
+			}
+			defer conn.Close(ctx)
+			var got string
+			if err := conn.QueryRow(ctx, tt.query).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("%s: got %q, want %q", tt.query, got, tt.want)
+			}
+		})
+	}
+
+	db, err := ParseDatabase(withParams(base, "connection_limit=3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := pgxpool.ParseConfig(db.URL); err != nil || cfg.MaxConns != 3 {
+		t.Fatalf("connection_limit=3: pool of %v, %v", cfg, err)
+	}
+
+	// The sync's own tables and the users table go where Prisma's are.
+	st, _, err := OpenStore(ctx, withParams(base, "schema=MyApp"), mapping.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var where string
+	if err := admin.QueryRow(ctx, `SELECT string_agg(table_schema, ',' ORDER BY table_schema) FROM information_schema.tables WHERE table_name IN ('User', 'clerk_sync_users')`).Scan(&where); err != nil {
+		t.Fatal(err)
+	}
+	if where != "MyApp,MyApp" {
+		t.Fatalf("the tables are in %s, want MyApp", where)
 	}
 }

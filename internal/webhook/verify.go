@@ -70,6 +70,13 @@ func ParseSecret(s string) (Secret, error) {
 	return Secret{raw: s, key: key}, nil
 }
 
+// MinKeyLen is the length, in bytes, of the keys that Svix and `mockclerk
+// secret` make; a shorter key is easier to guess.
+const MinKeyLen = 24
+
+// Len is the length of the decoded key, in bytes.
+func (s Secret) Len() int { return len(s.key) }
+
 // Reveal returns the secret itself, for signing.
 func (s Secret) Reveal() string { return s.raw }
 
