@@ -17,12 +17,12 @@ const testKey = "sk_test_fakeclerkTestKey000000000000000000"
 
 // rig is an instance served by a real HTTP server.
 type rig struct {
-	t   *testing.T
+	t   testing.TB
 	in  *Instance
 	url string
 }
 
-func newRig(t *testing.T, in *Instance, o APIOptions) *rig {
+func newRig(t testing.TB, in *Instance, o APIOptions) *rig {
 	t.Helper()
 	o.Key = testKey
 	if o.Log == nil {
@@ -420,5 +420,24 @@ func TestFaults(t *testing.T) {
 	slow.do("GET", "/v1/users", "")
 	if d := time.Since(start); d < 80*time.Millisecond {
 		t.Errorf("--latency 80ms answered in %s", d)
+	}
+}
+
+// A listed user is byte for byte what GET /v1/users/{id} answers, and
+// what the user's webhooks carry.
+func TestListedUserIsTheObject(t *testing.T) {
+	r := newRig(t, seeded(20), APIOptions{})
+	_, _, body := r.do("GET", "/v1/users?limit=20", "")
+	var page []json.RawMessage
+	if err := json.Unmarshal(body, &page); err != nil || len(page) != 20 {
+		t.Fatalf("page: %d users, %v", len(page), err)
+	}
+	for _, raw := range page {
+		var u struct{ ID string }
+		json.Unmarshal(raw, &u)
+		_, _, one := r.do("GET", "/v1/users/"+u.ID, "")
+		if string(raw) != string(one) {
+			t.Fatalf("listed:\n%s\nGET:\n%s", raw, one)
+		}
 	}
 }

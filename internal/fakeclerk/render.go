@@ -1,6 +1,7 @@
 package fakeclerk
 
 import (
+	"bytes"
 	"encoding/json"
 )
 
@@ -102,6 +103,16 @@ func (u *User) Render() []byte {
 		panic(err) // every field is a plain value or JSON checked on the way in
 	}
 	return b
+}
+
+// renderTo appends what Render returns to buf, without allocating the
+// result: a page of users is rendered into one buffer.
+func (u *User) renderTo(buf *bytes.Buffer) {
+	enc := json.NewEncoder(buf)
+	if err := enc.Encode(u.object()); err != nil {
+		panic(err) // every field is a plain value or JSON checked on the way in
+	}
+	buf.Truncate(buf.Len() - 1) // Encode ends with a newline; Marshal does not
 }
 
 func (u *User) object() *userObject {
