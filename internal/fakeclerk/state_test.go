@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The same seed gives the same users; another seed, others.
@@ -28,13 +29,18 @@ func TestSeedIsDeterministic(t *testing.T) {
 // and a deleted user's place for cursors.
 func TestStateSurvivesRestart(t *testing.T) {
 	in := seeded(200)
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	in.now = func() time.Time { clock = clock.Add(time.Second); return clock }
 	made, err := in.Create(Changes{EmailAddresses: []string{"kept@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := in.Users()[0]
-	if _, err := in.Update(first.ID, Changes{FirstName: Field[string]{Set: true, Value: ptr("Renamed")}}); err != nil {
-		t.Fatal(err)
+	// Updates in another order than creation, so that the two orderings
+	// differ.
+	for _, i := range []int{150, 3, 90} {
+		if _, err := in.Update(in.Users()[i].ID, Changes{FirstName: Field[string]{Set: true, Value: ptr("Renamed")}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	gone := in.Users()[5].ID
 	if _, err := in.Delete(gone); err != nil {
@@ -57,11 +63,16 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Fatalf("user %d:\n%s\nwant\n%s", i, got[i].Render(), want[i].Render())
 		}
 	}
-	for _, q := range []Query{{Limit: 10, OrderBy: "updated_at", Desc: true}, {Limit: 3, OrderBy: "created_at", StartingAfter: gone}} {
+	for _, q := range []Query{{Limit: 500, OrderBy: "updated_at", Desc: true}, {Limit: 500, OrderBy: "created_at", StartingAfter: gone}} {
 		a, _ := in.List(q)
 		b, err := back.List(q)
-		if err != nil || len(a) != len(b) || a[0].ID != b[0].ID {
-			t.Errorf("%+v: %d users, loaded %d (%v)", q, len(a), len(b), err)
+		if err != nil || len(a) != len(b) {
+			t.Fatalf("%+v: %d users, loaded %d (%v)", q, len(a), len(b), err)
+		}
+		for i := range a {
+			if a[i].ID != b[i].ID {
+				t.Fatalf("%+v: user %d is %s after loading, %s before", q, i, b[i].ID, a[i].ID)
+			}
 		}
 	}
 	if _, err := back.Create(Changes{EmailAddresses: []string{"KEPT@example.com"}}); err == nil {
