@@ -332,6 +332,7 @@ func TestWrites(t *testing.T) {
 		code               string
 	}{
 		{"POST", "/v1/users", `{"email_address":["ada@example.com"]}`, 422, "form_identifier_exists"},
+		{"POST", "/v1/users", `{"email_address":["b@example.com","B@example.com"]}`, 422, "form_identifier_exists"},
 		{"POST", "/v1/users", `{"email_address":["not-an-address"]}`, 422, "form_param_format_invalid"},
 		{"POST", "/v1/users", `{"favourite_colour":"blue"}`, 422, "form_param_unknown"},
 		{"POST", "/v1/users", `{"public_metadata":[1]}`, 422, "form_param_value_invalid"},

@@ -110,6 +110,9 @@ func (in *Instance) Create(c Changes) (*User, error) {
 		if err := in.checkEmail(addr, ""); err != nil {
 			return nil, err
 		}
+		if u.hasEmail(map[string]bool{strings.ToLower(addr): true}) {
+			return nil, taken("email_address", "email address")
+		}
 		u.Emails = append(u.Emails, Identifier{ID: randomID("idn"), Value: strings.ToLower(addr)})
 	}
 	if len(u.Emails) > 0 {
