@@ -133,7 +133,8 @@ func (c *serveCmd) run(ctx context.Context, stdout, stderr io.Writer) error {
 		defer func() {
 			given := hooks.Close()
 			s := hooks.Stats()
-			fmt.Fprintf(stdout, "webhooks: %d delivered, %d failed, %d dropped, %d given up at exit\n", s.Delivered, s.Failed, s.Dropped, given)
+			fmt.Fprintf(stdout, "webhooks: %d delivered, %d failed, %d dropped, %d lost to a full queue, %d given up at exit\n",
+				s.Delivered, s.Failed, s.Dropped, s.Overflowed, given)
 		}()
 	}
 	stopSaver := c.saveEvery(in, time.Second, log)

@@ -2,7 +2,6 @@ package fakeclerk
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -22,7 +21,7 @@ import (
 
 // Sender queues the webhooks of the instance's writes.
 type Sender interface {
-	Send(ctx context.Context, ev Event) error
+	Send(ev Event)
 }
 
 // Rate limits of Clerk's Backend API, per instance, in requests per
@@ -254,9 +253,7 @@ func readChanges(r *http.Request, allowed []string) (Changes, error) {
 	return decodeChanges(body, allowed)
 }
 
-// announce queues the webhook of a write that has been made. A queue that
-// stays full until the client gives up loses the webhook: the write stands,
-// as it would at Clerk.
+// announce queues the webhook of a write that has been made.
 func (a *API) announce(r *http.Request, ev Event) {
 	a.o.Log.Info("write", "type", ev.Type, "user_id", ev.UserID)
 	if a.o.Webhooks == nil {
@@ -264,9 +261,7 @@ func (a *API) announce(r *http.Request, ev Event) {
 	}
 	ev.ClientIP, _, _ = net.SplitHostPort(r.RemoteAddr)
 	ev.UserAgent = r.UserAgent()
-	if err := a.o.Webhooks.Send(r.Context(), ev); err != nil {
-		a.o.Log.Warn("webhook lost: the queue stayed full", "type", ev.Type, "user_id", ev.UserID, "err", err)
-	}
+	a.o.Webhooks.Send(ev)
 }
 
 // window is a sliding-window limit: at most len(times) requests in any

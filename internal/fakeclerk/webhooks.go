@@ -57,7 +57,7 @@ type WebhookOptions struct {
 	// up on them.
 	Drop float64
 	// Queue bounds the events being delivered or waiting for a retry;
-	// Send blocks while it is full.
+	// an event that finds it full is lost, counted in Overflowed.
 	Queue  int
 	Seed   uint64 // of the drop decisions
 	Client *http.Client
@@ -69,6 +69,9 @@ type WebhookStats struct {
 	Delivered int64 // a 2xx answer, perhaps after retries
 	Failed    int64 // every attempt of the schedule failed
 	Dropped   int64 // lost on purpose (Drop)
+	// Overflowed were lost because Queue events were already waiting:
+	// Clerk's API never waits for its webhooks, so the fake's does not.
+	Overflowed int64
 }
 
 // Webhooks delivers events to one endpoint, signed and retried as Svix
@@ -89,7 +92,7 @@ type Webhooks struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	delivered, failed, dropped atomic.Int64
+	delivered, failed, dropped, overflowed atomic.Int64
 }
 
 // NewWebhooks returns a sender to o.URL.
@@ -105,18 +108,19 @@ func NewWebhooks(o WebhookOptions) *Webhooks {
 	return w
 }
 
-// Send queues ev for delivery and returns at once, unless the queue is
-// full: then it waits for room, or for ctx to end.
-func (w *Webhooks) Send(ctx context.Context, ev Event) error {
+// Send queues ev for delivery and returns at once.
+func (w *Webhooks) Send(ev Event) {
 	if w.lose() {
 		w.dropped.Add(1)
 		w.log.Info("webhook dropped", "type", ev.Type, "user_id", ev.UserID)
-		return nil
+		return
 	}
 	select {
 	case w.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		w.overflowed.Add(1)
+		w.log.Warn("webhook lost: too many waiting for delivery", "type", ev.Type, "user_id", ev.UserID, "waiting", cap(w.slots))
+		return
 	}
 	d := fake.Delivery{ID: randomID("msg"), Body: w.body(ev), Event: fake.Event{Type: ev.Type, UserID: ev.UserID}}
 	d.Event.Body = d.Body
@@ -129,7 +133,6 @@ func (w *Webhooks) Send(ctx context.Context, ev Event) error {
 			w.failed.Add(1)
 		}
 	}()
-	return nil
 }
 
 func (w *Webhooks) lose() bool {
@@ -179,5 +182,5 @@ func (w *Webhooks) Close() int {
 
 // Stats counts what became of the events so far.
 func (w *Webhooks) Stats() WebhookStats {
-	return WebhookStats{Delivered: w.delivered.Load(), Failed: w.failed.Load(), Dropped: w.dropped.Load()}
+	return WebhookStats{Delivered: w.delivered.Load(), Failed: w.failed.Load(), Dropped: w.dropped.Load(), Overflowed: w.overflowed.Load()}
 }

@@ -237,3 +237,28 @@ func TestRetry(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// With the queue full, a write still answers at once and its webhook is
+// lost and counted, as Clerk's API never waits for its webhooks.
+func TestQueueFull(t *testing.T) {
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer stuck.Close()
+	defer close(release)
+	signer, _ := fake.NewSigner(testSecret)
+	hooks := NewWebhooks(WebhookOptions{URL: stuck.URL, Signer: signer, Schedule: fake.NoRetry, Queue: 2,
+		Client: &http.Client{Timeout: 5 * time.Second}, Log: slog.New(slog.DiscardHandler)})
+	r := newRig(t, seeded(1), APIOptions{Webhooks: hooks})
+	start := time.Now()
+	for i := range 5 {
+		if code, _, body := r.do("POST", "/v1/users", `{"first_name":"N`+strconv.Itoa(i)+`"}`); code != 200 {
+			t.Fatalf("create %d: %d %s", i, code, body)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("5 writes took %s with the queue full", d)
+	}
+	if s := hooks.Stats(); s.Overflowed != 3 {
+		t.Errorf("stats %+v, want 3 overflowed", s)
+	}
+}
