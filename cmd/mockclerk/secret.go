@@ -9,6 +9,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/fakeclerk"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
@@ -25,7 +26,9 @@ func newSecretCmd(stdout io.Writer) *cobra.Command {
 		Long: `secret prints a new Svix signing secret (whsec_ and 24 random bytes in base64).
 With --write-env it also sets CLERK_WEBHOOK_SIGNING_SECRET in .env.local,
 leaving the file's other lines alone, so that clerk-sync and mockclerk in this
-directory share it. The file keeps its mode and owner; a symbolic link is
+directory share it; and, when no CLERK_SECRET_KEY is set anywhere, a local
+sk_test_ key for mockclerk serve and clerk-sync backfill (a key that is set,
+perhaps your instance's own, is never replaced). The file keeps its mode and owner; a symbolic link is
 followed to its target.`,
 		Example: `  mockclerk secret
   mockclerk secret --write-env
@@ -39,11 +42,20 @@ followed to its target.`,
 }
 
 func (c *secretCmd) run(stdout io.Writer) error {
+	env, err := config.LoadEnv(".")
+	if err != nil {
+		return err
+	}
+	if err := c.signingSecret(env, stdout); err != nil || !c.writeEnv {
+		return err
+	}
+	return writeLocalKey(env, stdout)
+}
+
+// signingSecret makes a new signing secret and prints or writes it, unless
+// --if-missing finds one.
+func (c *secretCmd) signingSecret(env *config.Env, stdout io.Writer) error {
 	if c.ifMissing {
-		env, err := config.LoadEnv(".")
-		if err != nil {
-			return err
-		}
 		if raw, source := env.Secret(""); raw != "" {
 			s, err := webhook.ParseSecret(raw)
 			if err != nil {
@@ -72,5 +84,18 @@ func (c *secretCmd) run(stdout io.Writer) error {
 	}
 	wd, _ := os.Getwd()
 	fmt.Fprintf(stdout, "wrote %s=%s to %s/.env.local\n", config.SecretVars[0], s.Fingerprint(), wd)
+	return nil
+}
+
+// writeLocalKey writes a new local Backend API key to .env.local when no
+// CLERK_SECRET_KEY is set anywhere.
+func writeLocalKey(env *config.Env, stdout io.Writer) error {
+	if _, source := env.Lookup(secretKeyVar); source != "" {
+		return nil
+	}
+	if err := config.SetInFile(".env.local", secretKeyVar, fakeclerk.NewSecretKey()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s=sk_test_… (a local key for mockclerk serve) to .env.local\n", secretKeyVar)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clerk-sync/clerk-sync/internal/clerkapi"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -159,8 +160,9 @@ func secretKey(env *config.Env) (key, source string, err error) {
 	case key == "":
 		return "", "", fmt.Errorf("no %s in the environment, .env.local or .env: the fake instance answers only requests that bear its key, as Clerk does. "+
 			"Add a line %s=sk_test_… (any sk_test_ followed by letters and digits) to .env.local, where clerk-sync backfill reads it too", secretKeyVar, secretKeyVar)
-	case !fakeclerk.ValidKey(key):
-		return "", "", fmt.Errorf("%s from %s is not a Clerk secret key: want sk_test_ or sk_live_ followed by letters and digits", secretKeyVar, source)
+	}
+	if err := clerkapi.CheckKey(key); err != nil {
+		return "", "", fmt.Errorf("%s from %s: %w", secretKeyVar, source, err)
 	}
 	return key, source, nil
 }

@@ -129,12 +129,3 @@ func traceID() string {
 func NewSecretKey() string {
 	return "sk_test_" + randomBase62(40)
 }
-
-// ValidKey reports whether key has the shape of a Clerk secret key.
-func ValidKey(key string) bool {
-	rest, ok := strings.CutPrefix(key, "sk_test_")
-	if !ok {
-		rest, ok = strings.CutPrefix(key, "sk_live_")
-	}
-	return ok && len(rest) >= 8
-}
