@@ -134,7 +134,7 @@ func TestServeMistakes(t *testing.T) {
 		t.Errorf("no key: exit %d %q", code, errOut)
 	}
 	os.WriteFile(filepath.Join(dir, ".env.local"), []byte(secretKeyVar+"=pk_test_notasecret\n"), 0o600)
-	if code, _, errOut := mockclerk(ctx, "serve"); code != 1 || !strings.Contains(errOut, "from .env.local is not a Clerk secret key") || strings.Contains(errOut, "pk_test_notasecret") {
+	if code, _, errOut := mockclerk(ctx, "serve"); code != 1 || !strings.Contains(errOut, "from .env.local: bad Clerk secret key: it must start with sk_test_ or sk_live_") || strings.Contains(errOut, "pk_test_notasecret") {
 		t.Errorf("bad key: exit %d %q", code, errOut)
 	}
 	t.Setenv(secretKeyVar, testSecretKey)

@@ -51,7 +51,8 @@ type writer struct {
 	// commit.
 	scrubbed bool
 
-	stmt struct{ tombstone, advance, remove, upsert, record, probe, scrub, tombstoned *sql.Stmt }
+	stmt     struct{ tombstone, advance, remove, upsert, record, probe, scrub, tombstoned *sql.Stmt }
+	prepared []*sql.Stmt // all of stmt, to close
 }
 
 // newWriter prepares the statements on a connection of its own, closed
@@ -68,9 +69,10 @@ func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 		&w.stmt.tombstoned: `SELECT 1 FROM clerk_sync_users WHERE user_id = ? AND deleted`,
 	} {
 		if *p, err = conn.PrepareContext(ctx, q); err != nil {
-			conn.Close()
+			w.close() //nolint:errcheck // the prepare error is the one to report
 			return nil, err
 		}
+		w.prepared = append(w.prepared, *p)
 	}
 	return w, nil
 }
@@ -79,7 +81,7 @@ func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
 // keeps the file open while a statement of it lives.
 func (w *writer) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.stmt.tombstone, w.stmt.advance, w.stmt.remove, w.stmt.upsert, w.stmt.record, w.stmt.probe} {
+	for _, st := range w.prepared {
 		errs = append(errs, st.Close())
 	}
 	return errors.Join(append(errs, w.conn.Close())...)
