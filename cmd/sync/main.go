@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,12 +30,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stdout, stderr = lockedWriter{&mu, stdout}, lockedWriter{&mu, stderr}
 	cmd := newRootCmd(stdout, stderr)
 	cmd.SetArgs(args)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "clerk-sync:", err)
-		return 1
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
 	}
-	return 0
+	fmt.Fprintln(stderr, "clerk-sync:", err)
+	if errors.As(err, new(usageError)) {
+		return 2
+	}
+	return 1
 }
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // lockedWriter serialises writes to w.
 type lockedWriter struct {
