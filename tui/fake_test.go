@@ -25,7 +25,7 @@ type fakeBackend struct {
 	history []store.Record
 	bodies  map[string][]byte // the ledger's payloads by svix-id
 	curled  Delivery          // what Curl was last given
-	err     error // returned by every call that can fail
+	err     error             // returned by every call that can fail
 	calls   []string
 }
 
