@@ -299,7 +299,8 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 // refused requests hold up the receiver: the inspector takes one message
 // at a time, and each handler waits for it. A verified delivery is handed
 // over as it comes; a refused request is queued for one goroutine to hand
-// over, and dropped (counted in the log) when the queue is full.
+// over at a pace a person can read, and dropped (counted in the log) when
+// the queue is full.
 type feed struct {
 	send    func(tea.Msg)
 	refused chan webhook.Report
@@ -309,6 +310,10 @@ type feed struct {
 // feedQueue bounds the refused requests waiting for the inspector: each may
 // hold a body of up to --max-body beyond the handler's budget.
 const feedQueue = 8
+
+// feedPace is the least time between two refused requests handed to the
+// inspector, so that a flood of them leaves it time for real deliveries.
+const feedPace = 20 * time.Millisecond
 
 func newFeed(ctx context.Context, log *slog.Logger, send func(tea.Msg)) *feed {
 	f := &feed{send: send, refused: make(chan webhook.Report, feedQueue)}
@@ -338,6 +343,7 @@ func (f *feed) drain(ctx context.Context, log *slog.Logger) {
 			return
 		case r := <-f.refused:
 			f.send(tui.DeliveryMsg{Delivery: r})
+			time.Sleep(feedPace)
 		}
 		if time.Since(told) > 5*time.Second {
 			if n := f.dropped.Swap(0); n > 0 {
