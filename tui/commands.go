@@ -126,16 +126,15 @@ func (m *Model) loadBody(e *entry) tea.Cmd {
 	}
 }
 
-// withBody is e's delivery with its exact body, read from the ledger when
-// the pane did not keep it.
-func withBody(ctx context.Context, b Backend, e *entry) (Delivery, error) {
-	d := e.d
-	if !e.bodyDropped() {
+// withBody is d with its exact body, read from the ledger when the pane
+// did not keep it (dropped is then its size).
+func withBody(ctx context.Context, b Backend, d Delivery, dropped int) (Delivery, error) {
+	if dropped == 0 {
 		return d, nil
 	}
 	body, err := b.Body(ctx, d.SvixID)
 	if err != nil {
-		return d, fmt.Errorf("the body (%s) was not kept: %w", plural(e.droppedBody, "byte"), err)
+		return d, fmt.Errorf("the body (%s) was not kept: %w", plural(dropped, "byte"), err)
 	}
 	d.Body = body
 	return d, nil
@@ -182,11 +181,11 @@ func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cm
 	if e == nil {
 		return m.status.Flash(what+": no delivery selected", true)
 	}
-	b := m.backend
+	d, dropped, b := e.d, e.droppedBody, m.backend
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
-		d, err := withBody(ctx, b, e)
+		d, err := withBody(ctx, b, d, dropped)
 		if err == nil {
 			err = f(ctx, d)
 		}
@@ -202,11 +201,11 @@ func (m *Model) copyCurl() tea.Cmd {
 	if e == nil {
 		return m.status.Flash("copy: no delivery selected", true)
 	}
-	b := m.backend
+	d, dropped, b := e.d, e.droppedBody, m.backend
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
-		d, err := withBody(ctx, b, e)
+		d, err := withBody(ctx, b, d, dropped)
 		if err != nil {
 			return doneMsg{what: "copy " + d.SvixID, err: err}
 		}
