@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,5 +220,29 @@ func TestBudgetTakeAndGive(t *testing.T) {
 		if got := b.take(s.n, s.large); got != s.want {
 			t.Fatalf("step %d: take(%d, large %v) = %v, want %v", i, s.n, s.large, got, s.want)
 		}
+	}
+}
+
+// The sender has its answer before the observer sees the report: a slow
+// log or inspector does not delay it.
+func TestAnswerBeforeObserver(t *testing.T) {
+	release := make(chan struct{})
+	secret, _ := ParseSecret(vectorSecret)
+	v, err := NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(v, Options{Observe: func(Report) { <-release }})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer close(release) // before Close, which waits for the handler
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Post(srv.URL, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("no answer while the observer is busy: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400 (no svix headers)", resp.StatusCode)
 	}
 }

@@ -105,6 +105,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// observer may keep them.
 	defer h.release(body)
 	if h.observe != nil {
+		// The sender has its answer before the log or the inspector,
+		// which may be slow, see the report.
+		_ = http.NewResponseController(w).Flush()
 		rep.Received, rep.Latency, rep.Header = start, time.Since(start), r.Header
 		h.observe(rep)
 	}
