@@ -246,3 +246,14 @@ func TestAnswerBeforeObserver(t *testing.T) {
 		t.Fatalf("status %d, want 400 (no svix headers)", resp.StatusCode)
 	}
 }
+
+// Answers declare their length: flushed before the handler ends, they
+// would otherwise go out chunked.
+func TestAnswersDeclareTheirLength(t *testing.T) {
+	r := newLimitsRig(t, Options{Observe: func(Report) {}})
+	c := r.open(0, 0)
+	resp, _ := r.answer(c, 2*time.Second)
+	if resp.ContentLength <= 0 || len(resp.TransferEncoding) > 0 {
+		t.Fatalf("Content-Length %d, Transfer-Encoding %v", resp.ContentLength, resp.TransferEncoding)
+	}
+}

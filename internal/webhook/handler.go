@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -199,6 +200,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) []byte {
 	b, _ := json.Marshal(v) // Answer always marshals
 	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	// Declared, so that the answer flushed before the handler ends is
+	// whole rather than chunked.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	w.Write(b) //nolint:errcheck // the client may be gone; nothing to do
 	return b

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -103,6 +104,7 @@ func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target
 			w.Header().Set(name, v)
 		}
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(resp.StatusCode)
 	w.Write(body) //nolint:errcheck // the sender may be gone
 	rep.Status, rep.Response = resp.StatusCode, body
