@@ -31,6 +31,7 @@ type receiver struct {
 
 	mu      sync.Mutex
 	reports []webhook.Report
+	started int // requests the receiver has begun to serve
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -45,16 +46,30 @@ func newReceiver(t *testing.T) *receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc.mu.Lock()
+		rc.started++
+		rc.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	rc.url = srv.URL + "/hook"
 	return rc
 }
 
+// last waits for the report of every request begun so far, and returns
+// the newest: the sender has its answer before the report is made.
 func (rc *receiver) last() webhook.Report {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return rc.reports[len(rc.reports)-1]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rc.mu.Lock()
+		if n := len(rc.reports); n >= rc.started || time.Now().After(deadline) {
+			defer rc.mu.Unlock()
+			return rc.reports[n-1]
+		}
+		rc.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func backend(t *testing.T, rc *receiver) *inspect.Backend {
