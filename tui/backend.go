@@ -37,6 +37,9 @@ type Backend interface {
 	Resend(ctx context.Context, d Delivery) error
 	// Curl renders d as a curl command line.
 	Curl(d Delivery) string
+	// Body returns the exact bytes of a delivery's body from the ledger,
+	// for a delivery whose body the inspector did not keep.
+	Body(ctx context.Context, svixID string) ([]byte, error)
 }
 
 // Info is the fixed part of the status bar.

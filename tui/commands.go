@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -33,6 +34,13 @@ type rowsMsg struct {
 type historyMsg struct {
 	ds  []Delivery
 	err error
+}
+
+// bodyMsg is a body read from the ledger for the detail view.
+type bodyMsg struct {
+	e    *entry
+	body []byte
+	err  error
 }
 
 // doneMsg ends a command that acts: err is flashed if set, else ok if set.
@@ -103,6 +111,35 @@ func fromRecord(r store.Record) Delivery {
 	}
 }
 
+// loadBody reads the body of e from the ledger when the pane did not keep
+// it; the detail view holds it while it shows e.
+func (m *Model) loadBody(e *entry) tea.Cmd {
+	if !e.bodyDropped() {
+		return nil
+	}
+	b, id := m.backend, e.d.SvixID
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		body, err := b.Body(ctx, id)
+		return bodyMsg{e: e, body: body, err: err}
+	}
+}
+
+// withBody is d with its exact body, read from the ledger when the pane
+// did not keep it (dropped is then its size).
+func withBody(ctx context.Context, b Backend, d Delivery, dropped int) (Delivery, error) {
+	if dropped == 0 {
+		return d, nil
+	}
+	body, err := b.Body(ctx, d.SvixID)
+	if err != nil {
+		return d, fmt.Errorf("the body (%s) was not kept: %w", plural(dropped, "byte"), err)
+	}
+	d.Body = body
+	return d, nil
+}
+
 // send fires a mock event; updates and deletes act on the selected user
 // (the selected row when the rows pane has the cursor, else the selected
 // event's), or on the last one created when there is none.
@@ -144,11 +181,15 @@ func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cm
 	if e == nil {
 		return m.status.Flash(what+": no delivery selected", true)
 	}
-	d := e.d
+	d, dropped, b := e.d, e.droppedBody, m.backend
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
-		return doneMsg{what: what + " " + d.SvixID, err: f(ctx, d)}
+		d, err := withBody(ctx, b, d, dropped)
+		if err == nil {
+			err = f(ctx, d)
+		}
+		return doneMsg{what: what + " " + d.SvixID, err: err}
 	}
 }
 
@@ -160,9 +201,16 @@ func (m *Model) copyCurl() tea.Cmd {
 	if e == nil {
 		return m.status.Flash("copy: no delivery selected", true)
 	}
-	d, b := e.d, m.backend
-	return tea.Batch(
-		func() tea.Msg { return tea.SetClipboard(b.Curl(d))() },
-		m.status.Flash("copied: curl for "+orNone(d.SvixID), false),
-	)
+	d, dropped, b := e.d, e.droppedBody, m.backend
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		d, err := withBody(ctx, b, d, dropped)
+		if err != nil {
+			return doneMsg{what: "copy " + d.SvixID, err: err}
+		}
+		return tea.BatchMsg{tea.SetClipboard(b.Curl(d)), func() tea.Msg {
+			return doneMsg{ok: "copied: curl for " + orNone(d.SvixID)}
+		}}
+	}
 }

@@ -28,6 +28,10 @@ type detailModel struct {
 	width   int
 	height  int
 	columns map[string]string // see Info.Columns; never nil
+	// body is e's body read from the ledger when the events pane did not
+	// keep it, or why it could not be read; both go with e.
+	body    []byte
+	bodyErr error
 }
 
 // newDetail is the detail view; columns names the table's columns (see
@@ -60,9 +64,18 @@ func (m *detailModel) SetSize(w, h int) {
 
 // Show shows e from the top.
 func (m *detailModel) Show(e *entry) {
-	m.e = e
+	m.e, m.body, m.bodyErr = e, nil, nil
 	m.Refresh()
 	m.vp.GotoTop()
+}
+
+// SetBody shows the body read from the ledger, if it is still e's turn.
+func (m *detailModel) SetBody(msg bodyMsg) {
+	if msg.e != m.e {
+		return
+	}
+	m.body, m.bodyErr = msg.body, msg.err
+	m.Refresh()
 }
 
 // Entry returns the delivery shown, or nil.
@@ -123,9 +136,12 @@ func (m detailModel) content() []string {
 	}
 
 	lines = append(lines, "", s.Section.Render("Response "+status(d.Status)))
-	if e.ledger {
+	switch {
+	case e.ledger:
 		lines = append(lines, s.Muted.Render("  not kept: loaded from the ledger"))
-	} else {
+	case e.droppedResponse > 0:
+		lines = append(lines, s.Muted.Render(fmt.Sprintf("  not kept: %s, larger than the %s the inspector keeps", plural(e.droppedResponse, "byte"), plural(keepBytes, "byte"))))
+	default:
 		lines = append(lines, pretty(d.Response)...)
 	}
 
@@ -142,8 +158,17 @@ func (m detailModel) content() []string {
 		}
 	}
 
-	lines = append(lines, "", s.Section.Render(fmt.Sprintf("Body (%d bytes)", len(d.Body))))
-	lines = append(lines, pretty(d.Body)...)
+	lines = append(lines, "", s.Section.Render(fmt.Sprintf("Body (%d bytes)", e.bodySize())))
+	switch {
+	case !e.bodyDropped():
+		lines = append(lines, pretty(d.Body)...)
+	case m.bodyErr != nil:
+		lines = append(lines, s.Muted.Render(fmt.Sprintf("  not kept (larger than %s), and not in the ledger: %s", plural(keepBytes, "byte"), printable(m.bodyErr.Error()))))
+	case m.body == nil:
+		lines = append(lines, s.Muted.Render("  reading it from the ledger…"))
+	default:
+		lines = append(lines, pretty(m.body)...)
+	}
 
 	return lines
 }

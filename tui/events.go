@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,11 +18,19 @@ import (
 // oldest go when more arrive, unless they were loaded on purpose (o).
 const ringSize = 1000
 
+// keepBytes is the largest body (and answer) that the pane keeps: the ring
+// must not hold a flood of large bodies in memory. A larger verified body
+// is read from the ledger again when it is needed.
+const keepBytes = 16 << 10
+
 // entry is one delivery of the events pane and what it did to its row.
 type entry struct {
 	id     int // the pane's own number, stable while the entry lives
 	d      Delivery
 	ledger bool // loaded from the ledger: no request headers, no answer
+	// droppedBody and droppedResponse are the sizes of a body and an
+	// answer too large to keep; 0 when kept.
+	droppedBody, droppedResponse int
 
 	// The row of d.UserID as the rows pane had it before the refresh that
 	// followed the delivery (before), and after that refresh (after). Set
@@ -31,6 +40,31 @@ type entry struct {
 	after   *store.User
 	refresh int // the refresh whose result is "after"
 }
+
+// newEntry is d as the pane keeps it: a body or answer over keepBytes is
+// dropped, and a kept one is copied, so that no larger buffer of the
+// receiver's stays reachable through it.
+func newEntry(d Delivery, ledger bool) *entry {
+	e := &entry{ledger: ledger}
+	d.Body, e.droppedBody = keep(d.Body)
+	d.Response, e.droppedResponse = keep(d.Response)
+	e.d = d
+	return e
+}
+
+// keep returns a copy of b and 0, or nil and b's size when b is too large.
+func keep(b []byte) ([]byte, int) {
+	if len(b) > keepBytes {
+		return nil, len(b)
+	}
+	return bytes.Clone(b), 0
+}
+
+// bodyDropped reports whether the entry's body was too large to keep.
+func (e *entry) bodyDropped() bool { return e.droppedBody > 0 }
+
+// bodySize is the size of the body, kept or not.
+func (e *entry) bodySize() int { return max(e.droppedBody, len(e.d.Body)) }
 
 // diffState says how much of an entry's row change is known.
 type diffState int
@@ -134,7 +168,9 @@ func (m *eventsModel) AddOlder(ds []Delivery) int {
 		}
 		seen[d.SvixID] = true
 		m.lastID++
-		older = append(older, &entry{id: m.lastID, d: d, ledger: true})
+		e := newEntry(d, true)
+		e.id = m.lastID
+		older = append(older, e)
 	}
 	m.all = append(older, m.all...)
 	m.limit = max(m.limit, len(m.all))

@@ -23,7 +23,9 @@ type fakeBackend struct {
 	users   []store.User
 	states  []store.UserState
 	history []store.Record
-	err     error // returned by every call that can fail
+	bodies  map[string][]byte // the ledger's payloads by svix-id
+	curled  Delivery          // what Curl was last given
+	err     error             // returned by every call that can fail
 	calls   []string
 }
 
@@ -79,8 +81,21 @@ func (f *fakeBackend) Resend(_ context.Context, d Delivery) error {
 	return f.err
 }
 
+func (f *fakeBackend) Body(_ context.Context, svixID string) ([]byte, error) {
+	f.record("body %s", svixID)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b, ok := f.bodies[svixID]; ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("no delivery %s", svixID)
+}
+
 func (f *fakeBackend) Curl(d Delivery) string {
 	f.record("curl %s", d.SvixID)
+	f.mu.Lock()
+	f.curled = d
+	f.mu.Unlock()
 	return "curl http://127.0.0.1:8080/webhooks/clerk --data-binary @- # " + d.SvixID
 }
 

@@ -76,6 +76,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.showRows(msg)
 	case historyMsg:
 		cmd = m.showHistory(msg)
+	case bodyMsg:
+		m.detail.SetBody(msg)
 	case doneMsg:
 		switch {
 		case msg.err != nil:
@@ -144,6 +146,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Open):
 		if e := m.events.Selected(); e != nil {
 			m.detail.Show(e)
+			return m.loadBody(e)
 		}
 	case m.rowsFocused:
 		m.rows, cmd = m.rows.Update(k)
@@ -253,7 +256,7 @@ func (m *Model) selected() *entry {
 // row as it was before that refresh.
 func (m *Model) add(d Delivery) tea.Cmd {
 	m.status.Count(d.Outcome)
-	e := &entry{d: d}
+	e := newEntry(d, false)
 	var cmd tea.Cmd
 	if d.Outcome == string(store.Applied) || (d.Outcome == webhook.OutcomeForwarded && d.Status >= 200 && d.Status < 300) {
 		e.diff = diffNoRowsYet

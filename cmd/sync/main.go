@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,14 +32,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stdout, stderr = lockedWriter{&mu, stdout}, lockedWriter{&mu, stderr}
 	cmd := newRootCmd(stdout, stderr)
 	cmd.SetArgs(args)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		// A flag's error repeats its value, which may be a secret typed in
-		// the wrong place.
-		fmt.Fprintln(stderr, "clerk-sync:", config.RedactIn(".", err.Error()))
-		return 1
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
 	}
-	return 0
+	// A flag's error repeats its value, which may be a secret typed in the
+	// wrong place.
+	fmt.Fprintln(stderr, "clerk-sync:", config.RedactIn(".", err.Error()))
+	if errors.As(err, new(usageError)) {
+		return 2
+	}
+	return 1
 }
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // lockedWriter serialises writes to w.
 type lockedWriter struct {
@@ -55,15 +66,18 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // tuneGC trades memory for CPU unless the environment says otherwise. The
 // receiver's live heap is a few MB and its garbage is per request, so
 // collecting at 4× instead of 2× the live heap saves CPU for the
-// deliveries; the soft limit keeps bursts of large bodies from growing the
-// heap four-fold. Measured on 2 cores, PostgreSQL, 16 senders: 7,976 and
-// 8,862 deliveries/s (peak RSS 40 MB) against 6,626 and 6,742 (29 MB) with
-// GOGC=100 GOMEMLIMIT=off go run ./internal/bench -stores postgres -concurrency 16.
+// deliveries. The soft limit bounds what that trade may cost: under a
+// flood of large bodies the heap is collected sooner rather than growing
+// four-fold, and once the flood is over the runtime returns what is above
+// the limit to the system instead of keeping it for the next one.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(128 << 20)
+		debug.SetMemoryLimit(memoryLimit)
 	}
 }
+
+// memoryLimit is the runtime's soft memory limit unless GOMEMLIMIT is set.
+const memoryLimit = 48 << 20

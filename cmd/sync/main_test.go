@@ -77,7 +77,6 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--log-level", "loud"}, `"--log-level" flag: must be one of debug, info, warn, error`},
 		{[]string{"--path", "hook"}, "--path must start with /"},
 		{[]string{"--max-body", "0"}, "--max-body must be positive"},
-		{[]string{"extra"}, "unknown command"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tc.args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), tc.want) {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -39,6 +41,7 @@ type serveFlags struct {
 	path      string
 	secret    string
 	maxBody   int64
+	inFlight  int64
 	mapping   *mappingFlags
 	logFormat *choice
 	logLevel  *choice
@@ -57,16 +60,17 @@ type serveFlags struct {
 var newOpener = func(n *tunnel.Ngrok) tunnel.Opener { return n }
 
 var envVars = map[string]string{
-	"addr":       "CLERK_SYNC_ADDR",
-	"db":         "DATABASE_URL",
-	"path":       "CLERK_SYNC_PATH",
-	"max-body":   "CLERK_SYNC_MAX_BODY",
-	"on-delete":  "CLERK_SYNC_ON_DELETE",
-	"config":     "CLERK_SYNC_CONFIG",
-	"log-format": "CLERK_SYNC_LOG_FORMAT",
-	"log-level":  "CLERK_SYNC_LOG_LEVEL",
-	"output":     "CLERK_SYNC_OUTPUT",
-	"tui":        "CLERK_SYNC_TUI",
+	"addr":         "CLERK_SYNC_ADDR",
+	"db":           "DATABASE_URL",
+	"path":         "CLERK_SYNC_PATH",
+	"max-body":     "CLERK_SYNC_MAX_BODY",
+	"max-inflight": "CLERK_SYNC_MAX_INFLIGHT",
+	"on-delete":    "CLERK_SYNC_ON_DELETE",
+	"config":       "CLERK_SYNC_CONFIG",
+	"log-format":   "CLERK_SYNC_LOG_FORMAT",
+	"log-level":    "CLERK_SYNC_LOG_LEVEL",
+	"output":       "CLERK_SYNC_OUTPUT",
+	"tui":          "CLERK_SYNC_TUI",
 
 	"tunnel":         "CLERK_SYNC_TUNNEL",
 	"domain":         "NGROK_DOMAIN",
@@ -105,14 +109,21 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
   DATABASE_URL=postgres://app@localhost/app clerk-sync --log-format json
 
   # Then point Clerk (Dashboard → Webhooks) or mockclerk at
-  #   http://localhost:8080/api/webhooks/clerk`,
-		Args:          cobra.NoArgs,
+  #   http://localhost:8080/api/webhooks/clerk
+
+  # Port 8080 taken: listen elsewhere
+  clerk-sync --addr localhost:8081
+
+  # Bodies up to 256 KiB; at most 8 MiB of bodies in memory at once
+  clerk-sync --max-body 262144 --max-inflight 8388608`,
+		Args:          unknownCommand,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd, &f, stdout, stderr)
 		},
 	}
+	cmd.SuggestionsMinimumDistance = 2 // cobra's own, which it sets only when it suggests itself
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout), newBackfillCmd(stdout, stderr), newReconcileCmd(stdout, stderr))
@@ -121,6 +132,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
 	fl.StringVar(&f.secret, "secret", "", "Svix signing secret, whsec_… (prefer CLERK_WEBHOOK_SIGNING_SECRET: flags show in ps)")
 	fl.Int64Var(&f.maxBody, "max-body", webhook.DefaultMaxBody, "largest accepted body in bytes [CLERK_SYNC_MAX_BODY]")
+	fl.Int64Var(&f.inFlight, "max-inflight", webhook.DefaultMaxInFlight, "bytes of request bodies held in memory at once, by all requests together; a delivery that finds no room is answered 503 with Retry-After, which Svix retries (at least twice --max-body) [CLERK_SYNC_MAX_INFLIGHT]")
 	f.mapping.register(fl)
 	fl.Var(f.logFormat, "log-format", "log format: text or json [CLERK_SYNC_LOG_FORMAT]")
 	fl.Var(f.logLevel, "log-level", "log level: debug, info, warn or error [CLERK_SYNC_LOG_LEVEL]")
@@ -166,6 +178,9 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	if f.maxBody <= 0 {
 		return fmt.Errorf("--max-body must be positive, not %d", f.maxBody)
+	}
+	if f.inFlight < 2*f.maxBody {
+		return fmt.Errorf("--max-inflight %d is less than twice --max-body (%d): a body of the largest size could not be in flight beside small ones; raise --max-inflight to %d or more", f.inFlight, f.maxBody, 2*f.maxBody)
 	}
 	if !strings.HasPrefix(f.path, "/") {
 		return fmt.Errorf("--path must start with /, not %q", f.path)
@@ -221,9 +236,10 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	var inspector *tea.Program // set before anything is served
 	if f.tui {
 		report := observe
+		fd := newFeed(ctx, log, func(m tea.Msg) { inspector.Send(m) })
 		observe = func(r webhook.Report) {
 			report(r)
-			inspector.Send(tui.DeliveryMsg{Delivery: r})
+			fd.report(r)
 		}
 		if pub != nil {
 			status := pub.Status
@@ -234,15 +250,15 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	local, public, err := server.Handlers(server.Config{
-		Path: f.path, Secret: secret, MaxBody: f.maxBody, ForwardTo: f.forwardTo, View: rows,
+		Path: f.path, Secret: secret, MaxBody: f.maxBody, MaxInFlight: f.inFlight, ForwardTo: f.forwardTo, View: rows,
 		Observe: observe,
 	}, st)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.addr)
+	ln, err := listen(f.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", f.addr, err)
+		return err
 	}
 	webhookURL := "http://" + ln.Addr().String() + f.path
 	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "table", m.QualifiedName(), "mapping", m.Source, "on_delete", m.OnDelete, "retention", describeRetention(f.retention))
@@ -261,6 +277,92 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
 	})
+}
+
+// listen opens addr; an address in use says how to choose another.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: the address is in use (another clerk-sync, or your app?); choose another with --addr, e.g. --addr localhost:8081: %w", addr, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// unknownCommand refuses arguments to the root command, which takes none:
+// they are a mistyped sub-command, and the nearest one is suggested.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if near := cmd.SuggestionsFor(args[0]); len(near) > 0 {
+		msg += "; did you mean " + strings.Join(near, " or ") + "?"
+	} else {
+		msg += "; see " + cmd.CommandPath() + " --help"
+	}
+	return usageError{errors.New(msg)}
+}
+
+// feed hands the inspector each report without letting a flood of
+// refused requests hold up the receiver: the inspector takes one message
+// at a time, and each handler waits for it. A verified delivery is handed
+// over as it comes; a refused request is queued for one goroutine to hand
+// over at a pace a person can read, and dropped (counted in the log) when
+// the queue is full.
+type feed struct {
+	send    func(tea.Msg)
+	refused chan webhook.Report
+	dropped atomic.Int64
+}
+
+// feedQueue bounds the refused requests waiting for the inspector: each may
+// hold a body of up to --max-body beyond the handler's budget.
+const feedQueue = 8
+
+// feedPace is the least time between two refused requests handed to the
+// inspector, so that a flood of them leaves it time for real deliveries.
+const feedPace = 20 * time.Millisecond
+
+func newFeed(ctx context.Context, log *slog.Logger, send func(tea.Msg)) *feed {
+	f := &feed{send: send, refused: make(chan webhook.Report, feedQueue)}
+	go f.drain(ctx, log)
+	return f
+}
+
+func (f *feed) report(r webhook.Report) {
+	if r.Verified {
+		f.send(tui.DeliveryMsg{Delivery: r})
+		return
+	}
+	select {
+	case f.refused <- r:
+	default:
+		f.dropped.Add(1)
+	}
+}
+
+// drain hands the queued reports over until ctx ends, and says now and
+// then how many the inspector could not show.
+func (f *feed) drain(ctx context.Context, log *slog.Logger) {
+	var told time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-f.refused:
+			f.send(tui.DeliveryMsg{Delivery: r})
+			time.Sleep(feedPace)
+		}
+		if time.Since(told) > 5*time.Second {
+			if n := f.dropped.Swap(0); n > 0 {
+				log.Warn("the inspector fell behind a flood of refused requests; not shown (each is in this log)", "count", n)
+				told = time.Now()
+			}
+		}
+	}
 }
 
 // runInspector serves while the inspector runs: quitting it stops the

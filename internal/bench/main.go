@@ -58,6 +58,7 @@ type config struct {
 	keep        bool
 	table       string // "default", or a Prisma-made table of storetest
 	variants    []variant
+	hostile     *hostileConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -73,6 +74,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated workload")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (receiver logs, SQLite files, pgbench script)")
 	retention := fs.String("retention", "", `measure each run twice, keeping the whole ledger and then pruning it: "bodies,ids" windows such as "2s,5s"`)
+	hostile := fs.Bool("hostile", false, "instead: the hostile-load benchmark (1,000 slow unsigned 1 MiB bodies while 16 senders deliver valid events), with the inspector off and on; prints peak RSS and RSS after")
+	hc := hostileConfig{}
+	fs.IntVar(&hc.attackers, "attackers", 1000, "-hostile: connections sending unsigned bodies")
+	fs.IntVar(&hc.body, "attack-body", 1<<20, "-hostile: bytes of each unsigned body")
+	fs.DurationVar(&hc.pace, "attack-pace", 20*time.Second, "-hostile: how long each unsigned body takes to send")
+	fs.DurationVar(&hc.minAttack, "attack-for", 30*time.Second, "-hostile: the attack lasts at least this long")
+	fs.StringVar(&hc.modes, "inspector", "off,on", "-hostile: runs without (off) and with (on) the inspector, comma-separated")
+	fs.IntVar(&hc.valid, "valid", 2000, "-hostile: valid deliveries, each a new user")
+	fs.IntVar(&hc.senders, "valid-senders", 16, "-hostile: concurrent senders of the valid deliveries")
+	fs.DurationVar(&hc.settle, "settle", 20*time.Second, "-hostile: how long to watch the memory after the attack")
 	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
@@ -90,6 +101,10 @@ Flags:
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *hostile {
+		hc.keep = c.keep
+		c.hostile = &hc
 	}
 	for s := range strings.SplitSeq(*stores, ",") {
 		if s != "postgres" && s != "sqlite" {
@@ -127,6 +142,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.hostile != nil {
+		return runHostile(ctx, *cfg.hostile, stdout)
 	}
 	root, err := moduleRoot(ctx)
 	if err != nil {

@@ -48,6 +48,7 @@ func moduleRoot(ctx context.Context) (string, error) {
 // receiver is a running clerk-sync child process.
 type receiver struct {
 	cmd    *exec.Cmd
+	pid    int    // clerk-sync's own: cmd's, or under script(1) its child's
 	base   string // http://127.0.0.1:port
 	exited chan struct{}
 	err    error // Wait's result, set when exited closes
@@ -73,7 +74,7 @@ func startReceiver(bin, dir, logPath, db, secret string, args ...string) (*recei
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start receiver: %w", err)
 	}
-	r := &receiver{cmd: cmd, base: "http://" + addr, exited: make(chan struct{})}
+	r := &receiver{cmd: cmd, pid: cmd.Process.Pid, base: "http://" + addr, exited: make(chan struct{})}
 	go func() { r.err = cmd.Wait(); close(r.exited) }()
 	return r, nil
 }
@@ -101,29 +102,33 @@ func (r *receiver) waitReady(ctx context.Context, logPath string) error {
 }
 
 // peakRSS returns the child's peak resident set size in bytes (VmHWM).
-func (r *receiver) peakRSS() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+func (r *receiver) peakRSS() (int64, error) { return r.status("VmHWM:") }
+
+// status returns a size in bytes from the child's /proc status, e.g.
+// "VmRSS:" (resident now) or "VmHWM:" (the peak).
+func (r *receiver) status(field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", r.pid))
 	if err != nil {
-		return 0, fmt.Errorf("read peak RSS: %w", err)
+		return 0, fmt.Errorf("read %s: %w", field, err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("parse VmHWM %q: %w", v, err)
+				return 0, fmt.Errorf("parse %s %q: %w", field, v, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, errors.New("read peak RSS: no VmHWM in /proc status")
+	return 0, fmt.Errorf("read %s: not in /proc status", field)
 }
 
 // cpuTime returns the CPU time the child has used so far, user plus
 // system, from /proc/<pid>/stat.
 func (r *receiver) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.pid))
 	if err != nil {
 		return 0, fmt.Errorf("read receiver CPU time: %w", err)
 	}
@@ -151,7 +156,7 @@ func (r *receiver) stop() error {
 		return r.err
 	default:
 	}
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	_ = syscall.Kill(r.pid, syscall.SIGTERM)
 	select {
 	case <-r.exited:
 		return r.err

@@ -5,6 +5,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -150,6 +151,23 @@ func (b *Backend) Resend(ctx context.Context, d tui.Delivery) error {
 // Curl implements tui.Backend.
 func (b *Backend) Curl(d tui.Delivery) string {
 	return fake.Curl(b.dv.URL, d.Header, d.Body)
+}
+
+// Body implements tui.Backend: the payload of the ledger row, the bytes
+// that were signed.
+func (b *Backend) Body(ctx context.Context, svixID string) ([]byte, error) {
+	st, ok := b.st.(store.Store)
+	if !ok {
+		return nil, errors.New("relay mode keeps no ledger")
+	}
+	rec, err := st.Delivery(ctx, svixID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errors.New("the ledger has no delivery " + svixID + " (refused before the database?)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read delivery %s from the ledger: %w", svixID, err)
+	}
+	return rec.Payload, nil
 }
 
 // send signs d now and sends it once; only a failure to send is an error

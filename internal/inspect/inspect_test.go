@@ -1,12 +1,17 @@
 package inspect_test
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tidwall/sjson"
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
@@ -26,6 +31,7 @@ type receiver struct {
 
 	mu      sync.Mutex
 	reports []webhook.Report
+	started int // requests the receiver has begun to serve
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -40,16 +46,30 @@ func newReceiver(t *testing.T) *receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc.mu.Lock()
+		rc.started++
+		rc.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	rc.url = srv.URL + "/hook"
 	return rc
 }
 
+// last waits for the report of every request begun so far, and returns
+// the newest: the sender has its answer before the report is made.
 func (rc *receiver) last() webhook.Report {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return rc.reports[len(rc.reports)-1]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rc.mu.Lock()
+		if n := len(rc.reports); n >= rc.started || time.Now().After(deadline) {
+			defer rc.mu.Unlock()
+			return rc.reports[n-1]
+		}
+		rc.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func backend(t *testing.T, rc *receiver) *inspect.Backend {
@@ -105,5 +125,48 @@ func TestBackendAgainstARealReceiver(t *testing.T) {
 	}
 	if c := b.Curl(created); !strings.Contains(c, rc.url) || !strings.Contains(c, created.SvixID) || !strings.Contains(c, created.UserID) {
 		t.Fatalf("curl %q does not send the delivery's headers and body to %s", c, rc.url)
+	}
+}
+
+// The curl command that y copies, run as it is, delivers the exact signed
+// bytes: the receiver answers duplicate. A body too large for the
+// inspector to keep comes from the ledger, byte for byte.
+func TestCopiedCurlIsAccepted(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed: the copied command cannot be run")
+	}
+	rc := newReceiver(t)
+	b := backend(t, rc)
+	ctx := context.Background()
+	if err := b.Send(ctx, "user.created", ""); err != nil {
+		t.Fatal(err)
+	}
+	small := rc.last()
+
+	g := fake.New(9, time.Now())
+	signer, _ := fake.NewSigner(testSecret)
+	ev := g.Created(g.NewUser())
+	ev.Body, _ = sjson.SetBytes(ev.Body, "data.unsafe_metadata.note", strings.Repeat("x", 20<<10))
+	d, err := g.Deliver(signer, ev, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := fake.Post(ctx, http.DefaultClient, rc.url, d); err != nil || resp.Outcome != "applied" {
+		t.Fatalf("large delivery: %+v %v", resp, err)
+	}
+	big := rc.last()
+	big.Body = nil // as the inspector keeps it
+	if big.Body, err = b.Body(ctx, big.SvixID); err != nil || !bytes.Equal(big.Body, d.Body) {
+		t.Fatalf("body from the ledger: %d bytes, %v; want the %d sent", len(big.Body), err, len(d.Body))
+	}
+
+	for name, del := range map[string]webhook.Report{"small": small, "large, from the ledger": big} {
+		out, err := exec.CommandContext(ctx, "sh", "-c", b.Curl(del)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: curl: %v\n%s", name, err, out)
+		}
+		if got := rc.last(); got.SvixID != del.SvixID || got.Status != http.StatusOK || got.Outcome != "duplicate" {
+			t.Errorf("%s: the copied command got %d %s %s (%s), want 200 duplicate", name, got.Status, got.Outcome, got.Reason, out)
+		}
 	}
 }

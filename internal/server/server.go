@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,10 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
+
+// MaxHeaderBytes bounds a request's headers: a delivery's are well under
+// 2 KiB, and the inspector keeps the headers of its last deliveries.
+const MaxHeaderBytes = 16 << 10
 
 // DrainTimeout bounds how long a shutdown waits for in-flight deliveries.
 const DrainTimeout = 20 * time.Second
@@ -93,7 +99,10 @@ type Config struct {
 	Path    string // the webhook path, e.g. /api/webhooks/clerk
 	Secret  webhook.Secret
 	MaxBody int64
-	Observe func(webhook.Report)
+	// MaxInFlight bounds the bytes of bodies held at once (see
+	// webhook.Options).
+	MaxInFlight int64
+	Observe     func(webhook.Report)
 	// ForwardTo, when set, relays verified deliveries to the app's own
 	// handler at this URL instead of writing users (no store needed).
 	ForwardTo string
@@ -110,7 +119,7 @@ func Handlers(cfg Config, st store.Store) (local, public http.Handler, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := webhook.Options{MaxBody: cfg.MaxBody, Observe: cfg.Observe}
+	opts := webhook.Options{MaxBody: cfg.MaxBody, MaxInFlight: cfg.MaxInFlight, Observe: cfg.Observe}
 	var wh http.Handler
 	if cfg.ForwardTo != "" {
 		wh = webhook.NewRelay(v, cfg.ForwardTo, nil, opts)
@@ -139,7 +148,25 @@ func Handlers(cfg Config, st store.Store) (local, public http.Handler, err error
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	return mux, pub, nil
+	return noRedirect(mux), noRedirect(pub), nil
+}
+
+// noRedirect answers 404 to a path that is not clean ("//x", "/a/./b"),
+// which http.ServeMux would redirect: Svix counts a redirect as a failed
+// delivery, and the route serves one path only.
+func noRedirect(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		clean := path.Clean(p)
+		if strings.HasSuffix(p, "/") && clean != "/" {
+			clean += "/"
+		}
+		if p != clean {
+			http.NotFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // Public is the tunnel side of Run.
@@ -201,9 +228,12 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// The webhook handler sets a shorter deadline on each body; this
+		// one bounds the rest.
+		ReadTimeout:    30 * time.Second,
+		MaxHeaderBytes: MaxHeaderBytes,
+		IdleTimeout:    2 * time.Minute,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

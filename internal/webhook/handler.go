@@ -3,9 +3,8 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -51,9 +50,12 @@ type Answer struct {
 // delivery, then hands the delivery on — to the syncer (NewHandler), or to
 // the app's own handler (NewRelay).
 type Handler struct {
-	verifier *Verifier
-	maxBody  int64
-	observe  func(Report)
+	verifier    *Verifier
+	maxBody     int64
+	maxInFlight int64
+	bodyTimeout time.Duration
+	budget      *budget
+	observe     func(Report)
 	// deliver answers a verified delivery and fills in the report.
 	deliver func(w http.ResponseWriter, r *http.Request, rep *Report)
 }
@@ -62,6 +64,13 @@ type Handler struct {
 type Options struct {
 	// MaxBody is the largest accepted body in bytes (DefaultMaxBody if 0).
 	MaxBody int64
+	// MaxInFlight bounds the bytes of bodies held at once, by all requests
+	// together (DefaultMaxInFlight if 0). A request that finds no room is
+	// answered 503 with Retry-After, which Svix retries.
+	MaxInFlight int64
+	// BodyTimeout is how long a body may take to arrive
+	// (DefaultBodyTimeout if 0).
+	BodyTimeout time.Duration
 	// Observe, when set, is called once per request after it is answered:
 	// the report carries the cause of any failure, for the log.
 	Observe func(Report)
@@ -75,51 +84,65 @@ func NewHandler(v *Verifier, a Applier, opts Options) *Handler {
 }
 
 func newHandler(v *Verifier, opts Options) *Handler {
-	h := &Handler{verifier: v, maxBody: opts.MaxBody, observe: opts.Observe}
+	h := &Handler{verifier: v, maxBody: opts.MaxBody, maxInFlight: opts.MaxInFlight, bodyTimeout: opts.BodyTimeout, observe: opts.Observe}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
+	if h.maxInFlight <= 0 {
+		h.maxInFlight = DefaultMaxInFlight
+	}
+	if h.bodyTimeout <= 0 {
+		h.bodyTimeout = DefaultBodyTimeout
+	}
+	h.budget = newBudget(h.maxInFlight)
 	return h
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rep := h.serve(w, r)
+	rep, body := h.serve(w, r)
+	// The body's bytes stay taken until the report is handed on: the
+	// observer may keep them.
+	defer h.release(body)
 	if h.observe != nil {
+		// The sender has its answer before the log or the inspector,
+		// which may be slow, see the report.
+		_ = http.NewResponseController(w).Flush()
 		rep.Received, rep.Latency, rep.Header = start, time.Since(start), r.Header
 		h.observe(rep)
 	}
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) Report {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (Report, *heldBody) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return h.reject(w, Report{}, &Rejection{ReasonMethod, http.StatusMethodNotAllowed, "use POST"})
+		return h.reject(w, Report{}, &Rejection{ReasonMethod, http.StatusMethodNotAllowed, "use POST"}), nil
 	}
 	svixID, ts, rej := checkHeaders(r.Header)
 	rep := Report{SvixID: svixID}
 	if rej != nil {
-		return h.reject(w, rep, rej)
+		return h.reject(w, rep, rej), nil
 	}
 	if r.ContentLength > h.maxBody {
-		return h.reject(w, rep, tooLarge(h.maxBody))
+		return h.reject(w, rep, tooLarge(h.maxBody)), nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return h.reject(w, rep, tooLarge(h.maxBody))
+	body, rej := h.readBody(w, r)
+	if rej != nil {
+		// The rest of the body is not read: the connection goes with it.
+		w.Header().Set("Connection", "close")
+		if rej.Reason == ReasonBusy {
+			w.Header().Set("Retry-After", "1")
 		}
-		return h.reject(w, rep, &Rejection{ReasonMalformed, http.StatusBadRequest, "reading the body: " + err.Error()})
+		return h.reject(w, rep, rej), body
 	}
-	rep.Body = body
-	if rej := h.verifier.verify(r.Header, body, ts); rej != nil {
-		return h.reject(w, rep, rej)
+	rep.Body = body.data
+	if rej := h.verifier.verify(r.Header, body.data, ts); rej != nil {
+		return h.reject(w, rep, rej), body
 	}
 	rep.Verified = true
 	h.deliver(w, r, &rep)
-	return rep
+	return rep, body
 }
 
 // apply is the sync: the store's outcome, as the contract answers it.
@@ -177,6 +200,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) []byte {
 	b, _ := json.Marshal(v) // Answer always marshals
 	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	// Declared, so that the answer flushed before the handler ends is
+	// whole rather than chunked.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	w.Write(b) //nolint:errcheck // the client may be gone; nothing to do
 	return b

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 // Relay reasons.
@@ -72,13 +74,20 @@ func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target
 	for _, name := range hopHeaders {
 		req.Header.Del(name)
 	}
+	start := time.Now()
 	resp, err := client.Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			relayFailed(w, rep, http.StatusGatewayTimeout, ReasonAppTimeout, err)
-		} else {
-			relayFailed(w, rep, http.StatusBadGateway, ReasonAppUnreachable, err)
-		}
+	switch {
+	case err == nil:
+	case r.Context().Err() != nil:
+		// The sender's own timeout is shorter than the app's answer.
+		relayFailed(w, rep, http.StatusGatewayTimeout, ReasonAppTimeout,
+			fmt.Errorf("the sender gave up after %s, before the app answered: %w", time.Since(start).Round(time.Millisecond), err))
+		return
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		relayFailed(w, rep, http.StatusGatewayTimeout, ReasonAppTimeout, err)
+		return
+	default:
+		relayFailed(w, rep, http.StatusBadGateway, ReasonAppUnreachable, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -95,6 +104,7 @@ func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target
 			w.Header().Set(name, v)
 		}
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(resp.StatusCode)
 	w.Write(body) //nolint:errcheck // the sender may be gone
 	rep.Status, rep.Response = resp.StatusCode, body
@@ -103,13 +113,15 @@ func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target
 	}
 }
 
+// relayFailed answers a delivery that the app did not take; the report
+// says what the answer says.
 func relayFailed(w http.ResponseWriter, rep *Report, status int, reason string, err error) {
-	rep.Status, rep.Reason, rep.Error = status, reason, err.Error()
-	msg := "the app did not answer within " + ForwardTimeout.String()
+	rep.Status, rep.Reason, rep.Error, rep.Outcome = status, reason, err.Error(), string(store.Failed)
+	msg := "the app did not answer in time"
 	if reason == ReasonAppUnreachable {
 		msg = "the app cannot be reached"
 	}
-	rep.Response = writeJSON(w, status, Answer{Outcome: "failed", SvixID: rep.SvixID, UserID: rep.UserID, Reason: reason, Error: msg})
+	rep.Response = writeJSON(w, status, Answer{Outcome: rep.Outcome, SvixID: rep.SvixID, UserID: rep.UserID, Reason: reason, Error: msg})
 }
 
 func isTimeout(err error) bool {
