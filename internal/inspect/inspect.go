@@ -127,9 +127,15 @@ func (b *Backend) Scenario(ctx context.Context, name string) error {
 	return nil
 }
 
+// ErrPruned: the ledger row is there, its body no longer.
+var ErrPruned = errors.New("its body is no longer stored: the ledger keeps bodies for --keep-payloads (30 days by default), and erases a user's at once when the user is deleted")
+
 // Replay implements tui.Backend: the same bytes and headers again.
 func (b *Backend) Replay(ctx context.Context, d tui.Delivery) error {
-	if d.Header == nil || d.Body == nil {
+	if len(d.Body) == 0 {
+		return fmt.Errorf("delivery %s: %w", d.SvixID, ErrPruned)
+	}
+	if d.Header == nil {
 		return fmt.Errorf("delivery %s: its request is not kept (loaded from the ledger?)", d.SvixID)
 	}
 	_, err := fake.Post(ctx, b.dv.Client, b.dv.URL, fake.Delivery{ID: d.SvixID, Body: d.Body, Header: d.Header})
@@ -139,8 +145,8 @@ func (b *Backend) Replay(ctx context.Context, d tui.Delivery) error {
 // Resend implements tui.Backend: the same body under a new svix-id,
 // signed now.
 func (b *Backend) Resend(ctx context.Context, d tui.Delivery) error {
-	if d.Body == nil {
-		return fmt.Errorf("delivery %s has no body to send", d.SvixID)
+	if len(d.Body) == 0 {
+		return fmt.Errorf("delivery %s: %w", d.SvixID, ErrPruned)
 	}
 	b.mu.Lock()
 	id := b.gen.ID("msg")
@@ -166,6 +172,9 @@ func (b *Backend) Body(ctx context.Context, svixID string) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read delivery %s from the ledger: %w", svixID, err)
+	}
+	if len(rec.Payload) == 0 {
+		return nil, fmt.Errorf("delivery %s: %w", svixID, ErrPruned)
 	}
 	return rec.Payload, nil
 }

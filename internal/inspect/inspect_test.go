@@ -3,6 +3,7 @@ package inspect_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
+	"github.com/clerk-sync/clerk-sync/tui"
 )
 
 const testSecret = "whsec_" + "aW5zcGVjdG9yLWJhY2tlbmQtdGVzdC1zZWNyZXQ="
@@ -167,6 +169,37 @@ func TestCopiedCurlIsAccepted(t *testing.T) {
 		}
 		if got := rc.last(); got.SvixID != del.SvixID || got.Status != http.StatusOK || got.Outcome != "duplicate" {
 			t.Errorf("%s: the copied command got %d %s %s (%s), want 200 duplicate", name, got.Status, got.Outcome, got.Reason, out)
+		}
+	}
+}
+
+// A delivery whose body retention has pruned says so when it is opened,
+// replayed or re-sent, instead of sending nothing.
+func TestPrunedBodySaysSo(t *testing.T) {
+	rc := newReceiver(t)
+	b := backend(t, rc)
+	ctx := context.Background()
+	if err := b.Send(ctx, "user.created", ""); err != nil {
+		t.Fatal(err)
+	}
+	id := rc.last().SvixID
+	if body, err := b.Body(ctx, id); err != nil || len(body) == 0 {
+		t.Fatalf("before pruning: %d bytes, %v", len(body), err)
+	}
+	if _, err := rc.st.Prune(ctx, store.Cutoffs{Payloads: time.Now().Add(time.Hour)}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Body(ctx, id); !errors.Is(err, inspect.ErrPruned) {
+		t.Fatalf("the body of a pruned delivery: %v, want ErrPruned", err)
+	}
+	recs, err := b.History(ctx, time.Now().Add(time.Hour), 10)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("history: %d, %v", len(recs), err)
+	}
+	d := tui.Delivery{SvixID: id, Body: recs[0].Payload}
+	for name, act := range map[string]func(context.Context, tui.Delivery) error{"replay": b.Replay, "resend": b.Resend} {
+		if err := act(ctx, d); !errors.Is(err, inspect.ErrPruned) {
+			t.Errorf("%s of a pruned delivery: %v, want ErrPruned", name, err)
 		}
 	}
 }
