@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/clerk-sync/clerk-sync/internal/clerk"
-	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
@@ -21,33 +18,7 @@ func TestDeletedUserLeavesNoRows(t *testing.T) {
 	url := pgtest.URL(t)
 	st, _ := storetest.PostgresAt(t, url, store.HardDelete)
 	ctx := context.Background()
-	g := fake.New(7, time.Now().Add(-time.Hour))
-	g.EmailRequired = true
-	n := 0
-	send := func(ev fake.Event) store.Outcome {
-		t.Helper()
-		_, c, err := clerk.Parse(ev.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-		d := store.Delivery{SvixID: fmt.Sprintf("msg_%d", n), Type: ev.Type, UserID: c.UserID, ReceivedAt: time.Now(), Payload: ev.Body}
-		o, err := st.Apply(ctx, d, *c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o
-	}
-	var doomed *fake.User
-	for i := range 20 {
-		u := g.NewUser()
-		send(g.Created(u))
-		send(g.Updated(u))
-		if i == 10 {
-			doomed = u
-		}
-	}
-	email := doomed.Emails[len(doomed.Emails)-1].Address
+	email, erase := storetest.Erasure(t, st, 20)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +54,7 @@ func TestDeletedUserLeavesNoRows(t *testing.T) {
 	if len(found()) == 0 {
 		t.Fatalf("no table holds %s before the delete: the test would prove nothing", email)
 	}
-	if o := send(g.Deleted(doomed)); o != store.Applied {
-		t.Fatalf("user.deleted: %s", o)
-	}
+	erase()
 	if in := found(); len(in) > 0 {
 		t.Fatalf("%s is still in %v after its user was deleted", email, in)
 	}

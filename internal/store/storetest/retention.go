@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -113,4 +114,27 @@ func runRetention(t *testing.T, h Harness) {
 			t.Fatalf("state %+v, want a tombstone", st)
 		}
 	})
+}
+
+// Erasure fills st with n users, each created and updated and each with
+// an email, and returns the primary email of one of them and a function
+// that applies that user's user.deleted: what a test of erasure looks for
+// in the database before and after.
+func Erasure(t *testing.T, st store.Store, n int) (email string, erase func()) {
+	t.Helper()
+	g := fake.New(7, time.Now().Add(-time.Hour))
+	g.Profile = fake.ProfileEmailRequired
+	var doomed *fake.User
+	for i := range n {
+		u := g.NewUser()
+		MustApply(t, st, fmt.Sprintf("msg_erasure_%d_created", i), g.Created(u))
+		MustApply(t, st, fmt.Sprintf("msg_erasure_%d_updated", i), g.Updated(u))
+		if i == n/2 {
+			doomed = u
+		}
+	}
+	return doomed.Emails[len(doomed.Emails)-1].Address, func() {
+		t.Helper()
+		MustApply(t, st, "msg_erasure_deleted", g.Deleted(doomed))
+	}
 }
