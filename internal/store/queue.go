@@ -93,6 +93,9 @@ func (q *Queue[R]) put(ctx context.Context, c call[R]) error {
 	}
 }
 
+// Waiting says how many requests wait for a worker.
+func (q *Queue[R]) Waiting() int { return len(q.ch) }
+
 // Close lets the workers finish the requests already queued, then stops
 // them. It is safe to call more than once.
 func (q *Queue[R]) Close() {

@@ -51,6 +51,9 @@ func (r Retention) Cutoffs(now time.Time) Cutoffs {
 type Pruned struct {
 	Payloads   int // bodies emptied
 	Deliveries int // ledger rows deleted
+	// Yielded: deliveries were waiting, so nothing was pruned; try again
+	// soon.
+	Yielded bool
 }
 
 // Pruner drops what the retention no longer keeps, at most limit rows of
@@ -79,7 +82,7 @@ func KeepPruned(ctx context.Context, st Pruner, r Retention, interval time.Durat
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("pruning the ledger failed; retrying later", "err", err)
-		case err == nil && (p.Payloads == PruneBatch || p.Deliveries == PruneBatch):
+		case err == nil && (p.Yielded || p.Payloads == PruneBatch || p.Deliveries == PruneBatch):
 			wait = pause
 		}
 		if err == nil && (p.Payloads > 0 || p.Deliveries > 0) {

@@ -29,9 +29,20 @@ type pruneJob struct {
 	done    store.Pruned
 }
 
+// maxYields is how many calls in a row Prune gives way to waiting
+// deliveries before it prunes a batch anyway: under a load that never
+// pauses, pruning then takes a small share of the writer and still gets on.
+const maxYields = 10
+
 // Prune implements store.Pruner. It runs on the writer, between the
-// batches of deliveries, so it never competes with them for the lock.
+// batches of deliveries, so it never competes with them for the lock;
+// and while deliveries wait it gives way (Yielded), up to maxYields times
+// in a row.
 func (s *Store) Prune(ctx context.Context, c store.Cutoffs, limit int) (store.Pruned, error) {
+	if s.queue.Waiting() > 0 && s.yields.Add(1) <= maxYields {
+		return store.Pruned{Yielded: true}, nil
+	}
+	s.yields.Store(0)
 	job := &pruneJob{cutoffs: c, limit: limit}
 	if _, err := s.queue.Do(ctx, request{prune: job}); err != nil {
 		return store.Pruned{}, err

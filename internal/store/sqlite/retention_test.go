@@ -3,11 +3,17 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
@@ -41,4 +47,67 @@ func TestDeletedUserLeavesNoBytes(t *testing.T) {
 	if bytes.Contains(files(), []byte(email)) {
 		t.Fatalf("%s is still in the database files after its user was deleted", email)
 	}
+}
+
+// While deliveries wait for the writer, Prune gives way to them, but only
+// so many times in a row: under a load that never pauses it still prunes.
+func TestPruneGivesWayToDeliveries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.db")
+	st, err := sqlite.Open(context.Background(), path, mapping.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Another connection holds the write lock, so the writer stalls and
+	// deliveries queue up behind it.
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	g := fake.New(3, time.Now().Add(-time.Hour))
+	var wg sync.WaitGroup
+	send := func(id string) {
+		ev := g.Created(g.NewUser())
+		wg.Go(func() { storetest.Apply(t, st, id, ev) }) //nolint:errcheck // answered once the lock goes
+	}
+	// The first is taken by the writer, which then waits for the lock; the
+	// others wait for the writer.
+	send("msg_taken")
+	time.Sleep(100 * time.Millisecond)
+	for i := range 3 {
+		send(fmt.Sprintf("msg_waiting_%d", i))
+	}
+	prune := func() store.Pruned {
+		p, err := st.Prune(context.Background(), store.Cutoffs{}, 10)
+		if err != nil {
+			t.Error(err)
+		}
+		return p
+	}
+	time.Sleep(200 * time.Millisecond) // they are queued
+	for range 10 {
+		if !prune().Yielded {
+			t.Fatal("Prune stopped giving way before 10 times in a row")
+		}
+	}
+	// The eleventh prunes: it waits for the writer like a delivery.
+	ran := make(chan store.Pruned)
+	go func() { ran <- prune() }()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := lock.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-ran; p.Yielded {
+		t.Fatal("Prune gave way more than 10 times in a row")
+	}
+	wg.Wait()
 }

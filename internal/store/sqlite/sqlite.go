@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -37,6 +38,9 @@ type Store struct {
 
 	queue  *store.Queue[request]
 	writer *writer
+
+	// yields counts Prune's calls in a row that gave way to deliveries.
+	yields atomic.Int32
 
 	closeOnce sync.Once
 	closeErr  error
