@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -29,20 +30,26 @@ type pruneJob struct {
 	done    store.Pruned
 }
 
-// maxYields is how many calls in a row Prune gives way to waiting
-// deliveries before it prunes a batch anyway: under a load that never
-// pauses, pruning then takes a small share of the writer and still gets on.
-const maxYields = 10
+// Under load, pruning takes the writer for one batch a second at most:
+// busyFor is how recently deliveries must have been committed (or be
+// waiting) for the writer to count as busy.
+const (
+	pruneUnderLoad = time.Second
+	busyFor        = 50 * time.Millisecond
+)
 
 // Prune implements store.Pruner. It runs on the writer, between the
-// batches of deliveries, so it never competes with them for the lock;
-// and while deliveries wait it gives way (Yielded), up to maxYields times
-// in a row.
+// batches of deliveries, so it never competes with them for the lock.
+// While the writer is busy with deliveries it gives way (Yielded), but
+// prunes a batch a second all the same, so that it gets on under a load
+// that never pauses; when deliveries pause it catches up.
 func (s *Store) Prune(ctx context.Context, c store.Cutoffs, limit int) (store.Pruned, error) {
-	if s.queue.Waiting() > 0 && s.yields.Add(1) <= maxYields {
+	now := time.Now()
+	busy := s.queue.Waiting() > 0 || now.Sub(time.Unix(0, s.writer.delivered.Load())) < busyFor
+	if busy && now.Sub(time.Unix(0, s.pruned.Load())) < pruneUnderLoad {
 		return store.Pruned{Yielded: true}, nil
 	}
-	s.yields.Store(0)
+	s.pruned.Store(now.UnixNano())
 	job := &pruneJob{cutoffs: c, limit: limit}
 	if _, err := s.queue.Do(ctx, request{prune: job}); err != nil {
 		return store.Pruned{}, err

@@ -39,8 +39,8 @@ type Store struct {
 	queue  *store.Queue[request]
 	writer *writer
 
-	// yields counts Prune's calls in a row that gave way to deliveries.
-	yields atomic.Int32
+	// pruned is when Prune last took the writer (Unix ns).
+	pruned atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error

@@ -6,6 +6,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -46,6 +48,9 @@ const (
 type writer struct {
 	conn  *sql.Conn
 	table *table
+	// delivered is when a batch with deliveries was last committed (Unix
+	// ns): Prune gives way while the writer is busy with them.
+	delivered atomic.Int64
 	// scrubbed says that the batch being committed erased a user's data:
 	// the write-ahead log, which still holds it, is emptied after the
 	// commit.
@@ -108,6 +113,9 @@ func (w *writer) commit(batch []request) []store.Done {
 	if _, err := w.conn.ExecContext(ctx, `COMMIT`); err != nil {
 		w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // the commit error is what we report
 		return failAll(done, fmt.Errorf("commit: %w", classify(err)))
+	}
+	if slices.ContainsFunc(batch, func(r request) bool { return r.prune == nil && !r.probe }) {
+		w.delivered.Store(time.Now().UnixNano())
 	}
 	if w.scrubbed {
 		w.scrubbed = false
