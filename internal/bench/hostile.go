@@ -60,24 +60,11 @@ type hostileResult struct {
 // without and once with the inspector.
 func runHostile(ctx context.Context, hc hostileConfig, stdout io.Writer) error {
 	began, loadAvg := time.Now(), loadAverage()
-	root, err := moduleRoot(ctx)
+	bin, tmp, done, err := workspace(ctx, "clerk-sync-hostile-*", hc.keep, stdout)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "clerk-sync-hostile-*")
-	if err != nil {
-		return fmt.Errorf("create temporary directory: %w", err)
-	}
-	if hc.keep {
-		defer fmt.Fprintln(stdout, "kept", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
-	fmt.Fprintln(stdout, "building", binary)
-	bin, err := build(ctx, root)
-	if err != nil {
-		return err
-	}
+	defer done()
 	fmt.Fprintf(stdout, "attack: %d connections, each sending an unsigned %d-byte body over %s (reconnecting when cut), at least %s; meanwhile %d senders deliver %d signed user.created events (retried as Svix does, compressed)\n",
 		hc.attackers, hc.body, hc.pace, hc.minAttack, hc.senders, hc.valid)
 	var rs []hostileResult

@@ -146,25 +146,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.hostile != nil {
 		return runHostile(ctx, *cfg.hostile, stdout)
 	}
-	root, err := moduleRoot(ctx)
+	bin, tmp, done, err := workspace(ctx, "clerk-sync-bench-*", cfg.keep, stdout)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "clerk-sync-bench-*")
-	if err != nil {
-		return fmt.Errorf("create temporary directory: %w", err)
-	}
-	if cfg.keep {
-		defer fmt.Fprintln(stdout, "kept", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
-
-	fmt.Fprintln(stdout, "building", binary)
-	bin, err := build(ctx, root)
-	if err != nil {
-		return err
-	}
+	defer done()
 	// The seed plan's email is required: its workload has no phone-only users.
 	w, err := generate(cfg.seed, cfg.deliveries, cfg.users, cfg.dup, cfg.delete, cfg.table == "seed-plan")
 	if err != nil {

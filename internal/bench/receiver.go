@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +33,28 @@ func build(ctx context.Context, root string) (string, error) {
 		return "", fmt.Errorf("build receiver: %w\n%s", err, out)
 	}
 	return filepath.Join(root, binary), nil
+}
+
+// workspace makes a temporary directory (named after pattern) and builds
+// the receiver; done removes the directory, or with keep names it.
+func workspace(ctx context.Context, pattern string, keep bool, stdout io.Writer) (bin, tmp string, done func(), err error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if tmp, err = os.MkdirTemp("", pattern); err != nil {
+		return "", "", nil, fmt.Errorf("create temporary directory: %w", err)
+	}
+	done = func() { os.RemoveAll(tmp) }
+	if keep {
+		done = func() { fmt.Fprintln(stdout, "kept", tmp) }
+	}
+	fmt.Fprintln(stdout, "building", binary)
+	if bin, err = build(ctx, root); err != nil {
+		done()
+		return "", "", nil, err
+	}
+	return bin, tmp, done, nil
 }
 
 // moduleRoot returns the directory of go.mod, so that the bench runs from
