@@ -19,34 +19,68 @@ type Cursor struct {
 // EachPage lists every user from c on, oldest first, one request per page
 // of size limit, and calls fn with each page and the cursor after it.
 // It pages with starting_after and falls back to offsets when the
-// instance refuses the cursor. It stops at the first error of fn.
+// instance refuses the cursor. The next page is asked for while fn works
+// on this one, so that the API's budget and the database's time overlap.
+// It stops at the first error of fn.
 func (cl *Client) EachPage(ctx context.Context, c Cursor, limit int, fn func(Page, Cursor) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		p   Page
+		c   Cursor
+		err error
+	}
+	next := make(chan fetched, 1)
+	fetch := func(c Cursor) {
+		go func() {
+			p, c, err := cl.page(ctx, c, limit)
+			next <- fetched{p, c, err}
+		}()
+	}
+	fetch(c)
 	for {
-		var (
-			p   Page
-			err error
-		)
-		if c.Offsets || c.After == "" {
-			p, err = cl.UsersAt(ctx, c.Offset, limit)
-		} else {
-			p, err = cl.UsersAfter(ctx, c.After, limit)
-			if errors.Is(err, ErrCursorRefused) {
-				c.Offsets = true
-				continue
+		f := <-next
+		if f.err != nil {
+			return f.err
+		}
+		more := len(f.p) == limit
+		if more {
+			fetch(f.c)
+		}
+		if err := fn(f.p, f.c); err != nil {
+			if more {
+				cancel()
+				<-next
 			}
-		}
-		if err != nil {
 			return err
 		}
-		if len(p) > 0 {
-			c.After = gjson.GetBytes(p[len(p)-1], "id").Str
-			c.Offset += len(p)
-		}
-		if err := fn(p, c); err != nil {
-			return err
-		}
-		if len(p) < limit {
+		if !more {
 			return nil
 		}
 	}
+}
+
+// page reads the page at c and returns it with the cursor after it.
+func (cl *Client) page(ctx context.Context, c Cursor, limit int) (Page, Cursor, error) {
+	var (
+		p   Page
+		err error
+	)
+	if c.Offsets || c.After == "" {
+		p, err = cl.UsersAt(ctx, c.Offset, limit)
+	} else {
+		p, err = cl.UsersAfter(ctx, c.After, limit)
+		if errors.Is(err, ErrCursorRefused) {
+			c.Offsets = true
+			p, err = cl.UsersAt(ctx, c.Offset, limit)
+		}
+	}
+	if err != nil {
+		return nil, c, err
+	}
+	if len(p) > 0 {
+		c.After = gjson.GetBytes(p[len(p)-1], "id").Str
+		c.Offset += len(p)
+	}
+	return p, c, nil
 }
