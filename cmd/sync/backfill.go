@@ -98,7 +98,7 @@ again to continue (--restart begins anew).`,
 				return err
 			}
 			defer st.Close()
-			fmt.Fprintf(stderr, "clerk-sync backfill: %s from %s into %s\n", "users", f.url, desc)
+			fmt.Fprintf(stderr, "clerk-sync backfill: users from %s into %s\n", f.url, desc)
 			show := newPageReporter(stdout, stderr, f.output.value)
 			p, err := backfill.Run(cmd.Context(), api, st, backfill.Options{Restart: restart, OnPage: show.page})
 			show.done()

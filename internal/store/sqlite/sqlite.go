@@ -41,6 +41,8 @@ type Store struct {
 
 	// pruned is when Prune last took the writer (Unix ns).
 	pruned atomic.Int64
+	// checkpointDue: an erasure's checkpoint is scheduled.
+	checkpointDue atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -56,6 +58,29 @@ type request struct {
 	errMsg   string
 	probe    bool      // Ping's: write and commit nothing of a delivery
 	prune    *pruneJob // set for Prune alone
+	// checkpoint asks for the write-ahead log to be emptied after the
+	// commit: the delayed end of an erasure.
+	checkpoint bool
+}
+
+// isDelivery says whether r is a delivery rather than the store's own work.
+func (r request) isDelivery() bool { return r.prune == nil && !r.probe && !r.checkpoint }
+
+// eraseDelay is how long after a user's erasure the write-ahead log, which
+// still holds the erased bytes, is emptied: one checkpoint for every
+// erasure in that time, rather than one per commit on the delivery path.
+const eraseDelay = time.Second
+
+// scheduleCheckpoint has the writer empty the write-ahead log eraseDelay
+// from now, unless that is already due.
+func (s *Store) scheduleCheckpoint() {
+	if !s.checkpointDue.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(eraseDelay, func() {
+		s.checkpointDue.Store(false)
+		s.queue.Do(context.Background(), request{checkpoint: true}) //nolint:errcheck // closed: closing checkpoints the log itself
+	})
 }
 
 // Open opens (creating if needed) the database file at path, migrates
@@ -99,6 +124,7 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 	}
 	// One writer: SQLite allows no other.
 	s.writer, s.queue = w, store.NewQueue(1, maxBatch, w.commit)
+	w.onErase = s.scheduleCheckpoint
 	// A file that SQLite opened read-only takes the migrations it already
 	// has without a write: only a write shows it.
 	if err := s.Ping(ctx); err != nil {

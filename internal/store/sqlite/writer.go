@@ -51,10 +51,11 @@ type writer struct {
 	// delivered is when a batch with deliveries was last committed (Unix
 	// ns): Prune gives way while the writer is busy with them.
 	delivered atomic.Int64
-	// scrubbed says that the batch being committed erased a user's data:
-	// the write-ahead log, which still holds it, is emptied after the
-	// commit.
+	// scrubbed says that the batch being committed erased a user's data,
+	// which the write-ahead log still holds: onErase then has the log
+	// emptied soon.
 	scrubbed bool
+	onErase  func()
 
 	stmt     struct{ tombstone, advance, remove, upsert, record, probe, scrub, tombstoned *sql.Stmt }
 	prepared []*sql.Stmt // all of stmt, to close
@@ -114,11 +115,14 @@ func (w *writer) commit(batch []request) []store.Done {
 		w.conn.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // the commit error is what we report
 		return failAll(done, fmt.Errorf("commit: %w", classify(err)))
 	}
-	if slices.ContainsFunc(batch, func(r request) bool { return r.prune == nil && !r.probe }) {
+	if slices.ContainsFunc(batch, request.isDelivery) {
 		w.delivered.Store(time.Now().UnixNano())
 	}
 	if w.scrubbed {
 		w.scrubbed = false
+		w.onErase()
+	}
+	if slices.ContainsFunc(batch, func(r request) bool { return r.checkpoint }) {
 		// secure_delete zeroed the erased bytes in the pages; the log's
 		// older copies of those pages go with it. A reader in the way
 		// leaves the log for the next checkpoint.
@@ -147,6 +151,7 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 		err error
 	)
 	switch {
+	case r.checkpoint: // done after the commit
 	case r.probe:
 		_, err = w.stmt.probe.ExecContext(ctx)
 	case r.prune != nil:
