@@ -34,6 +34,9 @@ func New(st store.Store) *Syncer {
 // Apply handles one verified delivery: svixID is its svix-id header and
 // body the raw bytes that were verified.
 func (s *Syncer) Apply(ctx context.Context, svixID string, body []byte) Result {
+	if body == nil {
+		body = []byte{} // an empty body is kept as one: the ledger's payload is never NULL
+	}
 	d := store.Delivery{SvixID: svixID, ReceivedAt: time.Now().UTC(), Payload: body}
 	ev, change, err := clerk.Parse(body)
 	if ev != nil {

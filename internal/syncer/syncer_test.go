@@ -24,7 +24,8 @@ type rawJSON []byte
 
 // A body holding what one database stores and another refuses is refused
 // alike by both stores, as malformed and recorded; an updated_at after
-// year 9999 is refused rather than freezing the user.
+// year 9999 is refused rather than freezing the user; a delivery with
+// no body at all is refused and recorded too.
 func TestBodiesNoStoreCanKeepAlike(t *testing.T) {
 	for driver, open := range map[string]func(*testing.T, store.DeleteMode) (store.Store, func(string) error){
 		"sqlite": storetest.SQLite, "postgres": storetest.Postgres,
@@ -53,6 +54,7 @@ func TestBodiesNoStoreCanKeepAlike(t *testing.T) {
 				"lone surrogate":        edit("data.last_name", rawJSON(`"x\ud800"`)),
 				"invalid UTF-8":         edit("data.username", rawJSON("\"\xff\"")),
 				"updated_at after 9999": edit("data.updated_at", int64(253402300800000)),
+				"no body at all":        nil,
 			} {
 				t.Run(name, func(t *testing.T) {
 					id := fmt.Sprintf("msg_%x", name)
