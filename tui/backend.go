@@ -21,7 +21,7 @@ type Delivery = webhook.Report
 type Backend interface {
 	// Rows returns the users table (ordered by id) and the bookkeeping of
 	// every user seen, tombstones included.
-	Rows(ctx context.Context) ([]store.User, []store.UserState, error)
+	Rows(ctx context.Context) ([]store.User, []store.State, error)
 	// History returns up to n ledger rows received before t, newest first.
 	History(ctx context.Context, before time.Time, n int) ([]store.Record, error)
 	// Send fires a signed mock event at the receiver: eventType is

@@ -26,7 +26,7 @@ const (
 type rowsMsg struct {
 	seq    int
 	users  []store.User
-	states []store.UserState
+	states []store.State
 	err    error
 }
 

@@ -21,7 +21,7 @@ import (
 type fakeBackend struct {
 	mu      sync.Mutex
 	users   []store.User
-	states  []store.UserState
+	states  []store.State
 	history []store.Record
 	bodies  map[string][]byte // the ledger's payloads by svix-id
 	curled  Delivery          // what Curl was last given
@@ -44,13 +44,13 @@ func (f *fakeBackend) Calls() []string {
 }
 
 // set replaces the users table, as a delivery would change it.
-func (f *fakeBackend) set(users []store.User, states []store.UserState) {
+func (f *fakeBackend) set(users []store.User, states []store.State) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.users, f.states = users, states
 }
 
-func (f *fakeBackend) Rows(context.Context) ([]store.User, []store.UserState, error) {
+func (f *fakeBackend) Rows(context.Context) ([]store.User, []store.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.users), slices.Clone(f.states), f.err
@@ -228,15 +228,15 @@ func keys(names ...string) []tea.Msg {
 func lifecycle(b *fakeBackend) []func() tea.Msg {
 	return []func() tea.Msg{
 		func() tea.Msg {
-			b.set([]store.User{row(ada, "ada@example.com", 0)}, []store.UserState{{UserID: ada, Version: 1}})
+			b.set([]store.User{row(ada, "ada@example.com", 0)}, []store.State{{Kind: store.KindUser, ID: ada, Version: 1}})
 			return DeliveryMsg{delivery(0, "user.created", ada, "applied")}
 		},
 		func() tea.Msg {
-			b.set([]store.User{row(ada, "ada@lovelace.dev", 1)}, []store.UserState{{UserID: ada, Version: 2}})
+			b.set([]store.User{row(ada, "ada@lovelace.dev", 1)}, []store.State{{Kind: store.KindUser, ID: ada, Version: 2}})
 			return DeliveryMsg{delivery(1, "user.updated", ada, "applied")}
 		},
 		func() tea.Msg {
-			b.set(nil, []store.UserState{{UserID: ada, Version: 3, Deleted: true}})
+			b.set(nil, []store.State{{Kind: store.KindUser, ID: ada, Version: 3, Deleted: true}})
 			return DeliveryMsg{delivery(2, "user.deleted", ada, "applied")}
 		},
 	}

@@ -60,13 +60,13 @@ func (m *rowsModel) SetSize(w, h int) {
 func (m *rowsModel) Focus(on bool) { m.focused = on }
 
 // SetRows replaces the table with a new reading of it.
-func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
+func (m *rowsModel) SetRows(users []store.User, states []store.State) {
 	cur := m.Current()
 	m.users, m.loaded = users, true
 	m.deleted = map[string]bool{}
 	for _, s := range states {
 		if s.Deleted {
-			m.deleted[s.UserID] = true
+			m.deleted[s.ID] = true
 		}
 	}
 	has := map[string]bool{}
@@ -79,8 +79,8 @@ func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
 	}
 	m.tombstones = m.tombstones[:0]
 	for _, s := range states {
-		if s.Deleted && !has[s.UserID] {
-			m.tombstones = append(m.tombstones, s.UserID)
+		if s.Deleted && !has[s.ID] {
+			m.tombstones = append(m.tombstones, s.ID)
 		}
 	}
 	m.tombs += len(m.tombstones)

@@ -19,9 +19,9 @@ func TestRowsView(t *testing.T) {
 	soft := row(grace, "grace@example.com", 2)
 	soft.DeletedAt = &t0
 	users := []store.User{row(ada, "ada@example.com", 1), soft}
-	states := []store.UserState{
-		{UserID: ada, Version: 1}, {UserID: grace, Version: 2, Deleted: true},
-		{UserID: "user_2gone", Version: 3, Deleted: true},
+	states := []store.State{
+		{Kind: store.KindUser, ID: ada, Version: 1}, {Kind: store.KindUser, ID: grace, Version: 2, Deleted: true},
+		{Kind: store.KindUser, ID: "user_2gone", Version: 3, Deleted: true},
 	}
 	tests := []struct {
 		name    string

@@ -180,7 +180,7 @@ func ApplyPage(ctx context.Context, dst Target, page clerkapi.Page) (Counts, err
 			continue
 		}
 		wg.Go(func() {
-			d := store.Delivery{Type: "backfill", UserID: c.UserID, ReceivedAt: now}
+			d := store.Delivery{Type: "backfill", UserID: c.ID, ReceivedAt: now}
 			o, err := dst.Apply(ctx, d, *c)
 			mu.Lock()
 			defer mu.Unlock()
@@ -188,7 +188,7 @@ func ApplyPage(ctx context.Context, dst Target, page clerkapi.Page) (Counts, err
 			case errors.Is(err, store.ErrUnavailable):
 				lost = err
 			case err != nil:
-				fail(c.UserID, err)
+				fail(c.ID, err)
 			case o == store.Applied:
 				counts.Applied++
 			default:

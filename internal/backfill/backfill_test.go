@@ -48,14 +48,14 @@ func clerkWith(t *testing.T, n int, o fakeclerk.APIOptions) (*fakeclerk.Instance
 // users: every live user at its updated_at, none other alive.
 func wantTable(t *testing.T, st store.Store, in *fakeclerk.Instance) {
 	t.Helper()
-	states, err := st.UserStates(context.Background())
+	states, err := st.States(context.Background(), store.KindUser)
 	if err != nil {
 		t.Fatal(err)
 	}
 	live := map[string]int64{}
 	for _, s := range states {
 		if !s.Deleted {
-			live[s.UserID] = s.Version
+			live[s.ID] = s.Version
 		}
 	}
 	rows, err := st.Users(context.Background())
@@ -122,7 +122,7 @@ func TestBackfillKeepsWhatWebhooksWroteLater(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				d := store.Delivery{SvixID: id, Type: typ, UserID: c.UserID, ReceivedAt: time.Now(), Payload: body}
+				d := store.Delivery{SvixID: id, Type: typ, UserID: c.ID, ReceivedAt: time.Now(), Payload: body}
 				if o, err := st.Apply(context.Background(), d, *c); o != store.Applied || err != nil {
 					t.Fatalf("%s: %s %v", id, o, err)
 				}
@@ -136,9 +136,9 @@ func TestBackfillKeepsWhatWebhooksWroteLater(t *testing.T) {
 			if _, err := backfill.Run(context.Background(), api, st, backfill.Options{PageSize: 16}); err != nil {
 				t.Fatal(err)
 			}
-			states, _ := st.UserStates(context.Background())
+			states, _ := st.States(context.Background(), store.KindUser)
 			for _, s := range states {
-				switch s.UserID {
+				switch s.ID {
 				case deleted.ID:
 					if !s.Deleted {
 						t.Errorf("backfill brought back a deleted user: %+v", s)

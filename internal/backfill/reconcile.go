@@ -17,7 +17,7 @@ import (
 type Table interface {
 	Target
 	Users(ctx context.Context) ([]store.User, error)
-	UserStates(ctx context.Context) ([]store.UserState, error)
+	States(ctx context.Context, kind store.Kind) ([]store.State, error)
 }
 
 // Kinds of drift.
@@ -93,14 +93,14 @@ func Reconcile(ctx context.Context, src Source, dst Table, opts ReconcileOptions
 	if err != nil {
 		return rep, err
 	}
-	states, err := dst.UserStates(ctx)
+	states, err := dst.States(ctx, store.KindUser)
 	if err != nil {
 		return rep, err
 	}
 	rep.InTable = len(rows)
-	version := make(map[string]store.UserState, len(states))
+	version := make(map[string]store.State, len(states))
 	for _, s := range states {
-		version[s.UserID] = s
+		version[s.ID] = s
 	}
 	inTable := make(map[string]bool, len(rows))
 	for _, r := range rows {
@@ -164,7 +164,7 @@ func (r *Report) repair(ctx context.Context, dst Target, raws clerkapi.Page) err
 }
 
 // findGone asks Clerk by id for every row the listing did not show.
-func (r *Report) findGone(ctx context.Context, src Source, dst Target, inTable, listed map[string]bool, version map[string]store.UserState, opts ReconcileOptions) error {
+func (r *Report) findGone(ctx context.Context, src Source, dst Target, inTable, listed map[string]bool, version map[string]store.State, opts ReconcileOptions) error {
 	var candidates []string
 	for id := range inTable {
 		if !listed[id] {
@@ -178,7 +178,7 @@ func (r *Report) findGone(ctx context.Context, src Source, dst Target, inTable, 
 		case errors.Is(err, clerkapi.ErrNotFound):
 			d := Drift{Kind: Gone, UserID: id, Ours: version[id].Version}
 			if opts.Apply {
-				c := store.Change{UserID: id, Deleted: true, Version: max(opts.Now().UnixMilli(), version[id].Version+1)}
+				c := store.Change{Kind: store.KindUser, ID: id, Deleted: true, Version: max(opts.Now().UnixMilli(), version[id].Version+1)}
 				_, err := dst.Apply(ctx, store.Delivery{Type: "reconcile", UserID: id, ReceivedAt: opts.Now().UTC()}, c)
 				if errors.Is(err, store.ErrUnavailable) {
 					return err

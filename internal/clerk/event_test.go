@@ -37,7 +37,7 @@ func TestParseReferenceExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ev.Type != tt.typ || c.UserID != tt.userID || c.Version != tt.version || c.Deleted != tt.deleted {
+			if ev.Type != tt.typ || c.ID != tt.userID || c.Version != tt.version || c.Deleted != tt.deleted {
 				t.Fatalf("got %s %+v", ev.Type, c)
 			}
 			if got := deref(c.Email); got != tt.email {
@@ -181,7 +181,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil || c == nil {
 			return
 		}
-		for _, s := range []*string{&c.UserID, c.FirstName, c.LastName, c.Username, c.ImageURL, c.Email, c.Phone, c.ExternalID} {
+		for _, s := range []*string{&c.ID, c.FirstName, c.LastName, c.Username, c.ImageURL, c.Email, c.Phone, c.ExternalID} {
 			if s != nil && (!utf8.ValidString(*s) || strings.ContainsRune(*s, 0)) {
 				t.Fatalf("accepted %q in %s", *s, body)
 			}

@@ -73,7 +73,7 @@ func TestParseAgreesWithTheSDK(t *testing.T) {
 			return s
 		}
 		want := &store.Change{
-			UserID: u.ID, Version: clerk.Millis(u.UpdatedAt), Email: primaryEmail(u),
+			Kind: store.KindUser, ID: u.ID, Version: clerk.Millis(u.UpdatedAt), Email: primaryEmail(u),
 			FirstName: blank(u.FirstName), LastName: blank(u.LastName), Username: blank(u.Username), ImageURL: blank(u.ImageURL),
 			CreatedAt: time.UnixMilli(clerk.Millis(u.CreatedAt)).UTC(), UpdatedAt: time.UnixMilli(clerk.Millis(u.UpdatedAt)).UTC(),
 			Phone: primaryPhone(u), ExternalID: blank(u.ExternalID), Banned: u.Banned, Locked: u.Locked,

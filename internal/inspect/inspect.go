@@ -48,7 +48,7 @@ func New(st store.View, url string, signer *fake.Signer) *Backend {
 }
 
 // Rows implements tui.Backend.
-func (b *Backend) Rows(ctx context.Context) ([]store.User, []store.UserState, error) {
+func (b *Backend) Rows(ctx context.Context) ([]store.User, []store.State, error) {
 	if b.st == nil {
 		return nil, nil, nil
 	}
@@ -62,7 +62,7 @@ func (b *Backend) Rows(ctx context.Context) ([]store.User, []store.UserState, er
 	if !ok {
 		return users, nil, nil
 	}
-	states, err := st.UserStates(ctx)
+	states, err := st.States(ctx, store.KindUser)
 	return users, states, err
 }
 

@@ -92,7 +92,28 @@ func Parse(b []byte) (Mapping, error) {
 	if root.Kind != yaml.MappingNode {
 		return Mapping{}, errAt(root, "want a mapping of keys such as table, key and columns")
 	}
+	m, err := parseMapping(root, store.KindUser)
+	if err != nil {
+		return Mapping{}, err
+	}
+	if err := m.Validate(); err != nil {
+		return Mapping{}, errAt(root, "%v", err)
+	}
+	return m, nil
+}
+
+// parseMapping reads the mapping of one kind: the top level of the file
+// (users, with the sections of the other kinds), or one such section.
+func parseMapping(root *yaml.Node, kind store.Kind) (Mapping, error) {
 	m := Mapping{OnDelete: store.HardDelete, DeleteAs: Time}
+	what := "user"
+	if kind != store.KindUser {
+		m.Kind, what = kind, string(kind)
+	}
+	want := "table, schema, model, key, primary_key, columns, on_delete"
+	if kind == store.KindUser {
+		want += ", organizations, memberships"
+	}
 	var tableNode, deleteNode *yaml.Node
 	columnNodes := map[string]*yaml.Node{}
 	err := eachKey(root, func(k, v *yaml.Node) error {
@@ -116,8 +137,15 @@ func Parse(b []byte) (Mapping, error) {
 		case "on_delete":
 			deleteNode = k
 			err = parseOnDelete(v, &m)
+		case "organizations", "memberships":
+			if kind != store.KindUser {
+				return errAt(k, "%s: a section of its own at the top level of the file, not under %s", k.Value, Section(kind))
+			}
+			var o Mapping
+			o, err = parseSection(v, store.Kind(strings.TrimSuffix(k.Value, "s")))
+			m.Others = append(m.Others, o)
 		default:
-			err = errAt(k, "unknown key %q (want table, schema, model, key, primary_key, columns, on_delete)", k.Value)
+			err = errAt(k, "unknown key %q (want %s)", k.Value, want)
 		}
 		return err
 	})
@@ -126,9 +154,9 @@ func Parse(b []byte) (Mapping, error) {
 	}
 	switch {
 	case m.Table == "":
-		return Mapping{}, errAt(root, "no table: name the users table, e.g. table: User")
+		return Mapping{}, errAt(root, "no table: name the %ss table, e.g. table: %s", what, defaultFor(kind).Table)
 	case m.Key == "":
-		return Mapping{}, errAt(tableNode, "no key: name the column that holds the Clerk user id, e.g. key: clerkId")
+		return Mapping{}, errAt(tableNode, "no key: name the column that holds the Clerk %s id, e.g. key: clerkId", what)
 	}
 	if m.Model == "" {
 		m.Model = modelName(m.Table)
@@ -142,8 +170,24 @@ func Parse(b []byte) (Mapping, error) {
 	if k := columnNodes[m.DeleteColumn]; k != nil && deleteNode != nil {
 		return Mapping{}, errAt(deleteNode, "on_delete column %q is also written with a Clerk field (line %d); use a column of its own", m.DeleteColumn, k.Line)
 	}
+	return m, nil
+}
+
+// parseSection reads the organizations or memberships section: a mapping
+// like the users', or "default" for the default table of the kind.
+func parseSection(v *yaml.Node, kind store.Kind) (Mapping, error) {
+	if v.Kind == yaml.ScalarNode && v.Value == "default" {
+		return defaultFor(kind), nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return Mapping{}, errAt(v, "%s: want default (the table %s), or a mapping with table, key and columns", Section(kind), defaultFor(kind).Table)
+	}
+	m, err := parseMapping(v, kind)
+	if err != nil {
+		return Mapping{}, err
+	}
 	if err := m.Validate(); err != nil {
-		return Mapping{}, errAt(root, "%v", err)
+		return Mapping{}, errAt(v, "%s: %v", Section(kind), err)
 	}
 	return m, nil
 }
@@ -245,6 +289,7 @@ func parsePrimaryKey(v *yaml.Node, m *Mapping) error {
 }
 
 func parseColumns(v *yaml.Node, m *Mapping, nodes map[string]*yaml.Node) error {
+	kind := m.EntityKind()
 	if v.Kind != yaml.MappingNode {
 		return errAt(v, "columns: want column: field lines, e.g. email: email")
 	}
@@ -285,8 +330,8 @@ func parseColumns(v *yaml.Node, m *Mapping, nodes map[string]*yaml.Node) error {
 		if c.Field == ClerkID {
 			return errAt(v, "column %q: the Clerk id goes to key (and primary_key with fill: clerk), not to columns", c.Name)
 		}
-		if !c.Field.known() {
-			return errAt(v, "column %q: unknown Clerk field %q (known: %s)", c.Name, c.Field, strings.Join(Fields(), ", "))
+		if !m.knows(c.Field) {
+			return errAt(v, "column %q: unknown Clerk field %q of %s (known: %s)", c.Name, c.Field, kind, strings.Join(FieldsOf(kind), ", "))
 		}
 		c.As = c.Field.Kind()
 		if as != "" {

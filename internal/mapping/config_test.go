@@ -110,7 +110,7 @@ on_delete: {mode: soft, column: deletedAt}
 	if !m.IsDefault() {
 		t.Errorf("IsDefault() = false for %+v", m)
 	}
-	if want := Default().WithDelete(store.SoftDelete); !reflect.DeepEqual(m, want) {
+	if want := DefaultUsers().WithDelete(store.SoftDelete); !reflect.DeepEqual(m, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", m, want)
 	}
 }

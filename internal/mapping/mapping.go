@@ -74,46 +74,75 @@ const (
 type fieldInfo struct {
 	kind     Kind
 	nullable bool
+	path     string // where it is in the entity's object (gjson), for kinds other than users
 }
 
 var fields = map[Field]fieldInfo{
-	Email:           {Text, true},
-	FirstName:       {Text, true},
-	LastName:        {Text, true},
-	FullName:        {Text, true},
-	Username:        {Text, true},
-	ImageURL:        {Text, true},
-	Phone:           {Text, true},
-	ExternalID:      {Text, true},
-	PublicMetadata:  {JSON, false},
-	PrivateMetadata: {JSON, false},
-	UnsafeMetadata:  {JSON, false},
-	CreatedAt:       {Time, false},
-	UpdatedAt:       {Time, false},
-	LastSignInAt:    {Time, true},
-	Banned:          {Bool, false},
-	Locked:          {Bool, false},
-	WholeUser:       {JSON, false},
+	Email:           {Text, true, ""},
+	FirstName:       {Text, true, ""},
+	LastName:        {Text, true, ""},
+	FullName:        {Text, true, ""},
+	Username:        {Text, true, ""},
+	ImageURL:        {Text, true, ""},
+	Phone:           {Text, true, ""},
+	ExternalID:      {Text, true, ""},
+	PublicMetadata:  {JSON, false, ""},
+	PrivateMetadata: {JSON, false, ""},
+	UnsafeMetadata:  {JSON, false, ""},
+	CreatedAt:       {Time, false, ""},
+	UpdatedAt:       {Time, false, ""},
+	LastSignInAt:    {Time, true, ""},
+	Banned:          {Bool, false, ""},
+	Locked:          {Bool, false, ""},
+	WholeUser:       {JSON, false, ""},
 }
 
-// Fields lists the field names a mapping may use, sorted.
-func Fields() []string {
-	names := make([]string, 0, len(fields))
-	for f := range fields {
+// fieldsOf are the fields of each kind of entity.
+var fieldsOf = map[store.Kind]map[Field]fieldInfo{
+	store.KindUser:         fields,
+	store.KindOrganization: organizationFields,
+	store.KindMembership:   membershipFields,
+}
+
+// Fields lists the field names a user mapping may use, sorted.
+func Fields() []string { return FieldsOf(store.KindUser) }
+
+// FieldsOf lists the field names a mapping of kind may use, sorted.
+func FieldsOf(kind store.Kind) []string {
+	names := make([]string, 0, len(fieldsOf[kind]))
+	for f := range fieldsOf[kind] {
 		names = append(names, string(f))
 	}
 	slices.Sort(names)
 	return names
 }
 
+// info describes the field f of any kind: a field name means one kind of
+// value in every kind of entity that has it.
+func (f Field) info() (fieldInfo, bool) {
+	for _, k := range store.Kinds {
+		if i, ok := fieldsOf[k][f]; ok {
+			return i, true
+		}
+	}
+	return fieldInfo{}, false
+}
+
 // Kind is the kind of value the field holds.
-func (f Field) Kind() Kind { return fields[f].kind }
+func (f Field) Kind() Kind {
+	i, _ := f.info()
+	return i.kind
+}
 
 // Nullable reports whether Clerk may send the field empty.
-func (f Field) Nullable() bool { return fields[f].nullable }
+func (f Field) Nullable() bool {
+	i, _ := f.info()
+	return i.nullable
+}
 
-func (f Field) known() bool {
-	_, ok := fields[f]
+// knows reports whether an entity of the mapping's kind has the field.
+func (m Mapping) knows(f Field) bool {
+	_, ok := fieldsOf[m.EntityKind()][f]
 	return ok
 }
 
@@ -138,8 +167,16 @@ type Column struct {
 	As Kind
 }
 
-// Mapping is how a Clerk user becomes a row.
+// Mapping is how a Clerk entity (a user, by default) becomes a row. The
+// users' mapping also holds the mappings of the other kinds it syncs.
 type Mapping struct {
+	// Kind is the kind of entity; "" is a user.
+	Kind store.Kind
+	// Others are the mappings of the other kinds, on the users' mapping
+	// only: a kind without one is not synced (its events are ignored).
+	Others []Mapping
+	// Index names columns that the default table indexes (DDL only).
+	Index []string
 	// Schema is the PostgreSQL schema of Table; "" is the search path.
 	Schema string
 	// Table is the users table, exactly as named (quoted, case kept).
@@ -166,8 +203,15 @@ type Mapping struct {
 
 // Default is the mapping of DESIGN §4: the Prisma model User, keyed and
 // identified by the Clerk user id, with hard deletes (a soft delete sets
-// "deletedAt").
+// "deletedAt"); with it the default organizations and memberships.
 func Default() Mapping {
+	m := DefaultUsers()
+	m.Others = []Mapping{DefaultOrganizations(), DefaultMemberships()}
+	return m
+}
+
+// DefaultUsers is the default users table alone.
+func DefaultUsers() Mapping {
 	return Mapping{
 		Table: "User", Model: "User", Key: "clerkId", ID: "id", IDFill: FillClerkID,
 		Columns: []Column{
@@ -179,17 +223,58 @@ func Default() Mapping {
 	}
 }
 
-// IsDefault reports whether m writes the default table (whatever its
-// delete mode): only then does clerk-sync create the table itself.
+// EntityKind is the kind of entity the mapping writes.
+func (m Mapping) EntityKind() store.Kind {
+	if m.Kind == "" {
+		return store.KindUser
+	}
+	return m.Kind
+}
+
+// Projections are the mappings of every kind synced: m itself (the
+// users'), then the others.
+func (m Mapping) Projections() []Mapping {
+	return append([]Mapping{m}, m.Others...)
+}
+
+// For returns the mapping of kind, if it is synced.
+func (m Mapping) For(kind store.Kind) (Mapping, bool) {
+	for _, p := range m.Projections() {
+		if p.EntityKind() == kind {
+			return p, true
+		}
+	}
+	return Mapping{}, false
+}
+
+// defaultFor is the default mapping of kind.
+func defaultFor(kind store.Kind) Mapping {
+	switch kind {
+	case store.KindOrganization:
+		return DefaultOrganizations()
+	case store.KindMembership:
+		return DefaultMemberships()
+	}
+	return DefaultUsers()
+}
+
+// IsDefault reports whether m writes the default table of its kind
+// (whatever its delete mode): only then does clerk-sync create the table
+// itself.
 func (m Mapping) IsDefault() bool {
-	d := Default()
+	d := defaultFor(m.EntityKind())
 	return m.Schema == "" && m.Table == d.Table && m.Key == d.Key && m.ID == d.ID && m.IDFill == d.IDFill &&
 		slices.Equal(m.Columns, d.Columns) && m.DeleteColumn == d.DeleteColumn && m.DeleteAs == d.DeleteAs
 }
 
-// WithDelete returns m with user.deleted set to mode.
+// WithDelete returns m, and the mappings of the other kinds, with
+// deletions set to mode.
 func (m Mapping) WithDelete(mode store.DeleteMode) Mapping {
 	m.OnDelete = mode
+	m.Others = slices.Clone(m.Others)
+	for i := range m.Others {
+		m.Others[i].OnDelete = mode
+	}
 	return m
 }
 
@@ -249,8 +334,8 @@ func (m Mapping) Validate() error {
 		seen[m.ID] = true
 	}
 	for _, c := range m.Columns {
-		if !c.Field.known() {
-			return fmt.Errorf("column %q: unknown Clerk field %q (known: %s)", c.Name, c.Field, strings.Join(Fields(), ", "))
+		if !m.knows(c.Field) {
+			return fmt.Errorf("column %q: unknown Clerk field %q of %s (known: %s)", c.Name, c.Field, m.EntityKind(), strings.Join(FieldsOf(m.EntityKind()), ", "))
 		}
 		if seen[c.Name] {
 			return fmt.Errorf("column %q is named twice", c.Name)
@@ -274,6 +359,20 @@ func (m Mapping) Validate() error {
 	}
 	if m.DeleteAs != Time && m.DeleteAs != Bool {
 		return fmt.Errorf("on_delete column %q: want a timestamp or boolean, not %s", m.DeleteColumn, m.DeleteAs)
+	}
+	tables := map[string]store.Kind{m.Schema + "." + m.Table: m.EntityKind()}
+	for _, o := range m.Others {
+		k := o.EntityKind()
+		if k == store.KindUser || len(o.Others) > 0 {
+			return fmt.Errorf("%s: only organizations and memberships are mapped beside the users", k)
+		}
+		if err := o.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", Section(k), err)
+		}
+		if other, ok := tables[o.Schema+"."+o.Table]; ok {
+			return fmt.Errorf("%s: table %q is the table of the %s already; give each kind a table of its own", Section(k), o.Table, Section(other))
+		}
+		tables[o.Schema+"."+o.Table] = k
 	}
 	return nil
 }

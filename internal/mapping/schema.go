@@ -20,11 +20,12 @@ type column struct {
 
 func (m Mapping) columns() []column {
 	var cols []column
+	what := "the Clerk " + string(m.EntityKind()) + " id"
 	if m.HasID() {
 		c := column{name: m.ID, prisma: "String", pg: "TEXT", lite: "TEXT", notNull: true}
 		switch m.IDFill {
 		case FillClerkID:
-			c.attrs = "@id // the Clerk user id"
+			c.attrs = "@id // " + what
 		case FillCUID:
 			c.attrs = "@id @default(cuid())"
 		case FillUUID:
@@ -34,9 +35,9 @@ func (m Mapping) columns() []column {
 		}
 		cols = append(cols, c)
 	}
-	key := column{name: m.Key, prisma: "String", attrs: "@unique // the Clerk user id: the upsert key", pg: "TEXT", lite: "TEXT", notNull: true}
+	key := column{name: m.Key, prisma: "String", attrs: "@unique // " + what + ": the upsert key", pg: "TEXT", lite: "TEXT", notNull: true}
 	if !m.HasID() {
-		key.attrs = "@id // the Clerk user id"
+		key.attrs = "@id // " + what
 	}
 	cols = append(cols, key)
 	for _, c := range m.Columns {
@@ -59,6 +60,9 @@ func (m Mapping) columns() []column {
 		}
 		if c.Field == Email {
 			col.attrs = strings.TrimSpace(col.attrs + " // the primary email; null for users without one")
+		}
+		if info, _ := c.Field.info(); info.kind == Text && !info.nullable {
+			col.prisma, col.notNull = "String", true
 		}
 		cols = append(cols, col)
 	}
@@ -101,8 +105,14 @@ func (m Mapping) Prisma() string {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", field, c.prisma, attrs)
 	}
 	tw.Flush()
+	if len(m.Index) > 0 || model != m.Table {
+		b.WriteString("\n")
+	}
+	for _, col := range m.Index {
+		fmt.Fprintf(&b, "  @@index([%s])\n", prismaName(col, "column", false))
+	}
 	if model != m.Table {
-		fmt.Fprintf(&b, "\n  @@map(%s)\n", prismaString(m.Table))
+		fmt.Fprintf(&b, "  @@map(%s)\n", prismaString(m.Table))
 	}
 	if m.Schema != "" {
 		fmt.Fprintf(&b, "  @@schema(%s)\n", prismaString(m.Schema))
@@ -199,6 +209,9 @@ func (m Mapping) DDL(driver string, ifNotExists bool) string {
 	}
 	if m.HasID() {
 		fmt.Fprintf(&b, "\n-- CreateIndex\nCREATE UNIQUE INDEX %s%s ON %s(%s);\n", exists, Quote(m.Table+"_"+m.Key+"_key"), table, Quote(m.Key))
+	}
+	for _, col := range m.Index {
+		fmt.Fprintf(&b, "\n-- CreateIndex\nCREATE INDEX %s%s ON %s(%s);\n", exists, Quote(m.Table+"_"+col+"_idx"), table, Quote(col))
 	}
 	return b.String()
 }

@@ -15,6 +15,14 @@ import (
 // Value is what field f of change c puts in a column: nil (NULL), a
 // string, a time.Time, a bool, or json.RawMessage (compact JSON).
 func Value(f Field, c *store.Change) any {
+	if c.Kind != store.KindUser && c.Kind != "" {
+		switch info := fieldsOf[c.Kind][f]; {
+		case info.path != "":
+			return fromData(info, c)
+		case f == WholeOrganization || f == WholeMembership:
+			return compact(c.Data)
+		}
+	}
 	str := func(s *string) any {
 		if s == nil {
 			return nil

@@ -20,7 +20,7 @@ var (
 
 func TestValue(t *testing.T) {
 	full := &store.Change{
-		UserID: "user_2abc", Version: updated.UnixMilli(),
+		Kind: store.KindUser, ID: "user_2abc", Version: updated.UnixMilli(),
 		Email: ptr("ada@example.com"), FirstName: ptr("Ada"), LastName: ptr("Lovelace"),
 		Username: ptr("ada"), ImageURL: ptr("https://img.example/ada.png"),
 		CreatedAt: created, UpdatedAt: updated,
@@ -31,7 +31,7 @@ func TestValue(t *testing.T) {
 		UnsafeMetadata:  []byte("{\n  \"theme\": \"dark\"\n}"),
 		Data:            []byte(`{"id": "user_2abc", "first_name": "Ada"}`),
 	}
-	empty := &store.Change{UserID: "user_2abc", CreatedAt: created, UpdatedAt: updated}
+	empty := &store.Change{Kind: store.KindUser, ID: "user_2abc", CreatedAt: created, UpdatedAt: updated}
 	tests := map[Field]struct{ full, empty any }{
 		Email:           {"ada@example.com", nil},
 		FirstName:       {"Ada", nil},

@@ -279,13 +279,13 @@ func (p *planner) follow(u *fake.User, ev fake.Event) error {
 	if err != nil {
 		return fmt.Errorf("the event no longer parses: %w", err)
 	}
-	if change.UserID != u.ID && ev.Type != clerk.UserCreated {
-		return fmt.Errorf("data.id %q is not the step's user %s: choose the user with \"user\"", change.UserID, u.ID)
+	if change.ID != u.ID && ev.Type != clerk.UserCreated {
+		return fmt.Errorf("data.id %q is not the step's user %s: choose the user with \"user\"", change.ID, u.ID)
 	}
-	if err := checkUserID(change.UserID); err != nil {
+	if err := checkUserID(change.ID); err != nil {
 		return fmt.Errorf("data.id: %w", err)
 	}
-	u.ID = change.UserID
+	u.ID = change.ID
 	if ev.Type == clerk.UserDeleted {
 		return nil
 	}

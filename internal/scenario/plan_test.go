@@ -439,10 +439,10 @@ func checkRows(t *testing.T, p Plan) {
 		if c == nil {
 			continue
 		}
-		st := states[c.UserID]
+		st := states[c.ID]
 		if st == nil {
 			st = &state{}
-			states[c.UserID] = st
+			states[c.ID] = st
 		}
 		switch {
 		case st.deleted:
@@ -450,7 +450,7 @@ func checkRows(t *testing.T, p Plan) {
 			st.deleted, st.row = true, nil
 		case c.Version > st.version:
 			st.version = c.Version
-			st.row = &store.User{ID: c.UserID, ClerkID: c.UserID, Email: c.Email, FirstName: c.FirstName,
+			st.row = &store.User{ID: c.ID, ClerkID: c.ID, Email: c.Email, FirstName: c.FirstName,
 				LastName: c.LastName, Username: c.Username, ImageURL: c.ImageURL, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 		}
 	}

@@ -1,4 +1,4 @@
-// Package store holds the domain of the sync (deliveries, user changes,
+// Package store holds the domain of the sync (deliveries, entity changes,
 // outcomes) and the contract that each database driver implements. It
 // imports only the standard library; the drivers live in store/sqlite and
 // store/postgres and are checked by one shared suite in store/storetest.
@@ -22,7 +22,8 @@ const (
 	Applied Outcome = "applied"
 	// Duplicate: this svix-id was already done; nothing changed.
 	Duplicate Outcome = "duplicate"
-	// Stale: the stored version is newer, or the user is tombstoned.
+	// Stale: the stored version is newer, or the entity (or one it belongs
+	// to) is tombstoned.
 	Stale Outcome = "stale"
 	// Ignored: an event type the sync does not act on.
 	Ignored Outcome = "ignored"
@@ -44,7 +45,7 @@ var (
 	ErrPermanent = errors.New("database refused the change")
 )
 
-// DeleteMode says what user.deleted does to the user's row.
+// DeleteMode says what a deletion does to the entity's row.
 type DeleteMode string
 
 // Delete modes.
@@ -53,43 +54,102 @@ const (
 	SoftDelete DeleteMode = "soft" // set "deletedAt"
 )
 
+// Kind is a kind of entity that Clerk announces and the sync keeps.
+type Kind string
+
+// The kinds of entity.
+const (
+	KindUser         Kind = "user"
+	KindOrganization Kind = "organization"
+	KindMembership   Kind = "membership" // an organization membership
+)
+
+// Kinds lists every kind, parents before children.
+var Kinds = []Kind{KindUser, KindOrganization, KindMembership}
+
+// Children are the kinds whose entities belong to an entity of kind: a
+// membership belongs to its organization and to its user.
+func (k Kind) Children() []Kind {
+	switch k {
+	case KindUser, KindOrganization:
+		return []Kind{KindMembership}
+	}
+	return nil
+}
+
+// Ref names one entity.
+type Ref struct {
+	Kind Kind
+	ID   string
+}
+
 // Delivery is one verified webhook request as the ledger records it.
 type Delivery struct {
-	SvixID     string
-	Type       string
-	UserID     string // empty when the body has none
+	SvixID string
+	Type   string
+	// UserID is the user whose data the body holds (the user of a user
+	// event, the member of a membership event); empty when none. The
+	// user's deletion erases the body.
+	UserID     string
 	ReceivedAt time.Time
 	Payload    []byte // the raw body, byte for byte, for replay
 }
 
-// Change is what a user event asks of the user's row.
+// Change is what an event (or a read of Clerk's Backend API) asks of one
+// entity's row. The rules are the same for every kind: keyed by (Kind,
+// ID), a change applies when its (Version, Digest) is greater than the
+// stored one and neither the entity nor any of its Parents is tombstoned;
+// a deletion tombstones the entity for good, and its children with it.
 type Change struct {
-	UserID string
-	// Version orders the events of one user (Unix ms): data.updated_at for
-	// user.created and user.updated, the envelope timestamp for user.deleted.
+	Kind Kind
+	ID   string
+	// Parents are the entities this one belongs to (a membership's
+	// organization and user).
+	Parents []Ref
+	// Version orders the events of one entity (Unix ms): data.updated_at
+	// for created and updated events, the envelope timestamp for deleted.
 	Version int64
 	// Digest orders two changes of one Version (Digest of Data): the
 	// greater wins, so that different bodies carrying one version end the
 	// same in every delivery order, and the same body twice is stale.
 	Digest int64
-	// Deleted is true for user.deleted; the fields below are then unset.
-	Deleted   bool
-	Email     *string
-	FirstName *string
-	LastName  *string
-	Username  *string
-	ImageURL  *string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	// The other fields a mapping may write.
-	Phone           *string    // the primary phone number
-	ExternalID      *string    //
-	LastSignInAt    *time.Time //
-	Banned, Locked  bool       //
-	PublicMetadata  []byte     // raw JSON; nil when null
-	PrivateMetadata []byte     // raw JSON; nil when null
-	UnsafeMetadata  []byte     // raw JSON; nil when null
-	Data            []byte     // the whole user object, raw JSON
+	// Deleted is true for a deletion; the fields below are then unset.
+	Deleted bool
+	// Fields of every kind.
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	PublicMetadata  []byte // raw JSON; nil when null
+	PrivateMetadata []byte // raw JSON; nil when null
+	Data            []byte // the whole entity object, raw JSON
+	// Fields of a user, read once on the hot path; the fields of other
+	// kinds are read from Data by the mapping.
+	Email          *string
+	FirstName      *string
+	LastName       *string
+	Username       *string
+	ImageURL       *string
+	Phone          *string    // the primary phone number
+	ExternalID     *string    //
+	LastSignInAt   *time.Time //
+	Banned, Locked bool       //
+	UnsafeMetadata []byte     // raw JSON; nil when null
+}
+
+// Ref is the entity the change is about.
+func (c *Change) Ref() Ref { return Ref{c.Kind, c.ID} }
+
+// UserID is the user whose data the change holds: the user itself, or
+// the member of a membership; "" for other kinds.
+func (c *Change) UserID() string {
+	if c.Kind == KindUser {
+		return c.ID
+	}
+	for _, p := range c.Parents {
+		if p.Kind == KindUser {
+			return p.ID
+		}
+	}
+	return ""
 }
 
 // Digest is the tie-break of a change whose entity data is data: the
@@ -100,7 +160,8 @@ func Digest(data []byte) int64 {
 	return int64(binary.BigEndian.Uint64(sum[:8]) >> 1)
 }
 
-// User is a row of the users table as the mapping reads it. Fields that
+// User is a row of an entity's table as the mapping reads it (the users
+// table, or another kind's, whose fields are all in Other). Fields that
 // the mapping does not write stay empty.
 type User struct {
 	ID        string // the primary key, as text
@@ -150,12 +211,13 @@ func (u *User) Set(field, text string) {
 	}
 }
 
-// UserState is our bookkeeping for one Clerk user id.
-type UserState struct {
-	UserID  string
+// State is our bookkeeping for one entity.
+type State struct {
+	Kind    Kind
+	ID      string
 	Version int64
 	Digest  int64 // the Digest of the change that set Version
-	Deleted bool  // tombstoned: no later event brings the user back
+	Deleted bool  // tombstoned: no later event brings the entity back
 }
 
 // Record is one row of the delivery ledger.
@@ -171,21 +233,29 @@ type Record struct {
 type Store interface {
 	// Apply records the delivery and applies the change in one transaction:
 	// Duplicate when the svix-id is already done, Stale when the stored
-	// version is not older or the user is tombstoned, else Applied. A
+	// version is not older or the entity or a parent is tombstoned, else
+	// Applied; a deletion also tombstones the entity's children and removes
+	// their rows, and a user's deletion erases the stored bodies that hold
+	// the user's data. A change of a kind the store does not keep is
+	// recorded as Ignored. A
 	// permanent error records the delivery as Failed and returns an error
 	// wrapping ErrPermanent; any other error wraps ErrUnavailable and
 	// leaves nothing recorded. A delivery without a SvixID is a change read
 	// from Clerk's Backend API (backfill, reconcile): the same rules, and
 	// no ledger row.
 	Apply(ctx context.Context, d Delivery, c Change) (Outcome, error)
-	// Record stores a delivery that changes no user (Ignored, Rejected or
+	// Record stores a delivery that changes no entity (Ignored, Rejected or
 	// Failed, with errMsg). It returns Duplicate, and stores nothing, when
 	// the svix-id is already done.
 	Record(ctx context.Context, d Delivery, o Outcome, errMsg string) (Outcome, error)
 	// Users lists the rows of the users table ordered by id.
 	Users(ctx context.Context) ([]User, error)
-	// UserStates lists the bookkeeping of every user id seen, ordered by id.
-	UserStates(ctx context.Context) ([]UserState, error)
+	// Rows lists the rows of the table of kind ordered by Clerk id, or
+	// ErrNotKept when the store keeps no such table.
+	Rows(ctx context.Context, kind Kind) ([]User, error)
+	// States lists the bookkeeping of every entity of kind seen, ordered
+	// by id.
+	States(ctx context.Context, kind Kind) ([]State, error)
 	// Delivery returns the ledger row of one svix-id, or ErrNotFound.
 	Delivery(ctx context.Context, svixID string) (Record, error)
 	// History returns up to limit ledger rows received before the given
@@ -213,3 +283,6 @@ type View interface {
 
 // ErrNotFound: no such row.
 var ErrNotFound = errors.New("not found")
+
+// ErrNotKept: the mapping keeps no table for that kind of entity.
+var ErrNotKept = errors.New("no table is mapped for this kind")

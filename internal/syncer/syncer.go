@@ -43,7 +43,7 @@ func (s *Syncer) Apply(ctx context.Context, svixID string, body []byte) Result {
 		d.Type = ev.Type
 	}
 	if change != nil {
-		d.UserID = change.UserID
+		d.UserID = change.UserID()
 	}
 	res := Result{EventType: d.Type, UserID: d.UserID}
 	switch {

@@ -25,12 +25,12 @@ const migrationLock = 0x636c65726b73796e
 // the users table when m is the default mapping, checks the table against
 // m and creates the apply function for it: all in one transaction under
 // an advisory lock, so that replicas starting together take turns.
-func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (*table, error) {
+func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (map[store.Kind]*table, error) {
 	all, err := store.Migrations(migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var t *table
+	var tables map[store.Kind]*table
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
@@ -59,16 +59,36 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (*table
 				return err
 			}
 		}
-		t, err = prepare(ctx, tx, m, schema)
-		return err
+		tables = map[store.Kind]*table{}
+		for _, p := range m.Projections() {
+			t, err := prepare(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			tables[p.EntityKind()] = t
+		}
+		// Each kind's function removes the rows of its children's tables.
+		for kind, t := range tables {
+			var children []*table
+			for _, c := range kind.Children() {
+				if ct, ok := tables[c]; ok {
+					children = append(children, ct)
+				}
+			}
+			t.setFunction(schema, children)
+			if err := ensureFunction(ctx, tx, t.fn); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return t, err
+	return tables, err
 }
 
-// prepare creates the default table when m is the default mapping, checks
-// the table against m (findings that would fail deliveries are an error
-// wrapping mapping.ErrMismatch) and creates the apply function in schema.
-func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping, schema string) (*table, error) {
+// prepare creates the default table when m is the default mapping of its
+// kind, and checks the table against m: findings that would fail
+// deliveries are an error wrapping mapping.ErrMismatch.
+func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping) (*table, error) {
 	info, err := inspect(ctx, tx, m)
 	if err != nil {
 		return nil, err
@@ -77,7 +97,7 @@ func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping, schema string) (
 	// app's, and Check says what it lacks.
 	if m.IsDefault() && !info.Exists {
 		if _, err := tx.Exec(ctx, m.DDL(mapping.Postgres, true)); err != nil {
-			return nil, fmt.Errorf("create the default users table: %w", err)
+			return nil, fmt.Errorf("create the default %ss table: %w", m.EntityKind(), err)
 		}
 		if info, err = inspect(ctx, tx, m); err != nil {
 			return nil, err
@@ -86,12 +106,7 @@ func prepare(ctx context.Context, tx pgx.Tx, m mapping.Mapping, schema string) (
 	if failing := mapping.Failing(mapping.Check(m, mapping.Postgres, info)); len(failing) > 0 {
 		return nil, mapping.Mismatch(m, failing)
 	}
-	t := newTable(m, info)
-	t.setFunction(schema)
-	if err := ensureFunction(ctx, tx, t.fn); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return newTable(m, info), nil
 }
 
 // ensureFunction creates fn when its schema lacks it, then checks that the

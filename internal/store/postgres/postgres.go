@@ -5,6 +5,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,8 +37,9 @@ const (
 
 // Store is the PostgreSQL store.
 type Store struct {
-	View  // the reads: Users and Ping
-	queue *store.Queue[request]
+	View   // the reads: Users and Ping
+	queue  *store.Queue[request]
+	tables map[store.Kind]*table // the table of each kind kept
 }
 
 // request is one delivery waiting for the committer.
@@ -70,7 +72,7 @@ func Open(ctx context.Context, url string, m mapping.Mapping) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := migrate(ctx, pool, m)
+	tables, err := migrate(ctx, pool, m)
 	if errors.Is(err, mapping.ErrMismatch) {
 		pool.Close()
 		return nil, err
@@ -79,13 +81,19 @@ func Open(ctx context.Context, url string, m mapping.Mapping) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	s := &Store{View: View{pool: pool, table: t}}
+	s := &Store{View: View{pool: pool, table: tables[store.KindUser]}, tables: tables}
 	s.queue = store.NewQueue(committers, maxBatch, s.commit)
 	return s, nil
 }
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
+	if _, kept := s.tables[c.Kind]; !kept {
+		if d.SvixID == "" {
+			return store.Ignored, nil
+		}
+		return s.Record(ctx, d, store.Ignored, "")
+	}
 	return s.queue.Do(ctx, request{d: d, c: c})
 }
 
@@ -111,19 +119,25 @@ func (s *Store) commit(batch []request) []store.Done {
 }
 
 // applyBatch sends BEGIN, one call per delivery and COMMIT in one round
-// trip. The calls go in user-id order: every transaction then takes its
-// users' row locks in the same order, so that two batches cannot
-// deadlock.
+// trip. The calls go in (kind, id) order, parents' kinds first: every
+// transaction then takes its entities' row locks in the same order, so
+// that two batches of one kind cannot deadlock (a deadlock between
+// memberships and their parents fails the batch, which is then applied
+// one delivery at a time).
 func (s *Store) applyBatch(ctx context.Context, batch []request) ([]store.Outcome, error) {
 	order := make([]int, len(batch))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(batch[a].c.UserID, batch[b].c.UserID) })
+	slices.SortStableFunc(order, func(a, b int) int {
+		ca, cb := &batch[a].c, &batch[b].c
+		return cmp.Or(cmp.Compare(slices.Index(store.Kinds, ca.Kind), slices.Index(store.Kinds, cb.Kind)), strings.Compare(ca.ID, cb.ID))
+	})
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for _, i := range order {
-		b.Queue(s.table.fn.applySQL, s.table.args(batch[i].d, &batch[i].c)...)
+		t := s.tables[batch[i].c.Kind]
+		b.Queue(t.fn.applySQL, t.args(batch[i].d, &batch[i].c)...)
 	}
 	b.Queue("COMMIT")
 	br := s.pool.SendBatch(ctx, b)
@@ -148,7 +162,8 @@ func (s *Store) applyBatch(ctx context.Context, batch []request) ([]store.Outcom
 // applyOne applies one delivery in its own transaction (one statement).
 func (s *Store) applyOne(ctx context.Context, r request) (store.Outcome, error) {
 	var outcome string
-	err := s.pool.QueryRow(ctx, s.table.fn.applySQL, s.table.args(r.d, &r.c)...).Scan(&outcome)
+	t := s.tables[r.c.Kind]
+	err := s.pool.QueryRow(ctx, t.fn.applySQL, t.args(r.d, &r.c)...).Scan(&outcome)
 	if err == nil {
 		return store.Outcome(outcome), nil
 	}
@@ -291,19 +306,30 @@ func (v *View) Close() error {
 	return nil
 }
 
-// UserStates implements store.Store.
-func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
-	rows, err := s.pool.Query(ctx, `SELECT user_id, version, digest, deleted FROM clerk_sync_users ORDER BY user_id COLLATE "C"`)
-	if err != nil {
-		return nil, classify("list user states", err)
+// Rows implements store.Store.
+func (s *Store) Rows(ctx context.Context, kind store.Kind) ([]store.User, error) {
+	t, ok := s.tables[kind]
+	if !ok {
+		return nil, fmt.Errorf("list %ss: %w", kind, store.ErrNotKept)
 	}
-	states, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.UserState, error) {
-		var st store.UserState
-		err := r.Scan(&st.UserID, &st.Version, &st.Digest, &st.Deleted)
+	return t.users(ctx, s.pool)
+}
+
+// States implements store.Store. A parent's row that a membership made
+// before the parent's first event (version 0) is not a state yet.
+func (s *Store) States(ctx context.Context, kind store.Kind) ([]store.State, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, version, digest, deleted FROM clerk_sync_entities
+		WHERE kind = $1 AND (version > 0 OR deleted) ORDER BY id COLLATE "C"`, string(kind))
+	if err != nil {
+		return nil, classify("list "+string(kind)+" states", err)
+	}
+	states, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.State, error) {
+		st := store.State{Kind: kind}
+		err := r.Scan(&st.ID, &st.Version, &st.Digest, &st.Deleted)
 		return st, err
 	})
 	if err != nil {
-		return nil, classify("list user states", err)
+		return nil, classify("list "+string(kind)+" states", err)
 	}
 	return states, nil
 }

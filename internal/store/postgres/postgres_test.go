@@ -298,12 +298,12 @@ func TestValuesItCannotStoreArePermanent(t *testing.T) {
 	st, _ := storetest.Postgres(t, store.HardDelete)
 	nul, bad := "a\x00b", "\xff"
 	for name, c := range map[string]store.Change{
-		"NUL in the id":        {UserID: "user_\x00", Version: 1},
-		"NUL in a value":       {UserID: "user_1", Version: 1, FirstName: &nul},
-		"invalid UTF-8 in one": {UserID: "user_2", Version: 1, FirstName: &bad},
+		"NUL in the id":        {Kind: store.KindUser, ID: "user_\x00", Version: 1},
+		"NUL in a value":       {Kind: store.KindUser, ID: "user_1", Version: 1, FirstName: &nul},
+		"invalid UTF-8 in one": {Kind: store.KindUser, ID: "user_2", Version: 1, FirstName: &bad},
 	} {
 		t.Run(name, func(t *testing.T) {
-			d := store.Delivery{SvixID: "msg_" + name, Type: clerk.UserCreated, UserID: c.UserID, ReceivedAt: time.Now(), Payload: []byte("{}")}
+			d := store.Delivery{SvixID: "msg_" + name, Type: clerk.UserCreated, UserID: c.ID, ReceivedAt: time.Now(), Payload: []byte("{}")}
 			o, err := st.Apply(context.Background(), d, c)
 			if o != store.Failed || !errors.Is(err, store.ErrPermanent) || errors.Is(err, store.ErrUnavailable) {
 				t.Fatalf("got %s, %v; want failed, permanent", o, err)

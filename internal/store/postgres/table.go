@@ -81,51 +81,111 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 
 // The apply function's parameters, in order. The statements on the app's
 // table name them by position ($3), never by name: a column of the app's
-// may be called anything, p_user_id included.
+// may be called anything, p_id included.
 const params = `
-    p_svix_id TEXT, p_type TEXT, p_user_id TEXT, p_version BIGINT, p_digest BIGINT, p_deleted BOOLEAN,
-    p_received_at TIMESTAMPTZ, p_payload BYTEA, p_id TEXT, p_v TEXT[]
+    p_svix_id TEXT, p_type TEXT, p_id TEXT, p_version BIGINT, p_digest BIGINT, p_deleted BOOLEAN,
+    p_received_at TIMESTAMPTZ, p_payload BYTEA, p_pk TEXT, p_v TEXT[], p_user_id TEXT,
+    p_parent_kinds TEXT[], p_parent_ids TEXT[]
 `
 
 // paramTypes are the types of params, as the call casts its arguments so
 // that no other overload of the name can be chosen.
-var paramTypes = []string{"text", "text", "text", "bigint", "bigint", "boolean", "timestamptz", "bytea", "text", "text[]"}
+var paramTypes = []string{"text", "text", "text", "bigint", "bigint", "boolean", "timestamptz", "bytea", "text", "text[]", "text", "text[]", "text[]"}
 
-// setFunction generates the apply function for the table in schema, where
-// the bookkeeping tables are.
-func (t *table) setFunction(schema string) {
+// setFunction generates the apply function of the table's kind in schema,
+// where the bookkeeping tables are. The rules are the same for every
+// kind: this one template, with the kind's table statements in it.
+// children are the tables of the kinds whose entities belong to this
+// kind's: a deletion removes their rows too.
+func (t *table) setFunction(schema string, children []*table) {
 	q := mapping.Quote
-	users, deliveries := q(schema)+".clerk_sync_users", q(schema)+".clerk_sync_deliveries"
+	entities, links, deliveries := q(schema)+".clerk_sync_entities", q(schema)+".clerk_sync_links", q(schema)+".clerk_sync_deliveries"
+	kind := t.m.EntityKind()
+	var onDelete strings.Builder
+	if kind == store.KindUser {
+		// The user's stored bodies hold what the delete erases.
+		fmt.Fprintf(&onDelete, `
+            UPDATE %s SET payload = '' WHERE user_id = p_id AND octet_length(payload) > 0;`, deliveries)
+	}
+	if len(kind.Children()) > 0 {
+		// The children's rows are removed by dynamic statements: they name
+		// the app's columns, which no variable of ours may shadow.
+		var cases strings.Builder
+		for _, c := range children {
+			fmt.Fprintf(&cases, `
+                        WHEN %s THEN EXECUTE %s USING NULL::text, NULL::text, v_child.id, p_version;`,
+				literal(string(c.m.EntityKind())), literal(c.removeSQL()))
+		}
+		remove := ""
+		if cases.Len() > 0 {
+			remove = fmt.Sprintf(`
+                IF FOUND THEN
+                    CASE v_child.kind%s
+                        ELSE NULL;
+                    END CASE;
+                END IF;`, cases.String())
+		}
+		fmt.Fprintf(&onDelete, `
+            FOR v_child IN SELECT l.kind, l.id FROM %[1]s AS l WHERE l.parent_kind = %[3]s AND l.parent_id = p_id ORDER BY 1, 2 LOOP
+                INSERT INTO %[2]s AS s (kind, id, version, digest, deleted)
+                VALUES (v_child.kind, v_child.id, p_version, 0, true)
+                ON CONFLICT (kind, id) DO UPDATE
+                    SET deleted = true, version = excluded.version, digest = excluded.digest, changed_at = now()
+                    WHERE NOT s.deleted;%[4]s
+            END LOOP;`, links, entities, literal(string(kind)), remove)
+	}
 	code := fmt.Sprintf(`
 #variable_conflict use_column
 DECLARE
     v_outcome TEXT := 'stale';
     v_payload BYTEA := p_payload;
+    v_gone BOOLEAN := false;
+    v_child RECORD;
 BEGIN
     IF p_deleted THEN
-        INSERT INTO %[1]s AS s (user_id, version, digest, deleted)
-        VALUES (p_user_id, p_version, p_digest, true)
-        ON CONFLICT (user_id) DO UPDATE
+        INSERT INTO %[1]s AS s (kind, id, version, digest, deleted)
+        VALUES (%[7]s, p_id, p_version, p_digest, true)
+        ON CONFLICT (kind, id) DO UPDATE
             SET deleted = true, version = excluded.version, digest = excluded.digest, changed_at = now()
             WHERE NOT s.deleted;
         IF FOUND THEN
             v_outcome := 'applied';
-            %[3]s;
-            -- The user's stored bodies hold what the delete erases.
-            UPDATE %[2]s SET payload = '' WHERE user_id = p_user_id AND octet_length(payload) > 0;
+            %[3]s;%[8]s
         END IF;
     ELSE
-        INSERT INTO %[1]s AS s (user_id, version, digest)
-        VALUES (p_user_id, p_version, p_digest)
-        ON CONFLICT (user_id) DO UPDATE
-            SET version = excluded.version, digest = excluded.digest, changed_at = now()
-            WHERE NOT s.deleted AND (s.version, s.digest) < (excluded.version, excluded.digest);
-        IF FOUND THEN
-            v_outcome := 'applied';
-            %[4]s;
-        ELSIF EXISTS (SELECT 1 FROM %[1]s WHERE user_id = p_user_id AND deleted) THEN
-            v_payload := ''; -- a late event of a deleted user: its data is not kept
+        IF p_parent_ids IS NOT NULL THEN
+            -- The parents' bookkeeping rows, made if need be, are locked
+            -- first: a parent's deletion on another replica then waits for
+            -- this change and removes it, or this change sees the tombstone.
+            INSERT INTO %[1]s AS s (kind, id, version)
+            SELECT u.k, u.i, 0 FROM unnest(p_parent_kinds, p_parent_ids) AS u(k, i) ORDER BY 1, 2
+            ON CONFLICT (kind, id) DO NOTHING;
+            SELECT bool_or(s.deleted) INTO v_gone FROM (
+                SELECT s.deleted FROM %[1]s AS s
+                WHERE (s.kind, s.id) IN (SELECT u.k, u.i FROM unnest(p_parent_kinds, p_parent_ids) AS u(k, i))
+                ORDER BY s.kind, s.id FOR SHARE) AS s;
         END IF;
+        IF NOT coalesce(v_gone, false) THEN
+            INSERT INTO %[1]s AS s (kind, id, version, digest)
+            VALUES (%[7]s, p_id, p_version, p_digest)
+            ON CONFLICT (kind, id) DO UPDATE
+                SET version = excluded.version, digest = excluded.digest, changed_at = now()
+                WHERE NOT s.deleted AND (s.version, s.digest) < (excluded.version, excluded.digest);
+            IF FOUND THEN
+                v_outcome := 'applied';
+                %[4]s;
+                IF p_parent_ids IS NOT NULL THEN
+                    INSERT INTO %[6]s (parent_kind, parent_id, kind, id)
+                    SELECT u.k, u.i, %[7]s, p_id FROM unnest(p_parent_kinds, p_parent_ids) AS u(k, i)
+                    ON CONFLICT DO NOTHING;
+                END IF;
+            END IF;
+        END IF;
+    END IF;
+
+    IF v_outcome <> 'applied' AND p_user_id IS NOT NULL
+        AND EXISTS (SELECT 1 FROM %[1]s AS s WHERE s.kind = 'user' AND s.id = p_user_id AND s.deleted) THEN
+        v_payload := ''; -- a late event of a deleted user: its data is not kept
     END IF;
 
     IF p_svix_id IS NULL THEN
@@ -147,7 +207,7 @@ BEGIN
     END IF;
     RETURN v_outcome;
 END
-`, users, deliveries, t.removeSQL(), t.upsertSQL(), duplicateChange)
+`, entities, deliveries, t.removeSQL(), t.upsertSQL(), duplicateChange, links, literal(string(kind)), onDelete.String())
 	// The body is dollar-quoted; identifiers from the mapping file may hold
 	// any text, so the tag is one that the body does not contain.
 	tag := "$clerk_sync$"
@@ -168,6 +228,12 @@ END
 		create:    "CREATE FUNCTION " + name + body,
 		applySQL:  "SELECT " + name + "(" + strings.Join(args, ", ") + ")",
 	}
+}
+
+// literal is s as an SQL string literal, the same whatever
+// standard_conforming_strings says.
+func literal(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 }
 
 // cast is the value expr for column col: cast to the column's type
@@ -224,8 +290,16 @@ func (t *table) removeSQL() string {
 func (t *table) args(d store.Delivery, c *store.Change) []any {
 	var id *string
 	if !c.Deleted && t.m.HasID() && t.m.IDFill != mapping.FillDefault {
-		s := t.m.NewID(c.UserID)
+		s := t.m.NewID(c.ID)
 		id = &s
+	}
+	var user *string
+	if d.UserID != "" {
+		user = &d.UserID
+	}
+	var parentKinds, parentIDs []string
+	for _, p := range c.Parents {
+		parentKinds, parentIDs = append(parentKinds, string(p.Kind)), append(parentIDs, p.ID)
 	}
 	var vals []*string
 	if !c.Deleted {
@@ -238,7 +312,7 @@ func (t *table) args(d store.Delivery, c *store.Change) []any {
 	if d.SvixID != "" {
 		svixID = &d.SvixID
 	}
-	return []any{svixID, d.Type, c.UserID, c.Version, c.Digest, c.Deleted, d.ReceivedAt, d.Payload, id, vals}
+	return []any{svixID, d.Type, c.ID, c.Version, c.Digest, c.Deleted, d.ReceivedAt, d.Payload, id, vals, user, parentKinds, parentIDs}
 }
 
 // text is v as the function's text argument, which it casts to the

@@ -38,6 +38,7 @@ type Store struct {
 
 	queue  *store.Queue[request]
 	writer *writer
+	tables map[store.Kind]*table // the table of each kind kept
 
 	// pruned is when Prune last took the writer (Unix ns).
 	pruned atomic.Int64
@@ -106,18 +107,21 @@ func Open(ctx context.Context, path string, m mapping.Mapping) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	s := &Store{View: View{db: db, path: path}}
+	s := &Store{View: View{db: db, path: path}, tables: map[store.Kind]*table{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, explain(path, classify(err)))
 	}
-	t, err := prepare(ctx, db, m)
-	if err != nil {
-		db.Close()
-		return nil, err
+	for _, p := range m.Projections() {
+		t, err := prepare(ctx, db, p)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.tables[p.EntityKind()] = t
 	}
-	s.table = t
-	w, err := newWriter(ctx, db, t)
+	s.table = s.tables[store.KindUser]
+	w, err := newWriter(ctx, db, s.tables)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, classify(err))
@@ -305,23 +309,32 @@ func (v *View) Ping(ctx context.Context) error {
 // Close closes the file.
 func (v *View) Close() error { return v.db.Close() }
 
-// UserStates implements store.Store.
-func (s *Store) UserStates(ctx context.Context) ([]store.UserState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT user_id, version, digest, deleted FROM clerk_sync_users ORDER BY user_id`)
+// Rows implements store.Store.
+func (s *Store) Rows(ctx context.Context, kind store.Kind) ([]store.User, error) {
+	t, ok := s.tables[kind]
+	if !ok {
+		return nil, fmt.Errorf("list %ss: %w", kind, store.ErrNotKept)
+	}
+	return t.users(ctx, s.db)
+}
+
+// States implements store.Store.
+func (s *Store) States(ctx context.Context, kind store.Kind) ([]store.State, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, version, digest, deleted FROM clerk_sync_entities WHERE kind = ? ORDER BY id`, string(kind))
 	if err != nil {
-		return nil, fmt.Errorf("list user states: %w", classify(err))
+		return nil, fmt.Errorf("list %s states: %w", kind, classify(err))
 	}
 	defer rows.Close()
-	var states []store.UserState
+	var states []store.State
 	for rows.Next() {
-		var st store.UserState
-		if err := rows.Scan(&st.UserID, &st.Version, &st.Digest, &st.Deleted); err != nil {
-			return nil, fmt.Errorf("list user states: %w", classify(err))
+		st := store.State{Kind: kind}
+		if err := rows.Scan(&st.ID, &st.Version, &st.Digest, &st.Deleted); err != nil {
+			return nil, fmt.Errorf("list %s states: %w", kind, classify(err))
 		}
 		states = append(states, st)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list user states: %w", classify(err))
+		return nil, fmt.Errorf("list %s states: %w", kind, classify(err))
 	}
 	return states, nil
 }

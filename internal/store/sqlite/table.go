@@ -69,9 +69,9 @@ func newTable(m mapping.Mapping, info mapping.TableInfo) *table {
 func (t *table) upsertArgs(c *store.Change) []any {
 	args := make([]any, 0, len(t.m.Columns)+2)
 	if t.m.HasID() && t.m.IDFill != mapping.FillDefault {
-		args = append(args, t.m.NewID(c.UserID))
+		args = append(args, t.m.NewID(c.ID))
 	}
-	args = append(args, c.UserID)
+	args = append(args, c.ID)
 	for _, col := range t.m.Columns {
 		args = append(args, value(mapping.Value(col.Field, c)))
 	}
@@ -81,12 +81,12 @@ func (t *table) upsertArgs(c *store.Change) []any {
 // removeArgs are the values of the delete for change c.
 func (t *table) removeArgs(c *store.Change) []any {
 	if t.m.OnDelete != store.SoftDelete {
-		return []any{c.UserID}
+		return []any{c.ID}
 	}
 	if t.m.DeleteAs == mapping.Bool { // Check saw that the column holds one
-		return []any{1, c.UserID}
+		return []any{1, c.ID}
 	}
-	return []any{c.Version, c.UserID}
+	return []any{c.Version, c.ID}
 }
 
 // value is v as SQLite keeps it the way Prisma does: times as Unix
@@ -233,18 +233,19 @@ func prepare(ctx context.Context, db *sql.DB, m mapping.Mapping) (*table, error)
 	if m.Schema != "" {
 		return nil, fmt.Errorf("mapping: schema %q: SQLite has no schemas; leave schema out", m.Schema)
 	}
+	kind := m.EntityKind()
 	info, err := inspect(ctx, db, m)
 	if err != nil {
-		return nil, fmt.Errorf("inspect the users table: %w", err)
+		return nil, fmt.Errorf("inspect the %ss table: %w", kind, err)
 	}
 	// Only a table that is not there is created; an existing one is the
 	// app's, and Check says what it lacks.
 	if m.IsDefault() && !info.Exists {
 		if _, err := db.ExecContext(ctx, m.DDL(mapping.SQLite, true)); err != nil {
-			return nil, fmt.Errorf("create the default users table: %w", classify(err))
+			return nil, fmt.Errorf("create the default %ss table: %w", kind, classify(err))
 		}
 		if info, err = inspect(ctx, db, m); err != nil {
-			return nil, fmt.Errorf("inspect the users table: %w", err)
+			return nil, fmt.Errorf("inspect the %ss table: %w", kind, err)
 		}
 	}
 	if failing := mapping.Failing(mapping.Check(m, mapping.SQLite, info)); len(failing) > 0 {

@@ -22,15 +22,18 @@ var migrations embed.FS
 // under a done svix-id changes nothing even when it differs.
 const (
 	sqlTombstone = `
-		INSERT INTO clerk_sync_users (user_id, version, digest, deleted, changed_at) VALUES (?, ?, ?, 1, ?)
-		ON CONFLICT (user_id) DO UPDATE
+		INSERT INTO clerk_sync_entities (kind, id, version, digest, deleted, changed_at) VALUES (?, ?, ?, ?, 1, ?)
+		ON CONFLICT (kind, id) DO UPDATE
 			SET deleted = 1, version = excluded.version, digest = excluded.digest, changed_at = excluded.changed_at
 			WHERE NOT deleted`
 	sqlAdvance = `
-		INSERT INTO clerk_sync_users (user_id, version, digest, deleted, changed_at) VALUES (?, ?, ?, 0, ?)
-		ON CONFLICT (user_id) DO UPDATE
+		INSERT INTO clerk_sync_entities (kind, id, version, digest, deleted, changed_at) VALUES (?, ?, ?, ?, 0, ?)
+		ON CONFLICT (kind, id) DO UPDATE
 			SET version = excluded.version, digest = excluded.digest, changed_at = excluded.changed_at
 			WHERE NOT deleted AND (version, digest) < (excluded.version, excluded.digest)`
+	sqlTombstoned = `SELECT 1 FROM clerk_sync_entities WHERE kind = ? AND id = ? AND deleted`
+	sqlLink       = `INSERT INTO clerk_sync_links (parent_kind, parent_id, kind, id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlChildren   = `SELECT kind, id FROM clerk_sync_links WHERE parent_kind = ? AND parent_id = ?`
 	sqlRecord = `
 		INSERT INTO clerk_sync_deliveries (svix_id, event_type, user_id, outcome, error, received_at, payload)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -46,8 +49,8 @@ const (
 
 // writer owns the one write connection and its prepared statements.
 type writer struct {
-	conn  *sql.Conn
-	table *table
+	conn   *sql.Conn
+	tables map[store.Kind]*table
 	// delivered is when a batch with deliveries was last committed (Unix
 	// ns): Prune gives way while the writer is busy with them.
 	delivered atomic.Int64
@@ -57,28 +60,48 @@ type writer struct {
 	scrubbed bool
 	onErase  func()
 
-	stmt     struct{ tombstone, advance, remove, upsert, record, probe, scrub, tombstoned *sql.Stmt }
-	prepared []*sql.Stmt // all of stmt, to close
+	// The rules' statements, the same for every kind.
+	stmt struct{ tombstone, advance, tombstoned, link, children, record, probe, scrub *sql.Stmt }
+	// Each kind's table's statements.
+	rows     map[store.Kind]struct{ upsert, remove *sql.Stmt }
+	prepared []*sql.Stmt // all of them, to close
 }
 
 // newWriter prepares the statements on a connection of its own, closed
 // with the database.
-func newWriter(ctx context.Context, db *sql.DB, t *table) (*writer, error) {
+func newWriter(ctx context.Context, db *sql.DB, tables map[store.Kind]*table) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{conn: conn, table: t}
-	for p, q := range map[**sql.Stmt]string{
-		&w.stmt.tombstone: sqlTombstone, &w.stmt.advance: sqlAdvance, &w.stmt.remove: t.remove,
-		&w.stmt.upsert: t.upsert, &w.stmt.record: sqlRecord, &w.stmt.probe: sqlProbe, &w.stmt.scrub: sqlScrubUser,
-		&w.stmt.tombstoned: `SELECT 1 FROM clerk_sync_users WHERE user_id = ? AND deleted`,
-	} {
-		if *p, err = conn.PrepareContext(ctx, q); err != nil {
+	w := &writer{conn: conn, tables: tables, rows: map[store.Kind]struct{ upsert, remove *sql.Stmt }{}}
+	prepare := func(q string) (*sql.Stmt, error) {
+		st, err := conn.PrepareContext(ctx, q)
+		if err != nil {
 			w.close() //nolint:errcheck // the prepare error is the one to report
 			return nil, err
 		}
-		w.prepared = append(w.prepared, *p)
+		w.prepared = append(w.prepared, st)
+		return st, nil
+	}
+	for p, q := range map[**sql.Stmt]string{
+		&w.stmt.tombstone: sqlTombstone, &w.stmt.advance: sqlAdvance, &w.stmt.tombstoned: sqlTombstoned,
+		&w.stmt.link: sqlLink, &w.stmt.children: sqlChildren,
+		&w.stmt.record: sqlRecord, &w.stmt.probe: sqlProbe, &w.stmt.scrub: sqlScrubUser,
+	} {
+		if *p, err = prepare(q); err != nil {
+			return nil, err
+		}
+	}
+	for kind, t := range tables {
+		var r struct{ upsert, remove *sql.Stmt }
+		if r.upsert, err = prepare(t.upsert); err != nil {
+			return nil, err
+		}
+		if r.remove, err = prepare(t.remove); err != nil {
+			return nil, err
+		}
+		w.rows[kind] = r
 	}
 	return w, nil
 }
@@ -193,45 +216,131 @@ func (w *writer) applyOne(ctx context.Context, r request) (res store.Done, lost 
 	return store.Done{Outcome: o, Err: err}, nil
 }
 
+// apply runs the rules for one change, the same for every kind: a
+// deletion tombstones the entity, removes its row and does the same to
+// its children; any other change applies when its version is newer and
+// neither the entity nor a parent is tombstoned.
 func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (store.Outcome, error) {
+	if _, kept := w.tables[c.Kind]; !kept {
+		if d.SvixID == "" {
+			return store.Ignored, nil
+		}
+		return w.record(ctx, d, store.Ignored, "")
+	}
 	now := time.Now().UnixMilli()
 	outcome := store.Stale
 	if c.Deleted {
-		res, err := w.stmt.tombstone.ExecContext(ctx, c.UserID, c.Version, c.Digest, now)
+		applied, err := w.remove(ctx, c.Ref(), c.Version, c.Digest, now)
 		if err != nil {
 			return "", err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		if applied {
 			outcome = store.Applied
-			if _, err := w.stmt.remove.ExecContext(ctx, w.table.removeArgs(&c)...); err != nil {
-				return "", err
-			}
-			if _, err := w.stmt.scrub.ExecContext(ctx, c.UserID); err != nil {
-				return "", err
-			}
-			w.scrubbed = true
 		}
 	} else {
-		res, err := w.stmt.advance.ExecContext(ctx, c.UserID, c.Version, c.Digest, now)
+		gone := false
+		for _, p := range c.Parents {
+			var err error
+			if gone, err = w.tombstoned(ctx, p); err != nil {
+				return "", err
+			} else if gone {
+				break // a membership of a deleted organization or user is never written
+			}
+		}
+		if !gone {
+			res, err := w.stmt.advance.ExecContext(ctx, string(c.Kind), c.ID, c.Version, c.Digest, now)
+			if err != nil {
+				return "", err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				outcome = store.Applied
+				if _, err := w.rows[c.Kind].upsert.ExecContext(ctx, w.tables[c.Kind].upsertArgs(&c)...); err != nil {
+					return "", err
+				}
+				for _, p := range c.Parents {
+					if _, err := w.stmt.link.ExecContext(ctx, string(p.Kind), p.ID, string(c.Kind), c.ID); err != nil {
+						return "", err
+					}
+				}
+			}
+		}
+	}
+	if user := c.UserID(); outcome != store.Applied && user != "" {
+		// A late event of a deleted user: its data is not kept.
+		gone, err := w.tombstoned(ctx, store.Ref{Kind: store.KindUser, ID: user})
 		if err != nil {
 			return "", err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			outcome = store.Applied
-			if _, err := w.stmt.upsert.ExecContext(ctx, w.table.upsertArgs(&c)...); err != nil {
-				return "", err
-			}
-		} else if err := w.stmt.tombstoned.QueryRowContext(ctx, c.UserID).Scan(new(int)); err == nil {
-			// A late event of a deleted user: its data is not kept.
+		if gone {
 			d.Payload = []byte{}
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return "", err
 		}
 	}
 	if d.SvixID == "" {
 		return outcome, nil // a change read from the Backend API: no delivery to record
 	}
 	return w.record(ctx, d, outcome, "")
+}
+
+// remove tombstones the entity at version and, unless it was tombstoned
+// already, removes its row (hard or soft), does the same to each of its
+// children, and erases a user's stored bodies.
+func (w *writer) remove(ctx context.Context, e store.Ref, version, digest, now int64) (bool, error) {
+	res, err := w.stmt.tombstone.ExecContext(ctx, string(e.Kind), e.ID, version, digest, now)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if t, kept := w.tables[e.Kind]; kept {
+		gone := store.Change{Kind: e.Kind, ID: e.ID, Version: version, Deleted: true}
+		if _, err := w.rows[e.Kind].remove.ExecContext(ctx, t.removeArgs(&gone)...); err != nil {
+			return false, err
+		}
+	}
+	if e.Kind == store.KindUser {
+		if _, err := w.stmt.scrub.ExecContext(ctx, e.ID); err != nil {
+			return false, err
+		}
+		w.scrubbed = true
+	}
+	children, err := w.children(ctx, e)
+	if err != nil {
+		return false, err
+	}
+	for _, child := range children {
+		if _, err := w.remove(ctx, child, version, 0, now); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// tombstoned reports whether the entity is tombstoned.
+func (w *writer) tombstoned(ctx context.Context, e store.Ref) (bool, error) {
+	err := w.stmt.tombstoned.QueryRowContext(ctx, string(e.Kind), e.ID).Scan(new(int))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// children lists the entities linked to parent.
+func (w *writer) children(ctx context.Context, parent store.Ref) ([]store.Ref, error) {
+	rows, err := w.stmt.children.QueryContext(ctx, string(parent.Kind), parent.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var refs []store.Ref
+	for rows.Next() {
+		var r store.Ref
+		if err := rows.Scan(&r.Kind, &r.ID); err != nil {
+			return nil, err
+		}
+		refs = append(refs, r)
+	}
+	return refs, rows.Err()
 }
 
 func (w *writer) record(ctx context.Context, d store.Delivery, o store.Outcome, errMsg string) (store.Outcome, error) {

@@ -17,7 +17,7 @@ func (e *env) fromAPI(ev fake.Event) store.Outcome {
 	if err != nil || c == nil {
 		e.t.Fatalf("generated %s does not parse: %v", ev.Type, err)
 	}
-	o, err := e.st.Apply(context.Background(), store.Delivery{Type: "backfill", UserID: c.UserID, ReceivedAt: time.Now()}, *c)
+	o, err := e.st.Apply(context.Background(), store.Delivery{Type: "backfill", UserID: c.UserID(), ReceivedAt: time.Now()}, *c)
 	if err != nil {
 		e.t.Fatalf("%s from the API: %v", parsed.Type, err)
 	}

@@ -43,7 +43,7 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 		if err != nil || r.Outcome != store.Failed || !strings.Contains(strings.ToLower(r.Error), "null") || !strings.Contains(r.Error, "email") {
 			t.Fatalf("ledger row %+v, %v: want failed with the NOT NULL message", r, err)
 		}
-		states, _ := st.UserStates(ctx)
+		states, _ := st.States(ctx, store.KindUser)
 		if len(states) != 0 {
 			t.Fatalf("the failed delivery advanced the user: %+v", states)
 		}

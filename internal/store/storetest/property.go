@@ -221,11 +221,11 @@ func checkShuffles(t *testing.T, h Harness, race bool) {
 			t.Errorf("%s: users table differs from the model (seed %d):\n%s", name, seed, diff)
 		}
 	}
-	a, err := inOrder.UserStates(ctx)
+	a, err := inOrder.States(ctx, store.KindUser)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := shuffled.UserStates(ctx)
+	b, err := shuffled.States(ctx, store.KindUser)
 	if err != nil {
 		t.Fatal(err)
 	}

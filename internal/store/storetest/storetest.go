@@ -148,7 +148,7 @@ func delivery(id string, ev fake.Event) (store.Delivery, store.Change, error) {
 	if err != nil || c == nil {
 		return store.Delivery{}, store.Change{}, fmt.Errorf("generated %s does not parse: %v", ev.Type, err)
 	}
-	return store.Delivery{SvixID: id, Type: parsed.Type, UserID: c.UserID, ReceivedAt: time.Now().UTC(), Payload: ev.Body}, *c, nil
+	return store.Delivery{SvixID: id, Type: parsed.Type, UserID: c.UserID(), ReceivedAt: time.Now().UTC(), Payload: ev.Body}, *c, nil
 }
 
 // expect applies ev as a new delivery and fails unless the outcome is want.
@@ -205,18 +205,23 @@ func (e *env) wantRows(want ...*fake.User) {
 	}
 }
 
-func (e *env) state(userID string) (store.UserState, bool) {
+func (e *env) state(userID string) (store.State, bool) {
 	e.t.Helper()
-	states, err := e.st.UserStates(context.Background())
+	return e.stateOf(store.Ref{Kind: store.KindUser, ID: userID})
+}
+
+func (e *env) stateOf(ref store.Ref) (store.State, bool) {
+	e.t.Helper()
+	states, err := e.st.States(context.Background(), ref.Kind)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	for _, s := range states {
-		if s.UserID == userID {
+		if s.ID == ref.ID {
 			return s, true
 		}
 	}
-	return store.UserState{}, false
+	return store.State{}, false
 }
 
 func (e *env) record(id string) store.Record {
