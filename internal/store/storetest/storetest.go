@@ -96,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Retention", func(t *testing.T) { runRetention(t, h) })
 	t.Run("Jobs", func(t *testing.T) { runJobs(t, h) })
 	t.Run("API changes", func(t *testing.T) { runAPIChanges(t, h) })
+	t.Run("Organizations", func(t *testing.T) { runOrganizations(t, h) })
 }
 
 // env is one test's store with a generator and helpers.
