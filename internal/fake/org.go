@@ -197,7 +197,7 @@ func (m *Member) Row() *store.User {
 		CreatedAt: time.UnixMilli(m.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(m.UpdatedAt).UTC(),
 		Other: map[string]string{
 			"organization_id": m.Org.ID, "user_id": m.User.ID, "role": m.Role,
-			"role_name": map[string]string{"org:admin": "Admin", "org:member": "Member"}[m.Role],
+			"role_name":       map[string]string{"org:admin": "Admin", "org:member": "Member"}[m.Role],
 			"public_metadata": "{}", "private_metadata": "{}",
 			"permissions": canonicalJSON(`["org:posts:read","org:posts:write"]`),
 		},

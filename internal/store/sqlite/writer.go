@@ -34,7 +34,7 @@ const (
 	sqlTombstoned = `SELECT 1 FROM clerk_sync_entities WHERE kind = ? AND id = ? AND deleted`
 	sqlLink       = `INSERT INTO clerk_sync_links (parent_kind, parent_id, kind, id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlChildren   = `SELECT kind, id FROM clerk_sync_links WHERE parent_kind = ? AND parent_id = ?`
-	sqlRecord = `
+	sqlRecord     = `
 		INSERT INTO clerk_sync_deliveries (svix_id, event_type, user_id, outcome, error, received_at, payload)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (svix_id) DO UPDATE
