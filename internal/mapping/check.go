@@ -9,12 +9,21 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
-// TableInfo is what a driver found of the users table.
+// TableInfo is what a driver found of an entity's table.
 type TableInfo struct {
 	Exists     bool
 	Columns    []ColumnInfo
 	PrimaryKey []string   // the primary key's columns
 	Unique     [][]string // the column sets of each unique index without a predicate
+	// ForeignKeys are the column sets of each foreign key, with the table
+	// each references.
+	ForeignKeys []ForeignKey
+}
+
+// ForeignKey is one foreign key of a table.
+type ForeignKey struct {
+	Columns []string
+	Table   string // the table it references
 }
 
 // ColumnInfo is one column as the database declares it.
@@ -104,6 +113,7 @@ func (s Severity) String() string { return [...]string{"warning", "error"}[s] }
 // Finding is one problem of the table against the mapping, with its fix.
 type Finding struct {
 	Severity Severity
+	Table    string // the table, when a mapping keeps several; "" otherwise
 	Column   string // "" for the table itself
 	Problem  string
 	Fix      string
@@ -112,8 +122,11 @@ type Finding struct {
 // String is the finding as doctor prints it: the problem, then its fix.
 func (f Finding) String() string {
 	where := ""
+	if f.Table != "" {
+		where = "table " + f.Table + ": "
+	}
 	if f.Column != "" {
-		where = fmt.Sprintf("column %q: ", f.Column)
+		where += fmt.Sprintf("column %q: ", f.Column)
 	}
 	return fmt.Sprintf("%s: %s%s\n  fix: %s", f.Severity, where, f.Problem, f.Fix)
 }
@@ -180,11 +193,12 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		return c, true
 	}
 
-	// The key: the Clerk user id, with a unique index for the upsert.
-	if _, ok := need(m.Key, Text, "the Clerk user id"); ok && !t.unique(m.Key) {
+	// The key: the Clerk id, with a unique index for the upsert.
+	clerkID := "the Clerk " + string(m.EntityKind()) + " id"
+	if _, ok := need(m.Key, Text, clerkID); ok && !t.unique(m.Key) {
 		add(Error, m.Key, fmt.Sprintf("mark it @unique in Prisma, or CREATE UNIQUE INDEX %s ON %s (%s)",
 			Quote(m.Table+"_"+m.Key+"_key"), m.QualifiedName(), Quote(m.Key)),
-			"no unique index (a deferrable or invalid one does not count): the upsert on the Clerk user id needs one")
+			"no unique index (a deferrable or invalid one does not count): the upsert on %s needs one", clerkID)
 	}
 
 	// The primary key.
@@ -245,6 +259,28 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 		if c.NotNull && !c.Default && !filled[c.Name] && !slices.Contains(t.PrimaryKey, c.Name) { // the key's findings are above
 			add(Error, c.Name, fmt.Sprintf("map a Clerk field to it in %s, give it a default, or make it optional", m.source()),
 				"NOT NULL without a default, and the mapping never fills it: every new row would fail")
+		}
+	}
+	what := map[store.Kind]string{
+		store.KindUser: "a user", store.KindOrganization: "an organization", store.KindMembership: "a membership",
+	}[m.EntityKind()]
+	for _, fk := range t.ForeignKeys {
+		add(Warning, strings.Join(fk.Columns, ", "), "drop the foreign key (relationMode = \"prisma\" in Prisma keeps the relation without one), or expect those retries",
+			"a foreign key to %s: Clerk sends events in any order, so %s that arrives before the row it references is refused with 500 and retried by Svix until that row exists",
+			fk.Table, what)
+	}
+	if m.EntityKind() == store.KindMembership {
+		var pair []string
+		for _, c := range m.Columns {
+			if c.Field == OrganizationID || c.Field == UserID {
+				pair = append(pair, c.Name)
+			}
+		}
+		for _, u := range t.Unique {
+			if len(pair) == 2 && len(u) == 2 && slices.Contains(u, pair[0]) && slices.Contains(u, pair[1]) {
+				add(Warning, strings.Join(u, ", "), "drop the unique index (@@unique in Prisma); a plain index serves the joins",
+					"a unique index covers (organization, user): a membership deleted and created again can arrive out of order, so the new one is refused with 500 until the old one's deletion comes")
+			}
 		}
 	}
 	for _, col := range m.Columns {

@@ -426,5 +426,22 @@ func inspect(ctx context.Context, db querier, m mapping.Mapping) (mapping.TableI
 	if err != nil {
 		return info, classify("inspect the users table", err)
 	}
+	rows, err = db.Query(ctx, `
+		SELECT array_agg(a.attname::text ORDER BY k.ord), c.confrelid::regclass::text
+		FROM pg_constraint c
+		CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+		WHERE c.conrelid = to_regclass($1) AND c.contype = 'f'
+		GROUP BY c.oid, c.confrelid ORDER BY 1`, m.QualifiedName())
+	if err != nil {
+		return info, classify("inspect the users table", err)
+	}
+	info.ForeignKeys, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (mapping.ForeignKey, error) {
+		var fk mapping.ForeignKey
+		return fk, r.Scan(&fk.Columns, &fk.Table)
+	})
+	if err != nil {
+		return info, classify("inspect the users table", err)
+	}
 	return info, nil
 }

@@ -184,6 +184,29 @@ func inspect(ctx context.Context, db *sql.DB, m mapping.Mapping) (mapping.TableI
 		}
 		info.Unique = append(info.Unique, cols)
 	}
+	fks, err := db.QueryContext(ctx, `SELECT id, "table", "from" FROM pragma_foreign_key_list(?) ORDER BY id, seq`, m.Table)
+	if err != nil {
+		return info, classify(err)
+	}
+	defer fks.Close()
+	for last := -1; fks.Next(); {
+		var (
+			id        int
+			ref, from string
+		)
+		if err := fks.Scan(&id, &ref, &from); err != nil {
+			return info, classify(err)
+		}
+		if id != last {
+			info.ForeignKeys = append(info.ForeignKeys, mapping.ForeignKey{Table: ref})
+			last = id
+		}
+		fk := &info.ForeignKeys[len(info.ForeignKeys)-1]
+		fk.Columns = append(fk.Columns, from)
+	}
+	if err := fks.Err(); err != nil {
+		return info, classify(err)
+	}
 	return info, nil
 }
 
