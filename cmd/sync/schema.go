@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -33,8 +34,8 @@ func (f *mappingFlags) register(fl *pflag.FlagSet) {
 	if f.withDB {
 		fl.StringVar(&f.db, "db", DefaultDB, "database: a SQLite file, or a postgres:// URL [DATABASE_URL]")
 	}
-	fl.StringVar(&f.config, "config", mapping.FileName, "mapping file: the table and columns Clerk users go to; without it, the default \"User\" table [CLERK_SYNC_CONFIG]")
-	fl.Var(f.onDelete, "on-delete", `what user.deleted does: "hard" deletes the row, "soft" sets the mapping's delete column (deletedAt); overrides the mapping file [CLERK_SYNC_ON_DELETE]`)
+	fl.StringVar(&f.config, "config", mapping.FileName, "mapping file: the tables and columns Clerk users (and organizations, memberships) go to; without it, the default \"User\", \"Organization\" and \"OrganizationMembership\" tables [CLERK_SYNC_CONFIG]")
+	fl.Var(f.onDelete, "on-delete", `what a deletion (user.deleted, organization.deleted …) does: "hard" deletes the row, "soft" sets the mapping's delete column (deletedAt); overrides the mapping file [CLERK_SYNC_ON_DELETE]`)
 }
 
 // load reads the mapping file: the one named by --config or
@@ -68,12 +69,21 @@ func (f *mappingFlags) resolve(cmd *cobra.Command) (mapping.Mapping, error) {
 	return f.load(cmd)
 }
 
-// describe names the mapping in messages.
+// describe names the mapping in messages: the table of each kind it
+// syncs.
 func describe(m mapping.Mapping) string {
-	if m.Source == "" {
-		return fmt.Sprintf("table %s (the default mapping)", m.QualifiedName())
+	var tables []string
+	for _, p := range m.Projections() {
+		tables = append(tables, p.QualifiedName())
 	}
-	return fmt.Sprintf("table %s (mapping %s)", m.QualifiedName(), m.Source)
+	what := "table " + tables[0]
+	if len(tables) > 1 {
+		what = "tables " + strings.Join(tables, ", ")
+	}
+	if m.Source == "" {
+		return what + " (the default mapping)"
+	}
+	return fmt.Sprintf("%s (mapping %s)", what, m.Source)
 }
 
 // loadEnv reads the environment and the .env files of the working
@@ -95,12 +105,12 @@ func newSchemaCmd(stdout io.Writer) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "schema",
-		Short: "Print the users table of the mapping, as a Prisma model or SQL",
-		Long: `schema prints the users table that clerk-sync writes under the current mapping
-(clerk-sync.yaml, or the default "User" table without one): the Prisma model
-(the default) to paste into schema.prisma, or the DDL in the form that
-` + "`prisma migrate`" + ` writes. --example prints a commented clerk-sync.yaml to start
-from.`,
+		Short: "Print the tables of the mapping, as Prisma models or SQL",
+		Long: `schema prints the tables that clerk-sync writes under the current mapping
+(clerk-sync.yaml, or without one the default "User", "Organization" and
+"OrganizationMembership" tables): the Prisma models (the default) to paste into
+schema.prisma, or the DDL in the form that ` + "`prisma migrate`" + ` writes. --example
+prints a commented clerk-sync.yaml to start from.`,
 		Example: `  clerk-sync schema
   clerk-sync schema --sql postgres
   clerk-sync schema --example > clerk-sync.yaml`,
@@ -120,10 +130,15 @@ from.`,
 			if err != nil {
 				return err
 			}
-			if sql == "" {
-				fmt.Fprint(stdout, m.Prisma())
-			} else {
-				fmt.Fprint(stdout, m.DDL(sql, false))
+			for i, p := range m.Projections() {
+				if i > 0 {
+					fmt.Fprintln(stdout)
+				}
+				if sql == "" {
+					fmt.Fprint(stdout, p.Prisma())
+				} else {
+					fmt.Fprint(stdout, p.DDL(sql, false))
+				}
 			}
 			return nil
 		},
@@ -170,13 +185,17 @@ func newDoctorCmd(stdout io.Writer) *cobra.Command {
 	var retention store.Retention
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check the users table against the mapping, changing nothing",
-		Long: `doctor connects to the database and checks the users table against the mapping
-(clerk-sync.yaml, or the default "User" table): a missing table or column, a
-type that cannot hold its value, a NOT NULL column the mapping never fills, a
-primary key it cannot fill, a key without a unique index, and a unique index on
-the email (a warning: Clerk users can change and swap emails, and a deleted
-user's email can come back on a new account). Each finding says how to fix it.
+		Short: "Check the mapped tables against the mapping, changing nothing",
+		Long: `doctor connects to the database and checks each table of the mapping (users,
+and organizations and memberships when synced; clerk-sync.yaml, or the default
+"User", "Organization" and "OrganizationMembership" tables) against it: a
+missing table or column, a type that cannot hold its value, a NOT NULL column the
+mapping never fills, a primary key it cannot fill, a key without a unique index.
+Warnings: a unique index on the email (Clerk users can change and swap emails,
+and a deleted user's email can come back on a new account), a foreign key
+(events arrive in any order: a membership before its organization is refused
+with 500 and retried until the organization exists), and a unique index on a
+membership's (organization, user). Each finding says how to fix it.
 
 It exits 1 when a finding would make deliveries fail; clerk-sync refuses to
 start for the same findings.`,

@@ -55,7 +55,7 @@ func TestMigrate(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('User', 'clerk_sync_deliveries', 'clerk_sync_users')`).Scan(&n); err != nil || n != 3 {
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('User', 'Organization', 'OrganizationMembership', 'clerk_sync_deliveries', 'clerk_sync_entities')`).Scan(&n); err != nil || n != 5 {
 		t.Fatalf("%d tables, %v", n, err)
 	}
 }

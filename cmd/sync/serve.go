@@ -20,6 +20,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
@@ -93,11 +94,11 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "clerk-sync",
-		Short: "Keep a users table in step with Clerk's user webhooks",
-		Long: `clerk-sync receives Clerk's user.created, user.updated and user.deleted webhooks,
-verifies each delivery's Svix signature, and writes the users into PostgreSQL or
-an embedded SQLite file — correctly under duplicates, any delivery order and
-several replicas.
+		Short: "Keep your users (and organizations, memberships) tables in step with Clerk's webhooks",
+		Long: `clerk-sync receives Clerk's user.*, organization.* and organizationMembership.*
+webhooks, verifies each delivery's Svix signature, and writes the users,
+organizations and memberships into PostgreSQL or an embedded SQLite file —
+correctly under duplicates, any delivery order and several replicas.
 
 Every flag can also come from the environment (or .env.local, then .env, in the
 working directory). The signing secret comes from --secret, else
@@ -202,7 +203,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	var pub *server.Public
 	if f.tunnel.value != "off" {
-		if pub, err = f.public(env, secret, localSecret, log, banner, emit); err != nil {
+		if pub, err = f.public(env, secret, localSecret, m, log, banner, emit); err != nil {
 			return err
 		}
 	}
@@ -261,7 +262,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	webhookURL := "http://" + ln.Addr().String() + f.path
-	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "table", m.QualifiedName(), "mapping", m.Source, "on_delete", m.OnDelete, "retention", describeRetention(f.retention))
+	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "tables", describe(m), "mapping", m.Source, "on_delete", m.OnDelete, "retention", describeRetention(f.retention))
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
 	if !f.tui {
 		return server.Run(ctx, log, ln, local, pub, public)
@@ -405,10 +406,26 @@ func openLogFile() (*os.File, string, error) {
 	return f, path, nil
 }
 
+// subscribeTo lists the event types that Clerk's endpoint must send for
+// the kinds m syncs.
+func subscribeTo(m mapping.Mapping) []string {
+	var types []string
+	for _, p := range m.Projections() {
+		for _, t := range []string{clerk.UserCreated, clerk.UserUpdated, clerk.UserDeleted,
+			clerk.OrganizationCreated, clerk.OrganizationUpdated, clerk.OrganizationDeleted,
+			clerk.MembershipCreated, clerk.MembershipUpdated, clerk.MembershipDeleted} {
+			if k, _, _ := clerk.KindOf(t); k == p.EntityKind() {
+				types = append(types, t)
+			}
+		}
+	}
+	return types
+}
+
 // public sets up the tunnel: the token, the domain, the edge policy, and
 // what to print once it is up; local says the secret was generated on this
 // machine.
-func (f *serveFlags) public(env *config.Env, secret webhook.Secret, local bool, log *slog.Logger, stdout io.Writer, emit func(any)) (*server.Public, error) {
+func (f *serveFlags) public(env *config.Env, secret webhook.Secret, local bool, m mapping.Mapping, log *slog.Logger, stdout io.Writer, emit func(any)) (*server.Public, error) {
 	required := f.tunnel.value == "on"
 	token, _ := env.Lookup("NGROK_AUTHTOKEN")
 	if token == "" {
@@ -456,9 +473,9 @@ func (f *serveFlags) public(env *config.Env, secret webhook.Secret, local bool, 
 		Up: func(base string) {
 			fmt.Fprintf(stdout, `clerk-sync: tunnel up. In Clerk's Dashboard → Webhooks → Add endpoint:
   Endpoint URL     %s%s
-  Subscribe to     user.created, user.updated, user.deleted
+  Subscribe to     %s
   Signing Secret   copy it into .env.local as CLERK_WEBHOOK_SIGNING_SECRET=whsec_… and restart clerk-sync
-`, base, f.path)
+`, base, f.path, strings.Join(subscribeTo(m), ", "))
 			if local {
 				fmt.Fprintf(stdout, "clerk-sync: warning: the signing secret %s was generated on this machine (mockclerk secret); Clerk cannot know it, so its deliveries will be refused as bad-signature until you use the endpoint's own secret\n", secret.Fingerprint())
 			}
@@ -519,7 +536,7 @@ type deliveryLine struct {
 // logDelivery writes the one line per delivery of headless mode.
 func logDelivery(log *slog.Logger, r webhook.Report) {
 	attrs := []any{
-		"status", r.Status, "outcome", r.Outcome, "type", r.EventType, "user_id", r.UserID,
+		"status", r.Status, "outcome", r.Outcome, "type", r.EventType, "id", r.ID, "user_id", r.UserID,
 		"svix_id", r.SvixID, "latency_ms", ms(r.Latency),
 	}
 	level := slog.LevelInfo

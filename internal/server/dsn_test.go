@@ -149,10 +149,10 @@ func TestPrismaParamsOnPostgres(t *testing.T) {
 	}
 	st.Close()
 	var where string
-	if err := admin.QueryRow(ctx, `SELECT string_agg(table_schema, ',' ORDER BY table_schema) FROM information_schema.tables WHERE table_name IN ('User', 'clerk_sync_users')`).Scan(&where); err != nil {
+	if err := admin.QueryRow(ctx, `SELECT string_agg(table_schema, ',' ORDER BY table_schema) FROM information_schema.tables WHERE table_name IN ('User', 'Organization', 'clerk_sync_entities')`).Scan(&where); err != nil {
 		t.Fatal(err)
 	}
-	if where != "MyApp,MyApp" {
+	if where != "MyApp,MyApp,MyApp" {
 		t.Fatalf("the tables are in %s, want MyApp", where)
 	}
 }

@@ -70,28 +70,39 @@ func OpenView(ctx context.Context, dsn string, m mapping.Mapping) (store.View, s
 	return v, db.Desc + " (read only)", nil
 }
 
-// Doctor checks the users table of the database that dsn names against
-// mapping m without changing anything, and returns the findings and a
+// Doctor checks the table of each kind that mapping m syncs (users, and
+// organizations and memberships when mapped) in the database that dsn
+// names, without changing anything, and returns the findings and a
 // description of the database.
 func Doctor(ctx context.Context, dsn string, m mapping.Mapping) ([]mapping.Finding, string, error) {
 	db, err := ParseDatabase(dsn)
 	if err != nil {
 		return nil, "", err
 	}
-	var (
-		info   mapping.TableInfo
-		driver = mapping.SQLite
-	)
+	driver := mapping.SQLite
 	if db.Postgres {
 		driver = mapping.Postgres
-		info, err = postgres.Inspect(ctx, db.URL, m)
-	} else {
-		info, err = sqlite.Inspect(ctx, db.URL, m)
 	}
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", db.Desc, err)
+	var findings []mapping.Finding
+	projections := m.Projections()
+	for _, p := range projections {
+		var info mapping.TableInfo
+		if db.Postgres {
+			info, err = postgres.Inspect(ctx, db.URL, p)
+		} else {
+			info, err = sqlite.Inspect(ctx, db.URL, p)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", db.Desc, err)
+		}
+		for _, f := range mapping.Check(p, driver, info) {
+			if len(projections) > 1 {
+				f.Table = p.QualifiedName()
+			}
+			findings = append(findings, f)
+		}
 	}
-	return mapping.Check(m, driver, info), db.Desc, nil
+	return findings, db.Desc, nil
 }
 
 // Config is what the receiver needs besides its store.

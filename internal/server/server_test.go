@@ -267,8 +267,22 @@ func runContract(t *testing.T, open func(t *testing.T) *rig) {
 			t.Fatal("row exists")
 		}
 	})
+	t.Run("organization and membership events → applied, answered with their ids", func(t *testing.T) {
+		u, o := r.g.NewUser(), r.g.NewOrg(nil)
+		m := r.g.NewMember(o, u)
+		if ans := r.expect(r.deliver(r.g.MemberCreated(m)), 200, store.Applied); ans.ID != m.ID || ans.UserID != u.ID {
+			t.Fatalf("membership answer %+v, want id %s and user_id %s", ans, m.ID, u.ID)
+		}
+		if ans := r.expect(r.deliver(r.g.OrgCreated(o)), 200, store.Applied); ans.ID != o.ID || ans.UserID != "" {
+			t.Fatalf("organization answer %+v, want id %s and no user_id", ans, o.ID)
+		}
+		r.expect(r.deliver(r.g.OrgDeleted(o)), 200, store.Applied)
+		if rows, err := r.st.Rows(context.Background(), store.KindMembership); err != nil || len(rows) != 0 {
+			t.Fatalf("memberships after the organization's deletion: %+v %v", rows, err)
+		}
+	})
 	t.Run("other event types → ignored, recorded", func(t *testing.T) {
-		for _, typ := range []string{"session.created", "organization.updated", "email.created"} {
+		for _, typ := range []string{"session.created", "organizationInvitation.created", "email.created"} {
 			d := r.deliver(r.g.Other(typ, nil))
 			r.expect(d, 200, store.Ignored)
 			if o := r.stored(d.ID); o != store.Ignored {

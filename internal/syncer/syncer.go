@@ -15,7 +15,10 @@ import (
 type Result struct {
 	Outcome   store.Outcome
 	EventType string
-	UserID    string
+	// ID is the Clerk id of the entity the event is about (a user, an
+	// organization or a membership); UserID the user whose data it holds.
+	ID     string
+	UserID string
 	// Err explains a Rejected or Failed outcome, or is the store's error
 	// (wrapping store.ErrUnavailable) when nothing was recorded.
 	Err error
@@ -42,10 +45,11 @@ func (s *Syncer) Apply(ctx context.Context, svixID string, body []byte) Result {
 	if ev != nil {
 		d.Type = ev.Type
 	}
+	res := Result{EventType: d.Type}
 	if change != nil {
 		d.UserID = change.UserID()
+		res.ID, res.UserID = change.ID, d.UserID
 	}
-	res := Result{EventType: d.Type, UserID: d.UserID}
 	switch {
 	case err != nil:
 		res.Outcome, res.Err = s.record(ctx, d, store.Rejected, err)

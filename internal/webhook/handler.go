@@ -25,7 +25,8 @@ type Report struct {
 	Received  time.Time
 	SvixID    string
 	EventType string
-	UserID    string
+	ID        string // the Clerk id of the user, organization or membership
+	UserID    string // the user whose data the body holds
 	Verified  bool
 	Outcome   string // an store.Outcome, or "rejected"/"failed" before the store
 	Reason    string // set when refused or failed
@@ -41,6 +42,7 @@ type Report struct {
 type Answer struct {
 	Outcome string `json:"outcome"`
 	SvixID  string `json:"svix_id,omitempty"`
+	ID      string `json:"id,omitempty"` // the entity's Clerk id (user_…, org_…, orgmem_…)
 	UserID  string `json:"user_id,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Error   string `json:"error,omitempty"`
@@ -149,8 +151,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (Report, *heldBo
 func (h *Handler) apply(w http.ResponseWriter, r *http.Request, a Applier, rep *Report) {
 	svixID := rep.SvixID
 	res := a.Apply(r.Context(), svixID, rep.Body)
-	rep.EventType, rep.UserID, rep.Outcome = res.EventType, res.UserID, string(res.Outcome)
-	ans := Answer{Outcome: string(res.Outcome), SvixID: svixID, UserID: res.UserID}
+	rep.EventType, rep.ID, rep.UserID, rep.Outcome = res.EventType, res.ID, res.UserID, string(res.Outcome)
+	ans := Answer{Outcome: string(res.Outcome), SvixID: svixID, ID: res.ID, UserID: res.UserID}
 	switch {
 	case res.Err == nil:
 		rep.Status = http.StatusOK
