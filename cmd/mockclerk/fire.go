@@ -14,10 +14,13 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/tidwall/gjson"
 
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/load"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
@@ -159,7 +162,13 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 		dv.OnAttempt = func(d fake.Delivery, a fake.Attempt) {
 			mu.Lock()
 			defer mu.Unlock()
-			fmt.Fprintf(stdout, "%s  --> %s %s [%s]%s\n", clock(), d.Event.Type, d.Event.UserID, d.ID, attemptNote(a.N))
+			// The entity's own id: the user's, the organization's or the
+			// membership's.
+			id := d.Event.UserID
+			if k, _, ok := clerk.KindOf(d.Event.Type); ok && k != store.KindUser {
+				id = gjson.GetBytes(d.Body, "data.id").String()
+			}
+			fmt.Fprintf(stdout, "%s  --> %s %s [%s]%s\n", clock(), d.Event.Type, id, d.ID, attemptNote(a.N))
 			switch {
 			case a.Err != nil:
 				fmt.Fprintf(stdout, "%s  <-- error: %v\n", clock(), a.Err)

@@ -93,6 +93,65 @@ func TestSendAgainstTheReceiver(t *testing.T) {
 	}
 }
 
+// Organization and membership events act on the last organization, user
+// and membership mockclerk made, or on --org and --user.
+func TestSendOrganizations(t *testing.T) {
+	setup(t)
+	st, _ := storetest.SQLite(t, store.HardDelete)
+	url := receiver(t, st)
+	ctx := context.Background()
+	send := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := mockclerk(ctx, append([]string{"send", "--to", url}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		return out
+	}
+	rows := func(kind store.Kind) []store.User {
+		t.Helper()
+		r, err := st.Rows(ctx, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if code, _, errOut := mockclerk(ctx, "send", "organization.updated", "--to", url); code != 2 || !strings.Contains(errOut, "no organization to act on") {
+		t.Fatalf("update before any organization: exit %d %s", code, errOut)
+	}
+	if out := send("organization.created"); !strings.Contains(out, "--> organization.created org_") {
+		t.Fatalf("the line names no organization:\n%s", out)
+	}
+	send("user.created", "--set", "first_name=Ada")
+	send("organizationMembership.created", "--set", "role=org:admin")
+	orgs, members, users := rows(store.KindOrganization), rows(store.KindMembership), rows(store.KindUser)
+	if len(orgs) != 1 || len(members) != 1 || len(users) != 1 ||
+		members[0].Other["organization_id"] != orgs[0].ClerkID || members[0].Other["user_id"] != users[0].ClerkID || members[0].Other["role"] != "org:admin" {
+		t.Fatalf("organizations %+v\nmemberships %+v\nusers %+v", orgs, members, users)
+	}
+	send("organizationMembership.updated")
+	if m := rows(store.KindMembership); len(m) != 1 || m[0].Other["role"] != "org:member" {
+		t.Fatalf("after the role change: %+v", m)
+	}
+	send("organization.updated")
+	if o := rows(store.KindOrganization); len(o) != 1 || o[0].Other["name"] == orgs[0].Other["name"] {
+		t.Fatalf("after the rename: %+v, was %+v", o, orgs)
+	}
+	other := "org_2otherOrganizationId000000"
+	send("organizationMembership.created", "--org", other, "--user", users[0].ClerkID)
+	if m := rows(store.KindMembership); len(m) != 2 {
+		t.Fatalf("a membership of --org: %+v", m)
+	}
+	send("organization.deleted") // the last one acted on: other
+	send("organization.deleted", "--org", orgs[0].ClerkID)
+	if o, m := rows(store.KindOrganization), rows(store.KindMembership); len(o) != 0 || len(m) != 0 {
+		t.Fatalf("after both deletions: organizations %+v, memberships %+v", o, m)
+	}
+	if out := send("organizationMembership.updated"); !strings.Contains(out, "200 stale") {
+		t.Fatalf("a late membership update after its organization's deletion:\n%s", out)
+	}
+}
+
 func TestSendMistakes(t *testing.T) {
 	setup(t)
 	ctx := context.Background()
@@ -101,7 +160,7 @@ func TestSendMistakes(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"send", "user.nope"}, 2, "known: organization.created, session.created, user.created"},
+		{[]string{"send", "user.nope"}, 2, "known: organization.created, organization.deleted"},
 		{[]string{"send", "user.updated"}, 2, "no user to act on"},
 		{[]string{"send", "user.created", "--set", "nonsense"}, 2, "want path=value"},
 		{[]string{"send", "user.created", "--data", `[1]`}, 2, "--data: not a JSON object"},

@@ -18,6 +18,7 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/load"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 // defaultTo is the local clerk-sync's webhook URL.
@@ -26,6 +27,7 @@ const defaultTo = "http://localhost:8080/api/webhooks/clerk"
 type sendCmd struct {
 	fireFlags
 	user      string
+	org       string
 	count     int
 	set       []string
 	overrides []string
@@ -45,7 +47,11 @@ printing a line per attempt and a summary. It exits 1 if any delivery ends
 without a 2xx answer.
 
 user.updated and user.deleted act on --user, or else on the last user that
-mockclerk created on this machine. The hard cases a receiver must survive are
+mockclerk created on this machine. organization.updated and organization.deleted
+act on --org, or else on the last organization it created; a membership event is
+about --org (or the last organization) and --user (or the last user; a new one
+when there is none), and organizationMembership.updated / .deleted act on the
+last membership it created when no flag names another. The hard cases a receiver must survive are
 flags: --duplicate, --shuffle, --tamper, --stale, --headers, --no-sign, --retry.
 --profile (or MOCKCLERK_PROFILE) matches the users it invents to your Clerk
 instance's sign-up settings. Events are generated as they are sent, so a
@@ -53,6 +59,10 @@ large --count runs in little memory.`,
 		Example: `  mockclerk send user.created
   mockclerk send user.updated --set first_name=Ada --set public_metadata='{"plan":"pro"}'
   mockclerk send user.deleted --user user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C
+  mockclerk send organization.created
+  mockclerk send organizationMembership.created --set role=org:admin   # the last user joins the last organization
+  mockclerk send organizationMembership.created --org org_2pQmE5n2Rb8Wc1Yt4Kd7Hs0Lx3V --user user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C
+  mockclerk send organization.deleted --org org_2pQmE5n2Rb8Wc1Yt4Kd7Hs0Lx3V
   mockclerk send user.created --count 100 --duplicate 2 --shuffle --concurrency 8
   mockclerk send user.created --tamper body            # expect 400 bad-signature
   mockclerk send user.created --stale 6m               # expect 400 too-old
@@ -67,7 +77,8 @@ large --count runs in little memory.`,
 	}
 	fl := cmd.Flags()
 	c.register(fl, 1)
-	fl.StringVar(&c.user, "user", "", "user id for user.updated / user.deleted (default: the last user created)")
+	fl.StringVar(&c.user, "user", "", "user id for user.updated / user.deleted and membership events (default: the last user created)")
+	fl.StringVar(&c.org, "org", "", "organization id for organization.* and membership events (default: the last organization created)")
 	fl.IntVar(&c.count, "count", 1, "how many events to send")
 	fl.StringArrayVar(&c.set, "set", nil, "override a field of data: path=value (gjson path; repeatable)")
 	fl.StringArrayVar(&c.overrides, "override", nil, "same as --set")
@@ -102,8 +113,14 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 		return err
 	}
 	src := &source{g: c.generator(uint64(time.Now().UnixNano())), eventType: eventType, sets: append(c.set, c.overrides...)}
+	kind, _, _ := clerk.KindOf(eventType)
 	if eventType == clerk.UserUpdated || eventType == clerk.UserDeleted {
 		if src.user, err = c.targetUser(src.g, statePath); err != nil {
+			return err
+		}
+	}
+	if kind == store.KindOrganization || kind == store.KindMembership {
+		if err := c.targetOrg(src, statePath); err != nil {
 			return err
 		}
 	}
@@ -127,9 +144,14 @@ func (c *sendCmd) run(ctx context.Context, eventType string, stdout, stderr io.W
 		deliveries = load.Shuffle(deliveries, shuffleWindow, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	}
 	fireErr := c.fire(ctx, dv, rate, deliveries, stdout, stderr)
-	if src.user != nil {
+	if src.user != nil && kind == store.KindUser {
 		if err := fake.SaveUser(statePath, src.user); err != nil {
 			fmt.Fprintf(stderr, "mockclerk: could not remember user %s: %v\n", src.user.ID, err)
+		}
+	}
+	if src.orgs.Org != nil {
+		if err := fake.SaveOrgs(statePath, src.orgs); err != nil {
+			fmt.Fprintf(stderr, "mockclerk: could not remember organization %s: %v\n", src.orgs.Org.ID, err)
 		}
 	}
 	if genErr != nil {
@@ -164,13 +186,15 @@ func (c *sendCmd) stream(src *source, first fake.Delivery, errp *error) iter.Seq
 type source struct {
 	g         *fake.Generator
 	eventType string
-	user      *fake.User // the user acted on; after user.created, the last one made
-	data      []byte     // --data
-	sets      []string   // --set and --override
+	user      *fake.User    // the user acted on; after user.created, the last one made
+	orgs      fake.OrgState // the organization and membership acted on
+	newUsers  bool          // a membership.created without a user invents one each time
+	data      []byte        // --data
+	sets      []string      // --set and --override
 }
 
 func (s *source) next() (fake.Delivery, error) {
-	ev, u, err := s.g.Event(s.eventType, s.user)
+	ev, u, err := s.event()
 	if err != nil {
 		return fake.Delivery{}, err
 	}
@@ -189,7 +213,100 @@ func (s *source) next() (fake.Delivery, error) {
 	if id := gjson.GetBytes(ev.Body, "data.id"); id.Exists() && clerk.IsUserEvent(s.eventType) {
 		ev.UserID = id.String()
 	}
+	// What --set changed is what the next event starts from.
+	if m := s.orgs.Member; m != nil && (s.eventType == clerk.MembershipCreated || s.eventType == clerk.MembershipUpdated) {
+		m.ID, m.Role = gjson.GetBytes(ev.Body, "data.id").String(), gjson.GetBytes(ev.Body, "data.role").String()
+	}
+	if o := s.orgs.Org; o != nil && (s.eventType == clerk.OrganizationCreated || s.eventType == clerk.OrganizationUpdated) {
+		o.ID, o.Name = gjson.GetBytes(ev.Body, "data.id").String(), gjson.GetBytes(ev.Body, "data.name").String()
+	}
 	return fake.Delivery{ID: s.g.ID("msg"), Body: ev.Body, Event: ev}, nil
+}
+
+// event makes the next event of the send's type.
+func (s *source) event() (fake.Event, *fake.User, error) {
+	g, o := s.g, s.orgs.Org
+	switch s.eventType {
+	case clerk.OrganizationCreated:
+		s.orgs = fake.OrgState{Org: g.NewOrg(s.user)}
+		return g.OrgCreated(s.orgs.Org), s.user, nil
+	case clerk.OrganizationUpdated:
+		return g.OrgUpdated(o), s.user, nil
+	case clerk.OrganizationDeleted:
+		return g.OrgDeleted(o), s.user, nil
+	case clerk.MembershipCreated:
+		if s.user == nil || s.newUsers {
+			s.user, s.newUsers = g.NewUser(), true
+		}
+		s.orgs.Member = g.NewMember(o, s.user)
+		return g.MemberCreated(s.orgs.Member), s.user, nil
+	case clerk.MembershipUpdated:
+		return g.MemberUpdated(s.orgs.Member), s.user, nil
+	case clerk.MembershipDeleted:
+		return g.MemberDeleted(s.orgs.Member), s.user, nil
+	}
+	return g.Event(s.eventType, s.user)
+}
+
+// targetOrg sets the organization (and, for a membership's update or
+// deletion, the membership) that the send's events are about: --org and
+// --user, else what mockclerk remembers.
+func (c *sendCmd) targetOrg(src *source, statePath string) error {
+	last, err := fake.LoadOrgs(statePath)
+	if err != nil {
+		return err
+	}
+	g := src.g
+	switch {
+	case src.eventType == clerk.OrganizationCreated:
+		if c.org != "" {
+			return usageError("--org names an organization to act on; organization.created makes a new one (set its id with --set id=org_…)")
+		}
+		if src.user, err = fake.LoadUser(statePath); err != nil { // the creator, when known
+			return err
+		}
+		if c.user != "" {
+			src.user = g.UserWithID(c.user)
+		}
+		return nil
+	case c.org != "" && last.Org != nil && last.Org.ID == c.org:
+		src.orgs.Org = last.Org
+	case c.org != "":
+		src.orgs.Org = g.OrgWithID(c.org) // one this machine has not seen
+	case last.Org == nil:
+		return usageError("no organization to act on: pass --org, or run `mockclerk send organization.created` first")
+	default:
+		src.orgs.Org = last.Org
+	}
+	if src.eventType != clerk.MembershipCreated && src.eventType != clerk.MembershipUpdated && src.eventType != clerk.MembershipDeleted {
+		return nil
+	}
+	lastUser, err := fake.LoadUser(statePath)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.user != "" && lastUser != nil && lastUser.ID == c.user:
+		src.user = lastUser
+	case c.user != "":
+		src.user = g.UserWithID(c.user)
+	default:
+		src.user = lastUser
+	}
+	if src.eventType == clerk.MembershipCreated {
+		return nil
+	}
+	m := last.Member
+	switch {
+	case m != nil && m.Org.ID == src.orgs.Org.ID && (src.user == nil || c.user == "" || m.User.ID == src.user.ID):
+		m.Org = src.orgs.Org
+	case src.user != nil:
+		m = g.NewMember(src.orgs.Org, src.user) // one this machine has not seen: --set id=orgmem_… names it
+	default:
+		return usageError("no membership to act on: pass --user (and --org), or run `mockclerk send organizationMembership.created` first")
+	}
+	src.orgs.Member, src.user = m, m.User
+	return nil
 }
 
 // targetUser is the user that an update or delete acts on.

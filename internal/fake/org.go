@@ -57,6 +57,13 @@ func (g *Generator) NewOrg(creator *User) *Org {
 	return o
 }
 
+// OrgWithID invents the rest of an organization known only by its id.
+func (g *Generator) OrgWithID(id string) *Org {
+	o := g.NewOrg(nil)
+	o.ID = id
+	return o
+}
+
 // orgTick is the time of o's next event, after every event of o so far.
 func (g *Generator) orgTick(o *Org) int64 {
 	return max(g.tick(), o.CreatedAt+1, o.UpdatedAt+1, o.DeletedAt+1)

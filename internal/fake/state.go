@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/clerk-sync/clerk-sync/internal/config"
 )
@@ -51,4 +52,45 @@ func SaveUser(path string, u *User) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// OrgState is what mockclerk remembers of organizations: the last one it
+// created or acted on, and the last membership.
+type OrgState struct {
+	Org    *Org    `json:"org,omitempty"`
+	Member *Member `json:"member,omitempty"`
+}
+
+// orgStatePath is the file beside the user's state that holds OrgState.
+func orgStatePath(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + "-orgs.json"
+}
+
+// LoadOrgs reads the remembered organization and membership (none when
+// there is no file).
+func LoadOrgs(path string) (OrgState, error) {
+	var s OrgState
+	b, err := os.ReadFile(orgStatePath(path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("mockclerk state %s is damaged (delete it): %w", orgStatePath(path), err)
+	}
+	return s, nil
+}
+
+// SaveOrgs remembers s.
+func SaveOrgs(path string, s OrgState) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(orgStatePath(path), b, 0o644)
 }

@@ -41,6 +41,20 @@ on_delete:
   mode: soft            # hard: delete the row; soft: set the column below
   column: deleted_at    # a timestamp (set to the deletion time) or a boolean (set true)
   type: timestamp       # or boolean
+
+# Organizations and memberships: leave a section out and those events are
+# recorded as ignored; "default" writes the default table (Organization,
+# OrganizationMembership); or map them like the users, onto your tables.
+organizations: default
+memberships:
+  table: org_members
+  key: clerk_id         # the Clerk membership id (orgmem_…)
+  columns:
+    org_id: organization_id
+    user_id: user_id
+    role: role
+    created_at: created_at
+    updated_at: updated_at
 `
 
 // Load reads the mapping file at path. Every mistake is reported with the

@@ -38,6 +38,14 @@ func TestParseExample(t *testing.T) {
 			{"updated_at", UpdatedAt, Time},
 		},
 		OnDelete: store.SoftDelete, DeleteColumn: "deleted_at", DeleteAs: Time,
+		Others: []Mapping{DefaultOrganizations(), {
+			Kind: store.KindMembership, Table: "org_members", Model: "OrgMembers", Key: "clerk_id",
+			Columns: []Column{
+				{"org_id", OrganizationID, Text}, {"user_id", UserID, Text}, {"role", Role, Text},
+				{"created_at", CreatedAt, Time}, {"updated_at", UpdatedAt, Time},
+			},
+			OnDelete: store.HardDelete, DeleteAs: Time,
+		}},
 	}
 	got := mustParse(t, Example)
 	if !reflect.DeepEqual(got, want) {
@@ -93,6 +101,31 @@ func TestParse(t *testing.T) {
 
 // TestParseDefault: a file that spells out the default mapping is the
 // default, so clerk-sync creates its table.
+// The sections of the other kinds: their own keys and fields, errors with
+// their line, and a field of another kind refused.
+func TestParseSections(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"table: u\nkey: k\norganizations: {table: o}\n", "3: no key: name the column that holds the Clerk organization id"},
+		{"table: u\nkey: k\nmemberships: {table: m, key: k, columns: {e: email}}\n", `column "e": unknown Clerk field "email" of membership`},
+		{"table: u\nkey: k\norganizations: [1]\n", "3: organizations: want default"},
+		{"table: u\nkey: k\norganizations: {table: u, key: k}\n", `table "u" is the table of the users already`},
+		{"table: u\nkey: k\nmemberships: {table: m, key: k, organizations: default}\n", "organizations: a section of its own at the top level"},
+		{"table: u\nkey: k\nmembers: default\n", `unknown key "members"`},
+	} {
+		_, err := Parse([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	m := mustParse(t, "table: u\nkey: k\nmemberships: default\n")
+	if got, ok := m.For(store.KindMembership); !ok || !got.IsDefault() {
+		t.Fatalf("memberships: default gave %+v, %v", got, ok)
+	}
+	if _, ok := m.For(store.KindOrganization); ok {
+		t.Fatal("organizations are synced without a section")
+	}
+}
+
 func TestParseDefault(t *testing.T) {
 	m := mustParse(t, `table: User
 key: clerkId
