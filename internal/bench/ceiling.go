@@ -23,7 +23,7 @@ import (
 // conditional upsert does write, as most real deliveries do.
 const ceilingScript = `\set uid random(1, :users)
 BEGIN;
-INSERT INTO clerk_sync_users AS s (user_id, version) VALUES ('user_' || :uid, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) ON CONFLICT (user_id) DO UPDATE SET version = excluded.version, changed_at = now() WHERE NOT s.deleted AND s.version < excluded.version;
+INSERT INTO clerk_sync_entities AS s (kind, id, version) VALUES ('user', 'user_' || :uid, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, changed_at = now() WHERE NOT s.deleted AND s.version < excluded.version;
 INSERT INTO "User" ("id", "clerkId", "email", "firstName", "lastName", "username", "imageUrl", "createdAt", "updatedAt") VALUES ('user_' || :uid, 'user_' || :uid, 'ada' || :uid || '@example.com', 'Ada', 'Lovelace', NULL, 'https://img.clerk.com/eyJ0eXBlIjoicHJveHkiLCJzcmMiOiJodHRwcz', now(), now()) ON CONFLICT ("id") DO UPDATE SET "email" = excluded."email", "firstName" = excluded."firstName", "lastName" = excluded."lastName", "username" = excluded."username", "imageUrl" = excluded."imageUrl", "createdAt" = excluded."createdAt", "updatedAt" = excluded."updatedAt";
 INSERT INTO clerk_sync_deliveries AS d (svix_id, event_type, user_id, outcome, received_at, payload) VALUES ('msg_' || md5(random()::text), 'user.updated', 'user_' || :uid, 'applied', now(), :payload) ON CONFLICT (svix_id) DO UPDATE SET event_type = excluded.event_type, user_id = excluded.user_id, outcome = excluded.outcome, error = NULL, attempts = d.attempts + 1, received_at = excluded.received_at, payload = excluded.payload WHERE d.outcome IN ('failed', 'rejected');
 END;

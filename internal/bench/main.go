@@ -59,6 +59,9 @@ type config struct {
 	table       string // "default", or a Prisma-made table of storetest
 	variants    []variant
 	hostile     *hostileConfig
+	baseline    string // a git ref whose receiver runs beside this one
+	orgs        int    // organizations in the workload
+	members     int    // memberships per organization
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -84,6 +87,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&hc.valid, "valid", 2000, "-hostile: valid deliveries, each a new user")
 	fs.IntVar(&hc.senders, "valid-senders", 16, "-hostile: concurrent senders of the valid deliveries")
 	fs.DurationVar(&hc.settle, "settle", 20*time.Second, "-hostile: how long to watch the memory after the attack")
+	fs.StringVar(&c.baseline, "baseline", "", "also measure the receiver built from this git ref (e.g. HEAD~3, a tag), each run beside this tree's, to compare within one run")
+	fs.IntVar(&c.orgs, "orgs", 0, "organizations in the workload (a mixed stream): each created, updated once, 10% deleted, with -members memberships each")
+	fs.IntVar(&c.members, "members", 5, "-orgs: memberships per organization (users drawn at random), each created and its role changed once")
 	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
@@ -128,6 +134,9 @@ Flags:
 	if c.variants, err = variants(*retention); err != nil {
 		return c, err
 	}
+	if c.orgs < 0 || c.members < 0 || c.members > c.users {
+		return c, errors.New("-orgs must be at least 0, and -members between 0 and -users")
+	}
 	if c.dup < 0 || c.dup >= 1 || c.delete < 0 || c.delete > 1 {
 		return c, errors.New("-dup must be in [0, 1) and -delete in [0, 1]")
 	}
@@ -151,11 +160,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer done()
+	builds := []receiverBuild{{"", bin}}
+	if cfg.baseline != "" {
+		fmt.Fprintln(stdout, "building the receiver of", cfg.baseline)
+		old, err := buildRef(ctx, cfg.baseline, tmp)
+		if err != nil {
+			return err
+		}
+		builds = []receiverBuild{{cfg.baseline, old}, {"this tree", bin}}
+	}
 	// The seed plan's email is required: its workload has no phone-only users.
 	w, err := generate(cfg.seed, cfg.deliveries, cfg.users, cfg.dup, cfg.delete, cfg.table == "seed-plan")
 	if err != nil {
 		return err
 	}
+	w.addOrgs(cfg.seed, cfg.orgs, cfg.members)
 	fmt.Fprintln(stdout, "workload:", w.mix())
 	fmt.Fprintln(stdout, "users table:", cfg.table)
 
@@ -179,12 +198,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, st := range cfg.stores {
 		for _, n := range cfg.concurrency {
 			for _, v := range cfg.variants {
-				r, err := measure(ctx, cfg, bin, tmp, cl, w, st, n, v)
-				if err != nil {
-					return err
+				for _, b := range builds {
+					r, err := measure(ctx, cfg, b, tmp, cl, w, st, n, v)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(stdout, r.progress())
+					results = append(results, r)
 				}
-				fmt.Fprintln(stdout, r.progress())
-				results = append(results, r)
 			}
 		}
 	}
@@ -198,6 +219,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // result is one row of the table.
 type result struct {
+	build   string // the baseline's git ref, "this tree", or "" without -baseline
 	store   string
 	senders int
 	stats   load.Stats
@@ -211,9 +233,18 @@ type result struct {
 }
 
 // measure runs the workload once against a fresh database of one store.
-func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluster, w *workload, storeName string, senders int, v variant) (result, error) {
-	r := result{store: storeName, senders: senders, variant: v}
+func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *pgtest.Cluster, w *workload, storeName string, senders int, v variant) (result, error) {
+	r := result{build: b.name, store: storeName, senders: senders, variant: v}
+	bin := b.bin
 	name := fmt.Sprintf("%s_c%d", storeName, senders)
+	if b.name != "" {
+		name += "_" + strings.Map(func(c rune) rune {
+			if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+				return c
+			}
+			return '_'
+		}, strings.ToLower(b.name))
+	}
 	pruned := v.keep != (store.Retention{})
 	if pruned {
 		name += "_pruned"
@@ -275,7 +306,12 @@ func measure(ctx context.Context, cfg config, bin, tmp string, cl *pgtest.Cluste
 	if r.check, err = checkTable(ctx, db, m, storetest.Rows(m, w.users...), &r); err != nil {
 		return r, err
 	}
-	if storeName == "postgres" && !pruned { // once per sender count
+	if len(w.orgs) > 0 && b.name != cfg.baseline { // the baseline may know no organizations
+		if err := checkOrgs(ctx, db, m, w, &r); err != nil {
+			return r, err
+		}
+	}
+	if storeName == "postgres" && !pruned && b.name != cfg.baseline { // once per sender count
 		if r.ceiling, err = ceiling(ctx, cl, tmp, senders, cfg.users, w.updateBody()); err != nil {
 			return r, err
 		}
@@ -320,6 +356,30 @@ func checkTable(ctx context.Context, db string, m mapping.Mapping, want []store.
 	r.note("table differs (%d rows read, %d expected); first differences:\n    %s",
 		len(got), len(want), strings.Join(lines[:min(len(lines), 6)], "\n    "))
 	return fmt.Sprintf("%d wrong, %d missing, %d extra", count("got "), count("missing "), count("extra ")), nil
+}
+
+// checkOrgs compares the organizations and memberships tables of db with
+// what the workload implies, exactly, and adds the result to r.check.
+func checkOrgs(ctx context.Context, db string, m mapping.Mapping, w *workload, r *result) error {
+	st, _, err := server.OpenStore(ctx, db, m)
+	if err != nil {
+		return fmt.Errorf("open %s for the table check: %w", r.store, err)
+	}
+	defer st.Close()
+	for kind, want := range map[store.Kind][]store.User{store.KindOrganization: w.orgRows(m), store.KindMembership: w.memberRows(m)} {
+		got, err := st.Rows(ctx, kind)
+		if err != nil {
+			return fmt.Errorf("read %ss for the table check: %w", kind, err)
+		}
+		if diff := storetest.DiffUsers(got, want); diff != "" {
+			lines := strings.Split(strings.TrimSpace(diff), "\n")
+			r.note("%ss table differs (%d rows read, %d expected); first differences:\n    %s",
+				kind, len(got), len(want), strings.Join(lines[:min(len(lines), 6)], "\n    "))
+			r.check += ", " + string(kind) + "s differ"
+		}
+	}
+	r.check += fmt.Sprintf(" (+%d orgs, %d memberships)", len(w.orgRows(m)), len(w.memberRows(m)))
+	return nil
 }
 
 // prepareTable creates the app's users table that the name of -table

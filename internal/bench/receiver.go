@@ -35,6 +35,41 @@ func build(ctx context.Context, root string) (string, error) {
 	return filepath.Join(root, binary), nil
 }
 
+// receiverBuild is a receiver binary to measure, named after its git ref.
+type receiverBuild struct {
+	name string // "" when only this tree is measured
+	bin  string
+}
+
+// buildRef builds the receiver at the git ref into dir, from a
+// temporary worktree.
+func buildRef(ctx context.Context, ref, dir string) (string, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	tree := filepath.Join(dir, "baseline-src")
+	git := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	if err := git("worktree", "add", "--detach", tree, ref); err != nil {
+		return "", fmt.Errorf("-baseline %s: %w", ref, err)
+	}
+	defer git("worktree", "remove", "--force", tree) //nolint:errcheck // a leftover worktree is pruned by git later
+	bin := filepath.Join(dir, "clerk-sync-baseline")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sync")
+	cmd.Dir = tree
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the receiver of %s: %w\n%s", ref, err, out)
+	}
+	return bin, nil
+}
+
 // workspace makes a temporary directory (named after pattern) and builds
 // the receiver; done removes the directory, or with keep names it.
 func workspace(ctx context.Context, pattern string, keep bool, stdout io.Writer) (bin, tmp string, done func(), err error) {

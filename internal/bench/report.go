@@ -19,7 +19,7 @@ func (r result) progress() string {
 	for _, k := range slices.Sorted(maps.Keys(r.stats.Outcomes)) {
 		outcomes = append(outcomes, fmt.Sprintf("%s=%d", k, r.stats.Outcomes[k]))
 	}
-	name := r.store
+	name := r.label()
 	if r.variant.name != "" {
 		name += " (" + r.variant.name + ")"
 	}
@@ -89,13 +89,21 @@ func printTable(w io.Writer, rs []result) {
 			ratio = fmt.Sprintf("%.0f%%", 100*r.stats.PerSecond/r.ceiling)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.store, r.senders, r.stats.PerSecond, ms(r.stats.P50), ms(r.stats.P99), rss, non2xx, r.check, ceil, ratio)
+			r.label(), r.senders, r.stats.PerSecond, ms(r.stats.P50), ms(r.stats.P99), rss, non2xx, r.check, ceil, ratio)
 	}
 	tw.Flush()
 	for _, r := range rs {
 		for _, n := range r.notes {
-			fmt.Fprintf(w, "\n%s, %d senders: %s", r.store, r.senders, n)
+			fmt.Fprintf(w, "\n%s, %d senders: %s", r.label(), r.senders, n)
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// label names the run's store, and its build when a baseline is measured.
+func (r result) label() string {
+	if r.build == "" {
+		return r.store
+	}
+	return r.store + " @ " + r.build
 }

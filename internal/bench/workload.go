@@ -10,6 +10,7 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
 
@@ -21,6 +22,8 @@ type workload struct {
 	ids    []string     // svix-id of events[i]
 	order  []int        // indexes into events, shuffled; a repeated index is a duplicate
 	users  []*fake.User // as their events leave them
+	orgs   []*fake.Org
+	member []*fake.Member
 
 	created, updated, deleted, dups int
 }
@@ -114,4 +117,62 @@ func (w *workload) updateBody() []byte {
 		}
 	}
 	return w.events[0].Body
+}
+
+// addOrgs adds orgs organizations to the workload, each created, renamed
+// once and one in ten deleted, with members memberships each (users drawn
+// at random; each created and its role changed once), all shuffled into
+// the stream. The memberships of deleted users and organizations must be
+// gone at the end.
+func (w *workload) addOrgs(seed uint64, orgs, members int) {
+	if orgs == 0 {
+		return
+	}
+	rng := mrand.New(mrand.NewPCG(seed, seed+1))
+	g := fake.New(seed+1, genStart)
+	var evs []fake.Event
+	for i := range orgs {
+		o := g.NewOrg(w.users[rng.IntN(len(w.users))])
+		w.orgs = append(w.orgs, o)
+		evs = append(evs, g.OrgCreated(o))
+		for _, u := range rng.Perm(len(w.users))[:members] {
+			m := g.NewMember(o, w.users[u])
+			w.member = append(w.member, m)
+			evs = append(evs, g.MemberCreated(m), g.MemberUpdated(m))
+		}
+		evs = append(evs, g.OrgUpdated(o))
+		if i%10 == 9 {
+			evs = append(evs, g.OrgDeleted(o))
+		}
+	}
+	for _, ev := range evs {
+		w.order = append(w.order, len(w.events))
+		w.events = append(w.events, ev)
+		w.ids = append(w.ids, g.ID("msg"))
+	}
+	rng.Shuffle(len(w.order), func(i, j int) { w.order[i], w.order[j] = w.order[j], w.order[i] })
+}
+
+// orgRows are the organizations' rows the workload must leave under m.
+func (w *workload) orgRows(m mapping.Mapping) []store.User {
+	km, _ := m.For(store.KindOrganization)
+	var rows []store.User
+	for _, o := range w.orgs {
+		if r := o.Row(); r != nil {
+			rows = append(rows, storetest.Project(km, *r))
+		}
+	}
+	return rows
+}
+
+// memberRows are the memberships' rows the workload must leave under m.
+func (w *workload) memberRows(m mapping.Mapping) []store.User {
+	km, _ := m.For(store.KindMembership)
+	var rows []store.User
+	for _, mb := range w.member {
+		if r := mb.Row(); r != nil {
+			rows = append(rows, storetest.Project(km, *r))
+		}
+	}
+	return rows
 }
