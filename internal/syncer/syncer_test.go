@@ -11,6 +11,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
@@ -69,6 +70,44 @@ func TestBodiesNoStoreCanKeepAlike(t *testing.T) {
 			}
 			if res := s.Apply(context.Background(), "msg_created", created.Body); res.Outcome != store.Applied || res.Err != nil {
 				t.Fatalf("the user's own created after the refused ones: %s %v", res.Outcome, res.Err)
+			}
+		})
+	}
+}
+
+// A mapping that keeps users only records organization and membership
+// events as ignored, on both stores, and a later mapping that keeps them
+// starts from their next event.
+func TestKindsNotMappedAreIgnored(t *testing.T) {
+	for driver, open := range map[string]func(*testing.T) store.Store{
+		"sqlite": func(t *testing.T) store.Store {
+			st, _ := storetest.SQLiteWith(t, mapping.DefaultUsers(), "")
+			return st
+		},
+		"postgres": func(t *testing.T) store.Store {
+			st, _ := storetest.PostgresWith(t, pgtest.URL(t), mapping.DefaultUsers(), "")
+			return st
+		},
+	} {
+		t.Run(driver, func(t *testing.T) {
+			st := open(t)
+			s := syncer.New(st)
+			g := fake.New(9, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+			u, o := g.NewUser(), g.NewOrg(nil)
+			for i, ev := range []fake.Event{g.OrgCreated(o), g.MemberCreated(g.NewMember(o, u)), g.OrgDeleted(o)} {
+				id := fmt.Sprintf("msg_kind_%d", i)
+				if res := s.Apply(context.Background(), id, ev.Body); res.Outcome != store.Ignored || res.Err != nil {
+					t.Fatalf("%s: %s %v, want ignored", ev.Type, res.Outcome, res.Err)
+				}
+				if r, err := st.Delivery(context.Background(), id); err != nil || r.Outcome != store.Ignored {
+					t.Fatalf("%s: ledger %+v %v", ev.Type, r, err)
+				}
+			}
+			if _, err := st.Rows(context.Background(), store.KindOrganization); !errors.Is(err, store.ErrNotKept) {
+				t.Fatalf("Rows(organization): %v, want ErrNotKept", err)
+			}
+			if res := s.Apply(context.Background(), "msg_user", g.Created(u).Body); res.Outcome != store.Applied {
+				t.Fatalf("user.created: %s %v", res.Outcome, res.Err)
 			}
 		})
 	}
