@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clerk-sync/clerk-sync/internal/check"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
+	"github.com/clerk-sync/clerk-sync/internal/pgtest"
+	"github.com/clerk-sync/clerk-sync/internal/server"
+)
+
+// clerk-sync itself passes every case on both stores, and the cases'
+// users are gone afterwards.
+func TestCheckPassesClerkSync(t *testing.T) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			dir := setup(t)
+			dsn := filepath.Join(dir, "users.db")
+			if name == "postgres" {
+				dsn = pgtest.URL(t)
+			}
+			ctx := context.Background()
+			st, _, err := server.OpenStore(ctx, dsn, mapping.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			url := receiver(t, st)
+			junit := filepath.Join(dir, "check.xml")
+			code, out, errOut := mockclerk(ctx, "check", "--to", url, "--db", dsn, "--junit", junit)
+			if code != 0 || strings.Contains(out, "\nfail ") || strings.Contains(out, "\nretries ") {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			if n := strings.Count(out, "\npass "); n != len(check.Cases()) || !strings.Contains(out, "17 cases: 17 pass, 0 pass only through retries, 0 fail") {
+				t.Fatalf("%d passes\n%s", n, out)
+			}
+			rows, err := st.Users(ctx)
+			if err != nil || len(rows) != 0 {
+				t.Fatalf("after cleanup the table holds %d rows (%v)", len(rows), err)
+			}
+			b, _ := os.ReadFile(junit)
+			var suites struct {
+				Suite struct {
+					Tests    int `xml:"tests,attr"`
+					Failures int `xml:"failures,attr"`
+				} `xml:"testsuite"`
+			}
+			if err := xml.Unmarshal(b, &suites); err != nil || suites.Suite.Tests != 17 || suites.Suite.Failures != 0 {
+				t.Fatalf("junit %+v (%v)\n%s", suites, err, b)
+			}
+		})
+	}
+}
+
+// A handler that answers 200 to everything and writes nothing fails the
+// cases that need rows, with the rows named, exits 1, and says so in JSON
+// and JUnit alike; --keep leaves the table alone.
+func TestCheckReportsAWrongHandler(t *testing.T) {
+	dir := setup(t)
+	ctx := context.Background()
+	dsn := filepath.Join(dir, "app.db")
+	st, _, err := server.OpenStore(ctx, dsn, mapping.Default()) // only to create the table
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	lazy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	defer lazy.Close()
+	junit := filepath.Join(dir, "check.xml")
+	code, out, errOut := mockclerk(ctx, "check", "--to", lazy.URL, "--db", dsn, "--case", "lifecycle", "--case", "unsigned", "--output", "json", "--junit", junit)
+	if code != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	var rep check.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rep.Cases) != 2 || rep.Summary.Fail != 2 {
+		t.Fatalf("%+v", rep.Summary)
+	}
+	life := rep.Cases[0]
+	if life.Case != "lifecycle" || len(life.Diffs) != 1 || !strings.Contains(life.Diffs[0].Problem, "no row; expected email=") {
+		t.Errorf("lifecycle: %+v", life)
+	}
+	if u := rep.Cases[1]; !strings.Contains(u.Reason, "an unsigned user.deleted was answered 200: it must be refused with a 4xx") {
+		t.Errorf("unsigned: %s", u.Reason)
+	}
+	if b, _ := os.ReadFile(junit); !strings.Contains(string(b), `failures="2"`) || !strings.Contains(string(b), `type="fail"`) {
+		t.Errorf("junit:\n%s", b)
+	}
+}
+
+func TestCheckMistakes(t *testing.T) {
+	dir := setup(t)
+	ctx := context.Background()
+	db := filepath.Join(dir, "none.db")
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"check", "--case", "nope"}, 2, "unknown case nope; known: lifecycle, update-before-create"},
+		{[]string{"check", "--retry", "fast"}, 2, "want svix-fast, svix or none"},
+		{[]string{"check", "--output", "xml", "--db", db}, 2, "want text or json"},
+		{[]string{"check", "--to", srv.URL}, 2, "give --db (or set DATABASE_URL)"},
+		{[]string{"check", "--to", "localhost:3000", "--db", db}, 2, "want an http:// or https:// URL"},
+		{[]string{"check", "--to", "http://127.0.0.1:1/hook", "--db", db}, 1, "nothing answers at http://127.0.0.1:1/hook"},
+		{[]string{"check", "--to", srv.URL, "--db", db, "--config", "missing.yaml"}, 2, "missing.yaml"},
+		{[]string{"check", "--to", srv.URL, "--db", db}, 1, "cannot read the handler's table"},
+		{[]string{"check", "extra"}, 2, "unknown command"},
+	} {
+		code, out, errOut := mockclerk(ctx, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("%v: exit %d, out %q err %q; want %d and %q", tc.args, code, out, errOut, tc.code, tc.want)
+		}
+	}
+	code, out, _ := mockclerk(ctx, "check", "--list")
+	if code != 0 || strings.Count(out, "\n") != len(check.Cases()) || !strings.Contains(out, "delete-then-create    a user.created delivered after") {
+		t.Errorf("--list: exit %d\n%s", code, out)
+	}
+}
