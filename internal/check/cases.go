@@ -346,13 +346,16 @@ func unicodeNames(g *fake.Generator) Plan {
 	}
 }
 
-// bigMetadata is about 7 KB of public_metadata: nested, with unicode.
+// bigMetadata is 7 KB of public_metadata, nested, with unicode: near
+// Clerk's 8 KB limit, and with the rest of the event well over 8 KiB.
 func bigMetadata() string {
 	var notes []string
-	for i := range 60 {
-		notes = append(notes, fmt.Sprintf(`{"n":%d,"text":"note %d: onboarding step done — ✓ café","done":true}`, i, i))
+	size := 0
+	for i := 0; size < 6500; i++ {
+		n := fmt.Sprintf(`{"n":%d,"text":"note %d: onboarding step done — ✓ café","done":true}`, i, i)
+		notes, size = append(notes, n), size+len(n)+1
 	}
-	return `{"plan":"enterprise","seats":250,"profile":{"bio":"` + strings.Repeat("Builds things. ", 60) + `"},"notes":[` + strings.Join(notes, ",") + `]}`
+	return `{"plan":"enterprise","seats":250,"profile":{"bio":"` + strings.Repeat("Builds things. ", 30) + `"},"notes":[` + strings.Join(notes, ",") + `]}`
 }
 
 func largeMetadata(g *fake.Generator) Plan {
