@@ -153,13 +153,16 @@ func (s Sent) ok() bool {
 
 // Result is the verdict of one case and why.
 type Result struct {
-	Case    string        `json:"case"`
-	Verdict Verdict       `json:"verdict"`
-	Reason  string        `json:"reason"`
-	Refused int           `json:"refused"` // attempts refused before a delivery was taken
-	Diffs   []Diff        `json:"diffs,omitempty"`
-	Sent    []Sent        `json:"deliveries"`
-	Elapsed time.Duration `json:"-"`
+	Case    string  `json:"case"`
+	Verdict Verdict `json:"verdict"`
+	Reason  string  `json:"reason"` // the first problem, in a sentence
+	// Problems lists every delivery answered wrongly and the table's
+	// difference, one sentence each.
+	Problems []string      `json:"problems,omitempty"`
+	Refused  int           `json:"refused"` // attempts refused before a delivery was taken
+	Diffs    []Diff        `json:"diffs,omitempty"`
+	Sent     []Sent        `json:"deliveries"`
+	Elapsed  time.Duration `json:"-"`
 	// Cleanup says what was left behind, when anything was.
 	Cleanup string `json:"cleanup,omitempty"`
 }

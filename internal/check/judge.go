@@ -175,7 +175,10 @@ func judge(res *Result) {
 	}
 	switch {
 	case len(failures) > 0:
-		res.Verdict, res.Reason = Fail, strings.Join(failures, "; ")
+		res.Verdict, res.Reason, res.Problems = Fail, failures[0], failures
+		if len(failures) > 1 {
+			res.Reason += fmt.Sprintf(" (and %d more problem(s))", len(failures)-1)
+		}
 	case res.Refused > 0:
 		var what []string
 		for _, k := range retriedOrder {
