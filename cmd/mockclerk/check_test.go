@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,27 +16,35 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/server"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 // clerk-sync itself passes every case on both stores, and the cases'
 // users are gone afterwards.
 func TestCheckPassesClerkSync(t *testing.T) {
-	for _, name := range []string{"sqlite", "postgres"} {
+	for _, name := range []string{"sqlite", "postgres", "postgres-soft-delete"} {
 		t.Run(name, func(t *testing.T) {
 			dir := setup(t)
 			dsn := filepath.Join(dir, "users.db")
-			if name == "postgres" {
+			if name != "sqlite" {
 				dsn = pgtest.URL(t)
 			}
+			m := mapping.Default()
+			if name == "postgres-soft-delete" {
+				// Rows stay, marked deleted: the mapping file says so.
+				m = m.WithDelete(store.SoftDelete)
+				os.WriteFile(filepath.Join(dir, mapping.FileName), []byte(softDelete), 0o600)
+			}
 			ctx := context.Background()
-			st, _, err := server.OpenStore(ctx, dsn, mapping.Default())
+			st, _, err := server.OpenStore(ctx, dsn, m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer st.Close()
 			url := receiver(t, st)
 			junit := filepath.Join(dir, "check.xml")
-			code, out, errOut := mockclerk(ctx, "check", "--to", url, "--db", dsn, "--junit", junit)
+			t.Setenv("DATABASE_URL", dsn) // as an app's .env has it
+			code, out, errOut := mockclerk(ctx, "check", "--to", url, "--junit", junit)
 			if code != 0 || strings.Contains(out, "\nfail ") || strings.Contains(out, "\nretries ") {
 				t.Fatalf("exit %d\n%s%s", code, out, errOut)
 			}
@@ -43,7 +52,12 @@ func TestCheckPassesClerkSync(t *testing.T) {
 				t.Fatalf("%d passes\n%s", n, out)
 			}
 			rows, err := st.Users(ctx)
-			if err != nil || len(rows) != 0 {
+			for _, r := range rows {
+				if !r.Deleted {
+					err = fmt.Errorf("%s is not deleted", r.ClerkID)
+				}
+			}
+			if err != nil || (len(rows) != 0) != (name == "postgres-soft-delete") {
 				t.Fatalf("after cleanup the table holds %d rows (%v)", len(rows), err)
 			}
 			b, _ := os.ReadFile(junit)
@@ -59,6 +73,21 @@ func TestCheckPassesClerkSync(t *testing.T) {
 		})
 	}
 }
+
+// softDelete is the default table with on_delete soft.
+const softDelete = `table: User
+key: clerkId
+primary_key: {column: id, fill: clerk}
+columns:
+  email: email
+  firstName: first_name
+  lastName: last_name
+  username: username
+  imageUrl: image_url
+  createdAt: created_at
+  updatedAt: updated_at
+on_delete: {mode: soft, column: deletedAt}
+`
 
 // A handler that answers 200 to everything and writes nothing fails the
 // cases that need rows, with the rows named, exits 1, and says so in JSON
