@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,11 +35,12 @@ type checkCmd struct {
 	list     bool
 	keep     bool
 	parallel int
+	profile  fake.Profile
 }
 
 // checkEnv are the check flags that a variable sets when the command line
 // does not.
-var checkEnv = map[string]string{"db": "DATABASE_URL", "config": "CLERK_SYNC_CONFIG"}
+var checkEnv = map[string]string{"db": "DATABASE_URL", "config": "CLERK_SYNC_CONFIG", "profile": "MOCKCLERK_PROFILE"}
 
 func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
 	var c checkCmd
@@ -83,6 +85,7 @@ otherwise, 2 on a usage mistake.`,
 	fl.BoolVar(&c.list, "list", false, "list the cases and what each proves, then exit")
 	fl.BoolVar(&c.keep, "keep", false, "leave the cases' rows in the table")
 	fl.IntVar(&c.parallel, "parallel", 4, "cases run at once")
+	fl.Var(&c.profile, "profile", "your Clerk instance's sign-up setting (env MOCKCLERK_PROFILE): email-required skips the no-email case, which such an instance never sends")
 	return cmd
 }
 
@@ -113,6 +116,12 @@ func (c *checkCmd) run(cmd *cobra.Command, stdout, stderr io.Writer) error {
 	}
 	if err := env.ApplyFlags(cmd.Flags(), checkEnv); err != nil {
 		return usageError("%v", err)
+	}
+	if c.profile == fake.ProfileEmailRequired {
+		cases = slices.DeleteFunc(cases, func(k check.Case) bool { return k.Name == check.NoEmail })
+		if len(cases) == 0 {
+			return usageError("--case no-email: an instance that requires an email never sends a user without one (--profile email-required)")
+		}
 	}
 	if c.db == "" {
 		return usageError("no database: give --db (or set DATABASE_URL) to the database your handler writes, so that check can read its users table")

@@ -147,6 +147,7 @@ func TestCheckMistakes(t *testing.T) {
 		{[]string{"check", "--to", srv.URL, "--db", db, "--config", "missing.yaml"}, 2, "missing.yaml"},
 		{[]string{"check", "--to", srv.URL, "--db", db}, 1, "cannot read the handler's table"},
 		{[]string{"check", "extra"}, 2, "unknown command"},
+		{[]string{"check", "--case", "no-email", "--profile", "email-required", "--db", db}, 2, "never sends a user without one"},
 	} {
 		code, out, errOut := mockclerk(ctx, tc.args...)
 		if code != tc.code || !strings.Contains(out+errOut, tc.want) {

@@ -25,7 +25,7 @@ func Cases() []Case {
 		{"delete-then-create", "a user.created delivered after the user's user.deleted does not bring the user back (no resurrection)", deleteThenCreate},
 		{"duplicates", "the same delivery again (same svix-id, same bytes), also twice at once, is answered 2xx and changes nothing", duplicates},
 		{"concurrent-updates", "ten updates of one user arriving at once, newest first, leave the newest", concurrentUpdates},
-		{"no-email", "two users without an email address (phone sign-ups) both get a row, with no email", noEmail},
+		{NoEmail, "two users without an email address (phone sign-ups) both get a row, with no email", noEmail},
 		{"swap-emails", "two users who swap email addresses end with each other's address, whatever the order", swapEmails},
 		{"primary-not-first", "the email is the primary address (primary_email_address_id), not the first of email_addresses", primaryNotFirst},
 		{"unicode-names", "names with accents, combining marks, CJK, Arabic and emoji are kept byte for byte", unicodeNames},
@@ -37,6 +37,9 @@ func Cases() []Case {
 		{"standard-headers", "deliveries with the Standard Webhooks header names (webhook-id …) are verified and taken", standardHeaders},
 	}
 }
+
+// NoEmail is the case that an instance requiring an email never meets.
+const NoEmail = "no-email"
 
 // Select returns the named cases, in suite order, or an error naming the
 // unknown ones.
