@@ -149,7 +149,7 @@ func TestNoSecretInMockclerkErrors(t *testing.T) {
 			} {
 				args := append(cmd, tt.args...)
 				code, out, errOut := mockclerk(context.Background(), args...)
-		leaktest.Check(t, fmt.Sprintf("mockclerk %v (exit %d)", args, code), out+errOut)
+				leaktest.Check(t, fmt.Sprintf("mockclerk %v (exit %d)", args, code), out+errOut)
 			}
 		})
 	}
