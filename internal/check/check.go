@@ -278,11 +278,7 @@ func attempt(a fake.Attempt) Attempt {
 	if a.Err != nil {
 		return Attempt{Error: a.Err.Error()}
 	}
-	body := string(a.Response.Body)
-	if len(body) > 200 {
-		body = body[:200] + "…"
-	}
-	return Attempt{Status: a.Response.Status, Body: body}
+	return Attempt{Status: a.Response.Status, Body: clip(string(a.Response.Body), 200)}
 }
 
 // cleanup deletes, through the handler, every user of the plan that still

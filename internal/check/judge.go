@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
@@ -197,12 +198,20 @@ func answer(a Attempt) string {
 	if a.Error != "" {
 		return "no answer: " + a.Error
 	}
-	body := strings.Join(strings.Fields(a.Body), " ")
-	if len(body) > 80 {
-		body = body[:80] + "…"
-	}
+	body := clip(strings.Join(strings.Fields(a.Body), " "), 80)
 	if body == "" {
 		return fmt.Sprint(a.Status)
 	}
 	return fmt.Sprintf("%d %s", a.Status, body)
+}
+
+// clip cuts s to n bytes at most, at a character boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
