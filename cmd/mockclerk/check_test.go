@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
 
 // clerk-sync itself passes every case on both stores, and the cases'
@@ -157,5 +159,57 @@ func TestCheckMistakes(t *testing.T) {
 	code, out, _ := mockclerk(ctx, "check", "--list")
 	if code != 0 || strings.Count(out, "\n") != len(check.Cases()) || !strings.Contains(out, "delete-then-create    a user.created delivered after") {
 		t.Errorf("--list: exit %d\n%s", code, out)
+	}
+}
+
+// Through a mapping onto tables as Prisma made them, check judges what
+// clerk-sync writes there: the snake_case model (uuid key, jsonb metadata,
+// a boolean, soft deletes) passes every case; the seed plan's model, whose
+// email is required and @unique, needs an instance that requires an email
+// and even then passes swap-emails only through retries.
+func TestCheckJudgesPrismaTables(t *testing.T) {
+	for _, tc := range []struct {
+		table, driver string
+		args          []string
+		code          int
+		want          string
+	}{
+		{"snake", mapping.SQLite, nil, 0, "17 cases: 17 pass, 0 pass only through retries, 0 fail"},
+		{"seed-plan", mapping.Postgres, []string{"--profile", "email-required"}, 1, "16 cases: 15 pass, 1 pass only through retries, 0 fail"},
+	} {
+		t.Run(tc.table, func(t *testing.T) {
+			dir := setup(t)
+			p, err := storetest.PrismaTableNamed(tc.table, tc.driver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, mapping.FileName), p.YAML, 0o600)
+			dsn := filepath.Join(dir, "app.db")
+			var st store.Store
+			if tc.driver == mapping.Postgres {
+				dsn = pgtest.URL(t)
+				st, _ = storetest.PostgresWith(t, dsn, p.Mapping, p.DDL)
+			} else {
+				db, err := sql.Open("sqlite", dsn)
+				if err == nil {
+					_, err = db.Exec(p.DDL)
+					db.Close()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st, _, err = server.OpenStore(context.Background(), dsn, p.Mapping); err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+			}
+			code, out, errOut := mockclerk(context.Background(), append([]string{"check", "--to", receiver(t, st), "--db", dsn}, tc.args...)...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, want %q\n%s%s", code, tc.want, out, errOut)
+			}
+			if tc.table == "seed-plan" && !strings.Contains(out, "retries  swap-emails") {
+				t.Fatalf("swap-emails should need retries with email @unique:\n%s", out)
+			}
+		})
 	}
 }
