@@ -126,7 +126,7 @@ type Config struct {
 // Attempt is one answer to a delivery, or the error that stood for one.
 type Attempt struct {
 	Status int    `json:"status,omitempty"`
-	Body   string `json:"body,omitempty"` // the start of the answer
+	Body   string `json:"body,omitempty"` // the start of the answer, or what a JSON answer says of itself
 	Error  string `json:"error,omitempty"`
 }
 
@@ -278,7 +278,7 @@ func attempt(a fake.Attempt) Attempt {
 	if a.Err != nil {
 		return Attempt{Error: a.Err.Error()}
 	}
-	return Attempt{Status: a.Response.Status, Body: clip(string(a.Response.Body), 200)}
+	return Attempt{Status: a.Response.Status, Body: clip(explain(string(a.Response.Body)), 200)}
 }
 
 // cleanup deletes, through the handler, every user of the plan that still

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -198,7 +200,7 @@ func answer(a Attempt) string {
 	if a.Error != "" {
 		return "no answer: " + a.Error
 	}
-	body := clip(strings.Join(strings.Fields(a.Body), " "), 80)
+	body := clip(strings.Join(strings.Fields(a.Body), " "), 120)
 	if body == "" {
 		return fmt.Sprint(a.Status)
 	}
@@ -214,4 +216,23 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// explain keeps what a JSON answer says about itself — its outcome,
+// reason, error or message, as clerk-sync and most apps answer — and
+// returns any other body as it is.
+func explain(body string) string {
+	if !gjson.Valid(body) || !gjson.Parse(body).IsObject() {
+		return body
+	}
+	var parts []string
+	for _, key := range []string{"outcome", "reason", "error", "message"} {
+		if v := gjson.Get(body, key); v.Exists() && v.String() != "" {
+			parts = append(parts, v.String())
+		}
+	}
+	if len(parts) == 0 {
+		return body
+	}
+	return strings.Join(parts, ": ")
 }
