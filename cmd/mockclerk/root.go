@@ -24,7 +24,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET, from the environment,
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	for _, sub := range []*cobra.Command{newSecretCmd(stdout), newSendCmd(stdout, stderr), newScenarioCmd(stdout, stderr), newVerifyCmd(stdout), newFixturesCmd(stdout), newServeCmd(stdout, stderr)} {
+	for _, sub := range []*cobra.Command{newSecretCmd(stdout), newSendCmd(stdout, stderr), newScenarioCmd(stdout, stderr), newVerifyCmd(stdout), newFixturesCmd(stdout), newServeCmd(stdout, stderr), newCheckCmd(stdout, stderr)} {
 		if sub.Args != nil {
 			// A wrong number of arguments is a usage mistake: exit 2.
 			check := sub.Args

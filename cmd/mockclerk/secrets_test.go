@@ -13,6 +13,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/leaktest"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
@@ -62,7 +63,16 @@ func TestNoSecretInMockclerkOutput(t *testing.T) {
 		}
 	}
 
+	checkDB := filepath.Join(dir, "check.db")
+	if st, _, err := server.OpenStore(context.Background(), checkDB, mapping.Default()); err != nil {
+		t.Fatal(err)
+	} else {
+		st.Close()
+	}
 	for _, args := range [][]string{
+		{"check", "--to", url, "--case", "lifecycle"}, // the planted DATABASE_URL: unreachable
+		{"check", "--to", withPassword, "--db", checkDB, "--case", "forged-signature", "--case", "lifecycle"},
+		{"check", "--to", withPassword, "--db", checkDB, "--case", "unsigned", "--output", "json", "--keep"},
 		{"send", "user.created", "--to", url, "--duplicate", "1"},
 		{"send", "user.updated", "--to", url, "--output", "ndjson"},
 		{"send", "user.created", "--to", url, "--tamper", "secret"},
