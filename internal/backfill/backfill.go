@@ -160,6 +160,13 @@ func Run(ctx context.Context, src Source, dst Target, opts Options) (Progress, e
 // or that the database refuses is counted as failed, and listed; a
 // database that is unavailable fails the page.
 func ApplyPage(ctx context.Context, dst Target, page clerkapi.Page) (Counts, error) {
+	if bulk, ok := dst.(store.BulkApplier); ok {
+		counts, err := applyAll(ctx, bulk, page)
+		if !errors.Is(err, store.ErrPermanent) {
+			return counts, err
+		}
+		// Some user of the page was refused: one at a time finds which.
+	}
 	var (
 		mu     sync.Mutex
 		counts Counts
@@ -199,6 +206,41 @@ func ApplyPage(ctx context.Context, dst Target, page clerkapi.Page) (Counts, err
 	wg.Wait()
 	if lost != nil {
 		return counts, fmt.Errorf("apply a page: %w", lost)
+	}
+	return counts, nil
+}
+
+// applyAll applies a page in one statement. A user that cannot be parsed
+// is counted as failed; an id that repeats keeps its newest version.
+func applyAll(ctx context.Context, bulk store.BulkApplier, page clerkapi.Page) (Counts, error) {
+	var counts Counts
+	at := make(map[string]int, len(page))
+	cs := make([]store.Change, 0, len(page))
+	for _, raw := range page {
+		c, err := clerk.ParseUser(raw)
+		if err != nil {
+			counts.Failed++
+			counts.Failures = append(counts.Failures, Failure{idOf(raw), err})
+			continue
+		}
+		switch i, seen := at[c.ID]; {
+		case seen && (cs[i].Version < c.Version || cs[i].Version == c.Version && cs[i].Digest < c.Digest):
+			cs[i] = *c
+		case !seen:
+			at[c.ID] = len(cs)
+			cs = append(cs, *c)
+		}
+	}
+	outcomes, err := bulk.ApplyAll(ctx, cs)
+	if err != nil {
+		return counts, fmt.Errorf("apply a page: %w", err)
+	}
+	for _, o := range outcomes {
+		if o == store.Applied {
+			counts.Applied++
+		} else {
+			counts.Stale++
+		}
 	}
 	return counts, nil
 }

@@ -60,6 +60,7 @@ type config struct {
 	variants    []variant
 	hostile     *hostileConfig
 	baseline    string // a git ref whose receiver runs beside this one
+	repeat      int    // runs of each measurement, builds alternating
 	orgs        int    // organizations in the workload
 	members     int    // memberships per organization
 }
@@ -88,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&hc.senders, "valid-senders", 16, "-hostile: concurrent senders of the valid deliveries")
 	fs.DurationVar(&hc.settle, "settle", 20*time.Second, "-hostile: how long to watch the memory after the attack")
 	fs.StringVar(&c.baseline, "baseline", "", "also measure the receiver built from this git ref (e.g. HEAD~3, a tag), each run beside this tree's, to compare within one run")
+	fs.IntVar(&c.repeat, "repeat", 1, "run each measurement this many times (with -baseline, the two builds alternate), to see the machine's noise")
 	fs.IntVar(&c.orgs, "orgs", 0, "organizations in the workload (a mixed stream): each created, updated once, 10% deleted, with -members memberships each")
 	fs.IntVar(&c.members, "members", 5, "-orgs: memberships per organization (users drawn at random), each created and its role changed once")
 	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
@@ -133,6 +135,9 @@ Flags:
 	var err error
 	if c.variants, err = variants(*retention); err != nil {
 		return c, err
+	}
+	if c.repeat < 1 {
+		return c, errors.New("-repeat must be at least 1")
 	}
 	if c.orgs < 0 || c.members < 0 || c.members > c.users {
 		return c, errors.New("-orgs must be at least 0, and -members between 0 and -users")
@@ -198,13 +203,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, st := range cfg.stores {
 		for _, n := range cfg.concurrency {
 			for _, v := range cfg.variants {
-				for _, b := range builds {
-					r, err := measure(ctx, cfg, b, tmp, cl, w, st, n, v)
-					if err != nil {
-						return err
+				for rep := range cfg.repeat {
+					for _, b := range builds {
+						r, err := measure(ctx, cfg, b, tmp, cl, w, st, n, v, rep)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintln(stdout, r.progress())
+						results = append(results, r)
 					}
-					fmt.Fprintln(stdout, r.progress())
-					results = append(results, r)
 				}
 			}
 		}
@@ -233,10 +240,13 @@ type result struct {
 }
 
 // measure runs the workload once against a fresh database of one store.
-func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *pgtest.Cluster, w *workload, storeName string, senders int, v variant) (result, error) {
+func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *pgtest.Cluster, w *workload, storeName string, senders int, v variant, rep int) (result, error) {
 	r := result{build: b.name, store: storeName, senders: senders, variant: v}
 	bin := b.bin
 	name := fmt.Sprintf("%s_c%d", storeName, senders)
+	if rep > 0 {
+		name += fmt.Sprintf("_r%d", rep)
+	}
 	if b.name != "" {
 		name += "_" + strings.Map(func(c rune) rune {
 			if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
@@ -311,7 +321,7 @@ func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *p
 			return r, err
 		}
 	}
-	if storeName == "postgres" && !pruned && b.name != cfg.baseline { // once per sender count
+	if storeName == "postgres" && !pruned && b.name != cfg.baseline && rep == 0 { // once per sender count
 		if r.ceiling, err = ceiling(ctx, cl, tmp, senders, cfg.users, w.updateBody()); err != nil {
 			return r, err
 		}

@@ -270,6 +270,16 @@ type Store interface {
 	Jobs
 }
 
+// BulkApplier is a store that applies many changes read from Clerk's
+// Backend API (a backfill's page: no svix-ids, no ledger rows) in one
+// statement, by the same rules as Apply. Every change is of one kind,
+// none is a deletion, and no id repeats; the outcomes are in the order of
+// cs. An error wrapping ErrPermanent means that some change was refused
+// and none was applied: apply them one by one to find which.
+type BulkApplier interface {
+	ApplyAll(ctx context.Context, cs []Change) ([]Outcome, error)
+}
+
 // View reads a users table, perhaps one that another program writes (the
 // app's own handler, in relay mode). Every Store is one.
 type View interface {

@@ -76,6 +76,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, m mapping.Mapping) (map[st
 				}
 			}
 			t.setFunction(schema, children)
+			t.setBulk(schema)
 			if err := ensureFunction(ctx, tx, t.fn); err != nil {
 				return err
 			}

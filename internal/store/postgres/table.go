@@ -28,6 +28,7 @@ type table struct {
 	info      mapping.TableInfo // the table as the database declared it
 	selectSQL string
 	fn        function // set by setFunction; a view has none
+	bulkSQL   string   // set by setFunction: ApplyAll's statement
 }
 
 // function is the generated apply function of one table in one schema.
@@ -228,6 +229,80 @@ END
 		create:    "CREATE FUNCTION " + name + body,
 		applySQL:  "SELECT " + name + "(" + strings.Join(args, ", ") + ")",
 	}
+}
+
+// setBulk generates ApplyAll's statement for the table's kind: the rules
+// of the apply function for changes that are not deletions and have no
+// parents, for a whole page at once. $1 the Clerk ids, $2 the versions,
+// $3 the digests, $4 the primary keys, then one array per mapped column.
+// The bookkeeping rows are locked in id order, as the group commit
+// locks them, so the two cannot deadlock.
+func (t *table) setBulk(schema string) {
+	q, m := mapping.Quote, t.m
+	entities := q(schema) + ".clerk_sync_entities"
+	cols := []string{"id", "version", "digest", "pk"}
+	arrays := []string{"$1::text[]", "$2::bigint[]", "$3::bigint[]", "$4::text[]"}
+	for i := range m.Columns {
+		cols, arrays = append(cols, fmt.Sprintf("c%d", i+1)), append(arrays, fmt.Sprintf("$%d::text[]", i+5))
+	}
+	var targets, values, sets []string
+	if m.HasID() && m.IDFill != mapping.FillDefault {
+		targets, values = append(targets, q(m.ID)), append(values, t.cast("input.pk", m.ID))
+	}
+	targets, values = append(targets, q(m.Key)), append(values, t.cast("input.id", m.Key))
+	for i, c := range m.Columns {
+		targets, values = append(targets, q(c.Name)), append(values, t.cast(fmt.Sprintf("input.c%d", i+1), c.Name))
+		sets = append(sets, fmt.Sprintf("%s = excluded.%s", q(c.Name), q(c.Name)))
+	}
+	conflict := "DO NOTHING"
+	if len(sets) > 0 {
+		conflict = "DO UPDATE SET " + strings.Join(sets, ", ")
+	}
+	t.bulkSQL = fmt.Sprintf(`
+WITH input AS (
+    SELECT * FROM unnest(%[1]s) AS u(%[2]s)
+), advanced AS (
+    INSERT INTO %[3]s AS s (kind, id, version, digest)
+    SELECT %[4]s, input.id, input.version, input.digest FROM input ORDER BY input.id
+    ON CONFLICT (kind, id) DO UPDATE
+        SET version = excluded.version, digest = excluded.digest, changed_at = now()
+        WHERE NOT s.deleted AND (s.version, s.digest) < (excluded.version, excluded.digest)
+    RETURNING s.id
+), written AS (
+    INSERT INTO %[5]s (%[6]s)
+    SELECT %[7]s FROM input JOIN advanced ON advanced.id = input.id ORDER BY input.id
+    ON CONFLICT (%[8]s) %[9]s
+)
+SELECT advanced.id FROM advanced`,
+		strings.Join(arrays, ", "), strings.Join(cols, ", "), entities, literal(string(m.EntityKind())),
+		m.QualifiedName(), strings.Join(targets, ", "), strings.Join(values, ", "), q(m.Key), conflict)
+}
+
+// bulkArgs are ApplyAll's arguments for cs.
+func (t *table) bulkArgs(cs []store.Change) []any {
+	n := len(t.m.Columns)
+	ids, pks := make([]string, len(cs)), make([]*string, len(cs))
+	versions, digests := make([]int64, len(cs)), make([]int64, len(cs))
+	vals := make([][]*string, n)
+	for i := range vals {
+		vals[i] = make([]*string, len(cs))
+	}
+	for i := range cs {
+		c := &cs[i]
+		ids[i], versions[i], digests[i] = c.ID, c.Version, c.Digest
+		if t.m.HasID() && t.m.IDFill != mapping.FillDefault {
+			pk := t.m.NewID(c.ID)
+			pks[i] = &pk
+		}
+		for j, col := range t.m.Columns {
+			vals[j][i] = text(mapping.Value(col.Field, c))
+		}
+	}
+	args := []any{ids, versions, digests, pks}
+	for _, v := range vals {
+		args = append(args, v)
+	}
+	return args
 }
 
 // literal is s as an SQL string literal, the same whatever
