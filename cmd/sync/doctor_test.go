@@ -141,7 +141,7 @@ func TestMigrateLeavesTheAppTableAlone(t *testing.T) {
 	if code := run(context.Background(), []string{"migrate"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), `users go to table "User" (mapping clerk-sync.yaml)`) {
+	if !strings.Contains(stdout.String(), `Clerk's changes go to table "User" (mapping clerk-sync.yaml)`) {
 		t.Errorf("stdout %q", stdout.String())
 	}
 	if after := schema(); after != before {

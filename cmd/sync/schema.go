@@ -172,7 +172,7 @@ would fail (see clerk-sync doctor).`,
 				return fmt.Errorf("migrate: %w", err)
 			}
 			defer st.Close()
-			fmt.Fprintf(stdout, "clerk-sync: %s is migrated; users go to %s\n", desc, describe(m))
+			fmt.Fprintf(stdout, "clerk-sync: %s is migrated; Clerk's changes go to %s\n", desc, describe(m))
 			return nil
 		},
 	}
@@ -224,7 +224,7 @@ start for the same findings.`,
 			case len(findings) > 0:
 				fmt.Fprintf(stdout, "\nok: deliveries will work; %d warning(s) above\n", len(findings))
 			default:
-				fmt.Fprintln(stdout, "ok: the table fits the mapping")
+				fmt.Fprintln(stdout, "ok: every table fits the mapping")
 			}
 			return nil
 		},

@@ -122,7 +122,7 @@ type Finding struct {
 // String is the finding as doctor prints it: the problem, then its fix.
 func (f Finding) String() string {
 	where := ""
-	if f.Table != "" {
+	if f.Table != "" && !strings.Contains(f.Problem, f.Table) {
 		where = "table " + f.Table + ": "
 	}
 	if f.Column != "" {
