@@ -54,6 +54,7 @@ type serveFlags struct {
 	edgeVerify    bool
 	forwardTo     string
 	retention     store.Retention
+	reconcile     reconcileFlags
 }
 
 // newOpener builds the tunnel; tests replace it with a local listener.
@@ -81,6 +82,8 @@ var envVars = map[string]string{
 	"keep-ids":       "CLERK_SYNC_KEEP_IDS",
 	"api-url":        "CLERK_API_URL",
 	"rate":           "CLERK_SYNC_API_RATE",
+
+	"reconcile-every": "CLERK_SYNC_RECONCILE_EVERY",
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -144,6 +147,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.DurationVar(&f.tunnelTimeout, "tunnel-timeout", tunnel.DefaultTimeout, "give up opening the tunnel after this long [CLERK_SYNC_TUNNEL_TIMEOUT]")
 	fl.BoolVar(&f.edgeVerify, "edge-verify", false, "also have ngrok verify Clerk's signatures at its edge (verify-webhook policy) [CLERK_SYNC_EDGE_VERIFY]")
 	registerRetention(fl, &f.retention)
+	f.reconcile.register(fl)
 	fl.StringVar(&f.forwardTo, "forward-to", "", "relay mode: forward each verified delivery, byte for byte, to your app's handler at this URL and write no users [CLERK_SYNC_FORWARD_TO]")
 	return cmd
 }
@@ -211,6 +215,10 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--forward-to %q: want an http:// or https:// URL", config.Redact(f.forwardTo))
 		}
 	}
+	api, err := f.reconcile.client(env, f.forwardTo != "", log)
+	if err != nil {
+		return err
+	}
 
 	var (
 		st   store.Store
@@ -224,6 +232,8 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 		defer st.Close()
 		defer startPruning(ctx, st, f.retention, log)()
+		_, stopReconciling := f.reconcile.start(ctx, api, st, log)
+		defer stopReconciling()
 		rows = st
 	case !relayOnly:
 		// Relay mode: the app writes; the inspector only looks.
