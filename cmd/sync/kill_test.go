@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/buildtest"
 	"github.com/clerk-sync/clerk-sync/internal/fakeclerk"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
@@ -59,39 +60,12 @@ func (l *listings) take() []string {
 	return after
 }
 
-var builtSync struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildSync builds this command once per test run, for the tests that
-// need a process of its own.
-func buildSync(t *testing.T) string {
-	t.Helper()
-	builtSync.once.Do(func() {
-		dir, err := os.MkdirTemp("", "clerk-sync-bin-*")
-		if err != nil {
-			builtSync.err = err
-			return
-		}
-		builtSync.path = filepath.Join(dir, "clerk-sync")
-		if out, err := exec.Command("go", "build", "-o", builtSync.path, ".").CombinedOutput(); err != nil {
-			builtSync.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if builtSync.err != nil {
-		t.Fatal(builtSync.err)
-	}
-	return builtSync.path
-}
-
 // A backfill process killed with SIGKILL in the middle of its run (a page
 // being applied, the next one asked for) loses nothing: the next run
 // continues from the last page it saved, not from the start, and the
 // table ends equal to Clerk's users.
 func TestBackfillResumesAfterSIGKILL(t *testing.T) {
-	bin := buildSync(t)
+	bin := buildtest.Build(t, buildtest.Sync, "clerk-sync")
 	for name, db := range map[string]func(testing.TB) string{
 		"sqlite":   func(t testing.TB) string { return filepath.Join(t.TempDir(), "users.db") },
 		"postgres": pgtest.URL,

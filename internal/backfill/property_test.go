@@ -85,40 +85,8 @@ func dropShare(seed uint64, rng *rand.Rand) float64 {
 
 func runProperty(t *testing.T, st store.Store, seed uint64, shifted *atomic.Int64) {
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b9))
-	in := fakeclerk.NewInstance()
-	in.Seed(30+rng.IntN(40), seed+1)
-
-	secret := fake.NewSecret()
-	parsed, err := webhook.ParseSecret(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	local, _, err := server.Handlers(server.Config{Path: "/hook", Secret: parsed, MaxBody: webhook.DefaultMaxBody, MaxInFlight: webhook.DefaultMaxInFlight}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	receiver := httptest.NewServer(local)
-	t.Cleanup(receiver.Close)
-	signer, err := fake.NewSigner(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hooks := newChaos(rng.Uint64(), dropShare(seed, rng), &fake.Deliverer{
-		Client: receiver.Client(), URL: receiver.URL + "/hook", Signer: signer,
-		Schedule: []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond},
-	})
-	clerkSrv := httptest.NewServer(fakeclerk.NewAPI(in, fakeclerk.APIOptions{Key: key, Webhooks: hooks, Log: slog.New(slog.DiscardHandler)}))
-	t.Cleanup(clerkSrv.Close)
-	api, err := clerkapi.New(key, clerkSrv.URL, clerkapi.Options{Rate: 100_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	url, k := clerkSrv.URL+"/v1", key
-	r := &race{
-		in: in, st: st, api: api,
-		users: user.NewClient(&sdk.ClientConfig{BackendConfig: sdk.BackendConfig{Key: &k, URL: &url}}),
-	}
+	r, hooks := newRig(t, st, seed, rng)
+	in, api := r.in, r.api
 	ctx := context.Background()
 	hooks.start(4)
 	var (
@@ -161,6 +129,43 @@ func runProperty(t *testing.T, st store.Store, seed uint64, shifted *atomic.Int6
 	wantNoneBack(t, st, in, hooks.deleted)
 }
 
+// newRig serves a fake instance whose webhooks go through a chaos
+// sender to a real receiver that writes st.
+func newRig(t *testing.T, st store.Store, seed uint64, rng *rand.Rand) (*rig, *chaos) {
+	in := fakeclerk.NewInstance()
+	in.Seed(30+rng.IntN(40), seed+1)
+	secret := fake.NewSecret()
+	parsed, err := webhook.ParseSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, _, err := server.Handlers(server.Config{Path: "/hook", Secret: parsed, MaxBody: webhook.DefaultMaxBody, MaxInFlight: webhook.DefaultMaxInFlight}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receiver := httptest.NewServer(local)
+	t.Cleanup(receiver.Close)
+	signer, err := fake.NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := newChaos(rng.Uint64(), dropShare(seed, rng), &fake.Deliverer{
+		Client: receiver.Client(), URL: receiver.URL + "/hook", Signer: signer,
+		Schedule: []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond},
+	})
+	clerkSrv := httptest.NewServer(fakeclerk.NewAPI(in, fakeclerk.APIOptions{Key: key, Webhooks: hooks, Log: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(clerkSrv.Close)
+	api, err := clerkapi.New(key, clerkSrv.URL, clerkapi.Options{Rate: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, k := clerkSrv.URL+"/v1", key
+	return &rig{
+		in: in, st: st, api: api,
+		users: user.NewClient(&sdk.ClientConfig{BackendConfig: sdk.BackendConfig{Key: &k, URL: &url}}),
+	}, hooks
+}
+
 // wantNoneBack fails when a tombstoned user is alive in Clerk (a live
 // user deleted), or when a user whose deletion reached the table, or any
 // tombstoned user, has a row.
@@ -191,9 +196,9 @@ func wantNoneBack(t *testing.T, st store.Store, in *fakeclerk.Instance, deleted 
 	}
 }
 
-// race is one run of the property: the instance, its API read by the
+// rig is one run of the property: the instance, its API read by the
 // runs and written by clerk-sdk-go, and the table.
-type race struct {
+type rig struct {
 	in    *fakeclerk.Instance
 	st    store.Store
 	api   *clerkapi.Client
@@ -205,7 +210,7 @@ type race struct {
 }
 
 // write makes n random writes: creations, updates and deletions.
-func (r *race) write(ctx context.Context, rng *rand.Rand, n int) error {
+func (r *rig) write(ctx context.Context, rng *rand.Rand, n int) error {
 	for i := range n {
 		live := r.in.Users()
 		var err error
@@ -237,7 +242,7 @@ func (r *race) write(ctx context.Context, rng *rand.Rand, n int) error {
 // misses a live user, which a reconcile must ask for by id rather than
 // delete.
 type offsets struct {
-	*race
+	*rig
 	rng *rand.Rand // used by one run at a time
 }
 
@@ -282,7 +287,7 @@ func isNotFound(err error) bool {
 // with random gaps and page sizes, at least n and on until the writer is
 // done; some backfills are stopped after a page, as Ctrl-C would, for
 // the next to resume.
-func (r *race) sync(ctx context.Context, rng *rand.Rand, n int) error {
+func (r *rig) sync(ctx context.Context, rng *rand.Rand, n int) error {
 	for i := 0; i < n || r.writing.Load(); i++ {
 		time.Sleep(time.Duration(rng.IntN(5)) * time.Millisecond)
 		var src backfill.Source = r.api
