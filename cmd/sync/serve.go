@@ -118,7 +118,10 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
   clerk-sync --addr localhost:8081
 
   # Bodies up to 256 KiB; at most 8 MiB of bodies in memory at once
-  clerk-sync --max-body 262144 --max-inflight 8388608`,
+  clerk-sync --max-body 262144 --max-inflight 8388608
+
+  # Also repair what webhooks missed, from Clerk's Backend API (CLERK_SECRET_KEY), every 6 hours
+  clerk-sync --reconcile-every 6h`,
 		Args:          unknownCommand,
 		SilenceUsage:  true,
 		SilenceErrors: true,
