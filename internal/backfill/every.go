@@ -50,16 +50,23 @@ type Periodic struct {
 	dst   Table
 	every time.Duration
 	log   *slog.Logger
-	// OnRun, when set, hears of every run as it ends (the inspector).
-	OnRun func(Summary)
 
-	mu   sync.Mutex
-	last *Summary
+	mu    sync.Mutex
+	last  *Summary
+	onRun func(Summary)
 }
 
 // NewPeriodic returns a Periodic that repairs dst from src every period.
 func NewPeriodic(src Source, dst Table, every time.Duration, log *slog.Logger) *Periodic {
 	return &Periodic{src: src, dst: dst, every: every, log: log}
+}
+
+// OnRun has fn hear of every run as it ends (the inspector); it may be
+// called while p runs.
+func (p *Periodic) OnRun(fn func(Summary)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.onRun = fn
 }
 
 // Last returns the last run, this process's or, before its first, the
@@ -131,14 +138,15 @@ func (p *Periodic) once(ctx context.Context) {
 	if err := p.dst.SaveJob(ctx, periodicJob, state); err != nil {
 		p.log.Warn("reconcile: the run could not be saved; the next restart runs it again", "err", err)
 	}
-	p.remember(s)
-	if p.OnRun != nil {
-		p.OnRun(s)
+	if fn := p.remember(s); fn != nil {
+		fn(s)
 	}
 }
 
-func (p *Periodic) remember(s Summary) {
+// remember keeps s as the last run and returns who hears of runs.
+func (p *Periodic) remember(s Summary) func(Summary) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.last = &s
+	return p.onRun
 }

@@ -38,7 +38,7 @@ func (s *syncBuffer) String() string {
 // runPeriodic runs p until the test ends and returns its runs as they end.
 func runPeriodic(t *testing.T, p *backfill.Periodic) <-chan backfill.Summary {
 	runs := make(chan backfill.Summary, 10)
-	p.OnRun = func(s backfill.Summary) { runs <- s }
+	p.OnRun(func(s backfill.Summary) { runs <- s })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
