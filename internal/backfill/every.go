@@ -39,10 +39,11 @@ func summarize(at time.Time, rep Report, err error) Summary {
 // period.
 const RetryFailed = 5 * time.Minute
 
-// periodicJob keeps the last run in the database, so that a receiver
-// restarted more often than its period still reconciles, and replicas
-// sharing one database space their runs.
-const periodicJob = "reconcile:users"
+// PeriodicJob names the store.Jobs state that keeps the last run, a
+// Summary in JSON: a receiver restarted more often than its period still
+// reconciles, replicas sharing one database space their runs, and any
+// process that opens the database can show the last run.
+const PeriodicJob = "reconcile:users"
 
 // Periodic runs Reconcile with Apply every period, inside the receiver.
 type Periodic struct {
@@ -80,31 +81,48 @@ func (p *Periodic) Last() (Summary, bool) {
 	return *p.last, true
 }
 
-// Run reconciles one period after the last run (at once when there was
-// none, or it is overdue) and then every period, until ctx ends.
+// Run reconciles one period after the last run, this process's or
+// another's (at once when there was none, or it is overdue), and then
+// every period, until ctx ends.
 func (p *Periodic) Run(ctx context.Context) {
-	if saved, err := p.dst.Job(ctx, periodicJob); err != nil {
-		p.log.Warn("reconcile: the last run could not be read; running now", "err", err)
-	} else if saved != nil {
-		var s Summary
-		if json.Unmarshal(saved, &s) == nil {
-			p.remember(s)
-		}
-	}
 	for {
-		wait := time.Duration(0)
+		p.load(ctx)
 		if last, ok := p.Last(); ok {
 			// A run dated ahead (another replica's clock) waits a period at most.
-			wait = min(time.Until(last.At.Add(p.next(last))), p.every)
-		}
-		t := time.NewTimer(max(wait, 0))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+			if wait := min(time.Until(last.At.Add(p.next(last))), p.every); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+				continue // another replica may have run meanwhile
+			}
 		}
 		p.once(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// load takes the last run from the database when it is newer than the
+// one p knows: another replica's, or one from before a restart.
+func (p *Periodic) load(ctx context.Context) {
+	saved, err := p.dst.Job(ctx, PeriodicJob)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Warn("reconcile: the last run could not be read", "err", err)
+		}
+		return
+	}
+	var s Summary
+	if saved == nil || json.Unmarshal(saved, &s) != nil {
+		return
+	}
+	if last, ok := p.Last(); !ok || s.At.After(last.At) {
+		p.remember(s)
 	}
 }
 
@@ -135,7 +153,7 @@ func (p *Periodic) once(ctx context.Context) {
 		p.log.Info("reconcile", attrs...)
 	}
 	state, _ := json.Marshal(s)
-	if err := p.dst.SaveJob(ctx, periodicJob, state); err != nil {
+	if err := p.dst.SaveJob(ctx, PeriodicJob, state); err != nil {
 		p.log.Warn("reconcile: the run could not be saved; the next restart runs it again", "err", err)
 	}
 	if fn := p.remember(s); fn != nil {

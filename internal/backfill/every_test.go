@@ -3,6 +3,7 @@ package backfill_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -136,5 +137,28 @@ func TestPeriodicReconcileFailure(t *testing.T) {
 	}
 	if want := s.At.Add(backfill.RetryFailed).Format(time.RFC3339); !strings.Contains(log.String(), "next="+want) {
 		t.Fatalf("the next try is not %s:\n%s", want, log.String())
+	}
+}
+
+// Replicas on one database space their runs: a run another replica made
+// meanwhile (here written to the database by hand) moves the next one a
+// period after it.
+func TestPeriodicReconcileAdoptsAnotherReplicasRun(t *testing.T) {
+	_, api := clerkWith(t, 10, fakeclerk.APIOptions{})
+	st, _ := storetest.SQLite(t, store.HardDelete)
+	const every = time.Second
+	p := backfill.NewPeriodic(api, st, every, slog.New(slog.DiscardHandler))
+	runs := runPeriodic(t, p)
+	first := nextRun(t, runs)
+	time.Sleep(every / 2)
+	other, _ := json.Marshal(backfill.Summary{At: time.Now(), InClerk: 10, InTable: 10})
+	if err := st.SaveJob(context.Background(), backfill.PeriodicJob, other); err != nil {
+		t.Fatal(err)
+	}
+	// Timers fire late, never early: a lower bound cannot fail by chance.
+	least := every * 14 / 10
+	if second := nextRun(t, runs); second.At.Sub(first.At) < least {
+		t.Fatalf("the second run began %s after the first; want a period after the other replica's, %s after the first at least",
+			second.At.Sub(first.At), least)
 	}
 }
