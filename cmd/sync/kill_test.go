@@ -29,11 +29,11 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // client goes away.
 type listings struct {
 	api  http.Handler
-	hold int
+	held chan struct{} // closed when the request numbered hold arrives
 
 	mu    sync.Mutex
+	hold  int
 	after []string // starting_after of each listing request, in order
-	held  chan struct{}
 }
 
 func (l *listings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
