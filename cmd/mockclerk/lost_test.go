@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/buildtest"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 	"github.com/clerk-sync/clerk-sync/internal/server"
@@ -161,7 +161,7 @@ func sendWithRetries(n int, url string) (finish func() (int, string, string)) {
 // With --retry fast, a receiver killed with SIGKILL mid-run and started
 // again loses nothing, on either store.
 func TestNothingLostWhenTheReceiverIsKilled(t *testing.T) {
-	bin := buildSync(t)
+	bin := buildtest.Build(t, buildtest.Sync, "clerk-sync")
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			dir := setup(t)
@@ -220,32 +220,6 @@ func waitRows(t *testing.T, st store.View, n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("fewer than %d rows after 30s", n)
-}
-
-var built struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildSync builds cmd/sync once per test run.
-func buildSync(t *testing.T) string {
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "clerk-sync-bin-*")
-		if err != nil {
-			built.err = err
-			return
-		}
-		built.path = filepath.Join(dir, "clerk-sync")
-		out, err := exec.Command("go", "build", "-o", built.path, "../sync").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.path
 }
 
 func waitReady(t *testing.T, base string) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/backfill"
 	"github.com/clerk-sync/clerk-sync/internal/clerkapi"
+	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -48,20 +49,9 @@ func (f *apiFlags) open(cmd *cobra.Command, stderr io.Writer) (*clerkapi.Client,
 	if err != nil {
 		return nil, nil, "", err
 	}
-	key, source := env.Lookup("CLERK_SECRET_KEY")
-	if err := clerkapi.CheckKey(key); err != nil {
-		where := "looked in the environment, .env.local and .env"
-		if source != "" {
-			where = "from " + source
-		}
-		return nil, nil, "", fmt.Errorf("CLERK_SECRET_KEY (%s): %w", where, err)
-	}
-	if f.rate <= 0 {
-		return nil, nil, "", fmt.Errorf("--rate must be positive, not %g", f.rate)
-	}
-	api, err := clerkapi.New(key, f.url, clerkapi.Options{Rate: f.rate, OnRetry: func(err error, wait time.Duration) {
+	api, err := newAPIClient(env, f.url, f.rate, func(err error, wait time.Duration) {
 		fmt.Fprintf(stderr, "clerk-sync: %v; retrying in %s\n", err, wait.Round(100*time.Millisecond))
-	}})
+	})
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -70,6 +60,23 @@ func (f *apiFlags) open(cmd *cobra.Command, stderr io.Writer) (*clerkapi.Client,
 		return nil, nil, "", fmt.Errorf("open database: %w", err)
 	}
 	return api, st, desc + ", " + describe(m), nil
+}
+
+// newAPIClient reads CLERK_SECRET_KEY and returns a client of the Backend
+// API at url, within rate requests per second.
+func newAPIClient(env *config.Env, url string, rate float64, onRetry func(error, time.Duration)) (*clerkapi.Client, error) {
+	key, source := env.Lookup("CLERK_SECRET_KEY")
+	if err := clerkapi.CheckKey(key); err != nil {
+		where := "looked in the environment, .env.local and .env"
+		if source != "" {
+			where = "from " + source
+		}
+		return nil, fmt.Errorf("CLERK_SECRET_KEY (%s): %w", where, err)
+	}
+	if rate <= 0 {
+		return nil, fmt.Errorf("--rate must be positive, not %g", rate)
+	}
+	return clerkapi.New(key, url, clerkapi.Options{Rate: rate, OnRetry: onRetry})
 }
 
 func newBackfillCmd(stdout, stderr io.Writer) *cobra.Command {

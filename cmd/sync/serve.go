@@ -55,6 +55,7 @@ type serveFlags struct {
 	edgeVerify    bool
 	forwardTo     string
 	retention     store.Retention
+	reconcile     reconcileFlags
 }
 
 // newOpener builds the tunnel; tests replace it with a local listener.
@@ -82,6 +83,8 @@ var envVars = map[string]string{
 	"keep-ids":       "CLERK_SYNC_KEEP_IDS",
 	"api-url":        "CLERK_API_URL",
 	"rate":           "CLERK_SYNC_API_RATE",
+
+	"reconcile-every": "CLERK_SYNC_RECONCILE_EVERY",
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -116,7 +119,10 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
   clerk-sync --addr localhost:8081
 
   # Bodies up to 256 KiB; at most 8 MiB of bodies in memory at once
-  clerk-sync --max-body 262144 --max-inflight 8388608`,
+  clerk-sync --max-body 262144 --max-inflight 8388608
+
+  # Also repair what webhooks missed, from Clerk's Backend API (CLERK_SECRET_KEY), every 6 hours
+  clerk-sync --reconcile-every 6h`,
 		Args:          unknownCommand,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -145,6 +151,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	fl.DurationVar(&f.tunnelTimeout, "tunnel-timeout", tunnel.DefaultTimeout, "give up opening the tunnel after this long [CLERK_SYNC_TUNNEL_TIMEOUT]")
 	fl.BoolVar(&f.edgeVerify, "edge-verify", false, "also have ngrok verify Clerk's signatures at its edge (verify-webhook policy) [CLERK_SYNC_EDGE_VERIFY]")
 	registerRetention(fl, &f.retention)
+	f.reconcile.register(fl)
 	fl.StringVar(&f.forwardTo, "forward-to", "", "relay mode: forward each verified delivery, byte for byte, to your app's handler at this URL and write no users [CLERK_SYNC_FORWARD_TO]")
 	return cmd
 }
@@ -212,6 +219,10 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--forward-to %q: want an http:// or https:// URL", config.Redact(f.forwardTo))
 		}
 	}
+	api, err := f.reconcile.client(env, f.forwardTo != "", log)
+	if err != nil {
+		return err
+	}
 
 	var (
 		st   store.Store
@@ -225,6 +236,8 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 		defer st.Close()
 		defer startPruning(ctx, st, f.retention, log)()
+		_, stopReconciling := f.reconcile.start(ctx, api, st, log)
+		defer stopReconciling()
 		rows = st
 	case !relayOnly:
 		// Relay mode: the app writes; the inspector only looks.

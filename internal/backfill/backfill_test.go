@@ -65,15 +65,30 @@ func wantTable(t *testing.T, st store.Store, in *fakeclerk.Instance) {
 	if len(rows) != in.Len() {
 		t.Errorf("%d rows, want the instance's %d users", len(rows), in.Len())
 	}
+	byID := map[string]store.User{}
+	for _, r := range rows {
+		byID[r.ClerkID] = r
+	}
 	for _, u := range in.Users() {
 		if v, ok := live[u.ID]; !ok || v != u.UpdatedAt {
 			t.Errorf("%s: version %d (known %v), want %d", u.ID, v, ok, u.UpdatedAt)
 		}
 		delete(live, u.ID)
+		r, ok := byID[u.ID]
+		if got, want := fmt.Sprint(deref(r.Email), "|", deref(r.FirstName)), fmt.Sprint(u.PrimaryEmail(), "|", deref(u.FirstName)); !ok || got != want {
+			t.Errorf("%s: row %v with email|first name %q, want %q", u.ID, ok, got, want)
+		}
 	}
 	for id := range live {
 		t.Errorf("%s is alive in the table, not in Clerk", id)
 	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 func TestBackfillFillsTheTableAndResumes(t *testing.T) {

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,8 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/clerk-sync/clerk-sync/internal/bench/prisma"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/load"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
@@ -266,7 +264,7 @@ func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *p
 			return r, err
 		}
 	}
-	m, args, err := prepareTable(ctx, cfg.table, storeName, db, filepath.Join(tmp, name+".yaml"))
+	m, args, err := prisma.Prepare(ctx, cfg.table, storeName, db, filepath.Join(tmp, name+".yaml"))
 	if err != nil {
 		return r, err
 	}
@@ -390,43 +388,4 @@ func checkOrgs(ctx context.Context, db string, m mapping.Mapping, w *workload, r
 	}
 	r.check += fmt.Sprintf(" (+%d orgs, %d memberships)", len(w.orgRows(m)), len(w.memberRows(m)))
 	return nil
-}
-
-// prepareTable creates the app's users table that the name of -table
-// picks, as Prisma creates it, and writes its mapping file to yamlPath. It
-// returns the mapping and the receiver's arguments for it.
-func prepareTable(ctx context.Context, table, storeName, db, yamlPath string) (mapping.Mapping, []string, error) {
-	if table == "default" {
-		return mapping.Default(), nil, nil
-	}
-	p, err := storetest.PrismaTableNamed(table, storeName)
-	if err != nil {
-		return mapping.Mapping{}, nil, err
-	}
-	if storeName == "postgres" {
-		conn, err := pgx.Connect(ctx, db)
-		if err != nil {
-			return p.Mapping, nil, err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, p.DDL)
-		if err != nil {
-			return p.Mapping, nil, fmt.Errorf("create the %s table: %w", table, err)
-		}
-	} else {
-		sdb, err := sql.Open("sqlite", db)
-		if err != nil {
-			return p.Mapping, nil, err
-		}
-		defer sdb.Close()
-		if _, err := sdb.ExecContext(ctx, p.DDL); err != nil {
-			return p.Mapping, nil, fmt.Errorf("create the %s table: %w", table, err)
-		}
-	}
-	// The benchmark's deletes are hard, as in the default run.
-	m := p.Mapping.WithDelete(store.HardDelete)
-	if err := os.WriteFile(yamlPath, p.YAML, 0o600); err != nil {
-		return m, nil, err
-	}
-	return m, []string{"--config", yamlPath, "--on-delete", string(store.HardDelete)}, nil
 }

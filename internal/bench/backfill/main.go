@@ -1,10 +1,12 @@
 // Command backfill is `task bench:backfill`: it starts `mockclerk serve`
 // with 100,000 users in a process of its own, then times `clerk-sync
 // backfill` from it into a durable throwaway PostgreSQL and into SQLite,
-// under Clerk's production and development rate limits, and reports
-// users/s and the backfill's peak resident memory.
+// under Clerk's production and development rate limits, into clerk-sync's
+// own table and into an app's table as Prisma made it (through
+// clerk-sync.yaml), and reports users/s and the backfill's peak resident
+// memory.
 //
-//	go run ./internal/bench/backfill [-users 100000] [-stores postgres,sqlite] [-limits prod,dev]
+//	go run ./internal/bench/backfill [-users 100000] [-stores postgres,sqlite] [-limits prod,dev] [-tables default,snake]
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/bench/prisma"
 	"github.com/clerk-sync/clerk-sync/internal/fakeclerk"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 )
@@ -45,11 +48,11 @@ func main() {
 var limits = map[string]struct{ bound, rate float64 }{"prod": {100, 98}, "dev": {10, 9.8}}
 
 type result struct {
-	store, limit string
-	users        int64
-	elapsed      time.Duration
-	rssMiB       float64
-	err          error
+	store, limit, table string
+	users               int64
+	elapsed             time.Duration
+	rssMiB              float64
+	err                 error
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -57,6 +60,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	users := fl.Int("users", 100_000, "users in the fake instance")
 	storeList := fl.String("stores", "postgres,sqlite", "stores, comma-separated")
 	limitList := fl.String("limits", "prod,dev", "mockclerk rate limits, comma-separated: prod (1,000 requests per 10 s), dev (100)")
+	tableList := fl.String("tables", "default,snake", `users tables, comma-separated: "default" (clerk-sync's own), or an app's table as Prisma creates it, with its clerk-sync.yaml: "snake" (@@map, uuid key, Json, soft delete) or "seed-plan" (cuid key; its required unique email refuses phone-only users)`)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -91,24 +95,32 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		for st := range strings.SplitSeq(*storeList, ",") {
-			db := filepath.Join(dir, limit+".db")
-			if st == "postgres" {
-				if db, err = cl.CreateDatabase(ctx, "backfill_"+limit); err != nil {
-					stopServe()
-					return err
+			for table := range strings.SplitSeq(*tableList, ",") {
+				name := strings.ReplaceAll(limit+"_"+table, "-", "_")
+				db := filepath.Join(dir, name+".db")
+				if st == "postgres" {
+					if db, err = cl.CreateDatabase(ctx, "backfill_"+name); err != nil {
+						stopServe()
+						return err
+					}
 				}
+				_, args, err := prisma.Prepare(ctx, table, st, db, filepath.Join(dir, name+".yaml"))
+				if err != nil {
+					stopServe()
+					return fmt.Errorf("-tables %s: %w", table, err)
+				}
+				r := backfill(ctx, dir, env, api, db, strconv.FormatFloat(l.rate, 'f', -1, 64), args)
+				r.store, r.limit, r.table = st, limit, table
+				fmt.Fprintf(stdout, "%s, table %s, rate limit %s: %d users in %s (%v)\n", st, table, limit, r.users, r.elapsed.Round(time.Millisecond), r.err)
+				results = append(results, r)
 			}
-			r := backfill(ctx, dir, env, api, db, strconv.FormatFloat(l.rate, 'f', -1, 64))
-			r.store, r.limit = st, limit
-			fmt.Fprintf(stdout, "%s, rate limit %s: %d users in %s (%v)\n", st, limit, r.users, r.elapsed.Round(time.Millisecond), r.err)
-			results = append(results, r)
 		}
 		stopServe()
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "store\trate limit\tusers\tseconds\tusers/s\tAPI bound users/s\tpeak RSS MiB\t")
+	fmt.Fprintln(tw, "store\ttable\trate limit\tusers\tseconds\tusers/s\tAPI bound users/s\tpeak RSS MiB\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.0f\t%.0f\t%.1f\t\n", r.store, r.limit, r.users, r.elapsed.Seconds(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.0f\t%.0f\t%.1f\t\n", r.store, r.table, r.limit, r.users, r.elapsed.Seconds(),
 			float64(r.users)/r.elapsed.Seconds(), limits[r.limit].bound*500, r.rssMiB)
 	}
 	return tw.Flush()
@@ -140,9 +152,11 @@ func serve(ctx context.Context, dir string, env []string, n int, limit string) (
 	return "", nil, errors.New("mockclerk serve did not answer within 2 minutes")
 }
 
-// backfill runs clerk-sync backfill once and measures it.
-func backfill(ctx context.Context, dir string, env []string, api, db, rate string) result {
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "sync"), "backfill", "--api-url", api, "--db", db, "--rate", rate, "--output", "ndjson")
+// backfill runs clerk-sync backfill once, with args added, and measures
+// it.
+func backfill(ctx context.Context, dir string, env []string, api, db, rate string, args []string) result {
+	args = append([]string{"backfill", "--api-url", api, "--db", db, "--rate", rate, "--output", "ndjson"}, args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "sync"), args...)
 	cmd.Dir, cmd.Env = dir, env
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &out
@@ -155,7 +169,8 @@ func backfill(ctx context.Context, dir string, env []string, api, db, rate strin
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rssMiB = float64(ru.Maxrss) / 1024
 	}
-	// The summary line: "N users read, …".
+	// The summary line: "N users read, …". A user that could not be
+	// applied makes the command fail.
 	for line := range strings.SplitSeq(out.String(), "\n") {
 		if n, _, ok := strings.Cut(line, " users read"); ok {
 			r.users, _ = strconv.ParseInt(n, 10, 64)
