@@ -155,24 +155,10 @@ func (w *workload) addOrgs(seed uint64, orgs, members int) {
 
 // orgRows are the organizations' rows the workload must leave under m.
 func (w *workload) orgRows(m mapping.Mapping) []store.User {
-	km, _ := m.For(store.KindOrganization)
-	var rows []store.User
-	for _, o := range w.orgs {
-		if r := o.Row(); r != nil {
-			rows = append(rows, storetest.Project(km, *r))
-		}
-	}
-	return rows
+	return storetest.RowsOf(m, store.KindOrganization, w.orgs)
 }
 
 // memberRows are the memberships' rows the workload must leave under m.
 func (w *workload) memberRows(m mapping.Mapping) []store.User {
-	km, _ := m.For(store.KindMembership)
-	var rows []store.User
-	for _, mb := range w.member {
-		if r := mb.Row(); r != nil {
-			rows = append(rows, storetest.Project(km, *r))
-		}
-	}
-	return rows
+	return storetest.RowsOf(m, store.KindMembership, w.member)
 }

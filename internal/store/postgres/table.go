@@ -245,19 +245,7 @@ func (t *table) setBulk(schema string) {
 	for i := range m.Columns {
 		cols, arrays = append(cols, fmt.Sprintf("c%d", i+1)), append(arrays, fmt.Sprintf("$%d::text[]", i+5))
 	}
-	var targets, values, sets []string
-	if m.HasID() && m.IDFill != mapping.FillDefault {
-		targets, values = append(targets, q(m.ID)), append(values, t.cast("input.pk", m.ID))
-	}
-	targets, values = append(targets, q(m.Key)), append(values, t.cast("input.id", m.Key))
-	for i, c := range m.Columns {
-		targets, values = append(targets, q(c.Name)), append(values, t.cast(fmt.Sprintf("input.c%d", i+1), c.Name))
-		sets = append(sets, fmt.Sprintf("%s = excluded.%s", q(c.Name), q(c.Name)))
-	}
-	conflict := "DO NOTHING"
-	if len(sets) > 0 {
-		conflict = "DO UPDATE SET " + strings.Join(sets, ", ")
-	}
+	targets, values, conflict := t.insertParts("input.pk", "input.id", func(i int) string { return fmt.Sprintf("input.c%d", i+1) }, " ")
 	t.bulkSQL = fmt.Sprintf(`
 WITH input AS (
     SELECT * FROM unnest(%[1]s) AS u(%[2]s)
@@ -322,25 +310,33 @@ func (t *table) cast(expr, col string) string {
 	return expr
 }
 
-// upsertSQL writes the user's row from the parameters: $3 the Clerk id,
+// upsertSQL writes the entity's row from the parameters: $3 the Clerk id,
 // $9 the primary key, $10 the mapped values.
 func (t *table) upsertSQL() string {
+	cols, vals, conflict := t.insertParts("$9", "$3", func(i int) string { return fmt.Sprintf("$10[%d]", i+1) }, "\n                ")
+	return fmt.Sprintf("INSERT INTO %s (%s)\n            VALUES (%s)\n            ON CONFLICT (%s) %s",
+		t.m.QualifiedName(), strings.Join(cols, ", "), strings.Join(vals, ", "), mapping.Quote(t.m.Key), conflict)
+}
+
+// insertParts are the columns, the values (pk, key and column(i) cast to
+// each column's type) and the ON CONFLICT action of an upsert of the
+// table's row; sep separates the SET clauses.
+func (t *table) insertParts(pk, key string, column func(i int) string, sep string) (cols, vals []string, conflict string) {
 	q, m := mapping.Quote, t.m
-	var cols, vals, sets []string
 	if m.HasID() && m.IDFill != mapping.FillDefault {
-		cols, vals = append(cols, q(m.ID)), append(vals, t.cast("$9", m.ID))
+		cols, vals = append(cols, q(m.ID)), append(vals, t.cast(pk, m.ID))
 	}
-	cols, vals = append(cols, q(m.Key)), append(vals, t.cast("$3", m.Key))
+	cols, vals = append(cols, q(m.Key)), append(vals, t.cast(key, m.Key))
+	var sets []string
 	for i, c := range m.Columns {
-		cols, vals = append(cols, q(c.Name)), append(vals, t.cast(fmt.Sprintf("$10[%d]", i+1), c.Name))
+		cols, vals = append(cols, q(c.Name)), append(vals, t.cast(column(i), c.Name))
 		sets = append(sets, fmt.Sprintf("%s = excluded.%s", q(c.Name), q(c.Name)))
 	}
-	conflict := "DO NOTHING"
+	conflict = "DO NOTHING"
 	if len(sets) > 0 {
-		conflict = "DO UPDATE SET\n                " + strings.Join(sets, ",\n                ")
+		conflict = "DO UPDATE SET" + sep + strings.Join(sets, ","+sep)
 	}
-	return fmt.Sprintf("INSERT INTO %s (%s)\n            VALUES (%s)\n            ON CONFLICT (%s) %s",
-		m.QualifiedName(), strings.Join(cols, ", "), strings.Join(vals, ", "), q(m.Key), conflict)
+	return cols, vals, conflict
 }
 
 // removeSQL deletes the user's row ($3), or marks it deleted at the

@@ -14,12 +14,25 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
-// entity is what the generator knows of one user, organization or
+// Entity is what the generator knows of one user, organization or
 // membership: the row its events should leave.
-type entity interface{ Row() *store.User }
+type Entity interface{ Row() *store.User }
+
+// RowsOf are the rows of the table of kind that es should leave under
+// mapping m (the deleted have none).
+func RowsOf[E Entity](m mapping.Mapping, kind store.Kind, es []E) []store.User {
+	km, _ := m.For(kind)
+	var rows []store.User
+	for _, e := range es {
+		if r := e.Row(); r != nil {
+			rows = append(rows, Project(km, *r))
+		}
+	}
+	return rows
+}
 
 // wantKind fails unless the table of kind holds exactly the rows of want.
-func (e *env) wantKind(kind store.Kind, want ...entity) {
+func (e *env) wantKind(kind store.Kind, want ...Entity) {
 	e.t.Helper()
 	if diff := diffKind(e.t, e.st, e.m, kind, want...); diff != "" {
 		e.t.Fatalf("%ss table:\n%s", kind, diff)
@@ -27,23 +40,16 @@ func (e *env) wantKind(kind store.Kind, want ...entity) {
 }
 
 // diffKind compares the table of kind in st with the rows of want.
-func diffKind(t *testing.T, st store.Store, m mapping.Mapping, kind store.Kind, want ...entity) string {
+func diffKind(t *testing.T, st store.Store, m mapping.Mapping, kind store.Kind, want ...Entity) string {
 	t.Helper()
-	km, ok := m.For(kind)
-	if !ok {
+	if _, ok := m.For(kind); !ok {
 		t.Fatalf("the mapping keeps no %ss", kind)
 	}
 	got, err := st.Rows(context.Background(), kind)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []store.User
-	for _, w := range want {
-		if r := w.Row(); r != nil {
-			rows = append(rows, Project(km, *r))
-		}
-	}
-	return DiffUsers(got, rows)
+	return DiffUsers(got, RowsOf(m, kind, want))
 }
 
 // tombstoned fails unless the entity has a tombstone.
@@ -161,7 +167,7 @@ func runOrganizations(t *testing.T, h Harness) {
 		o, other := e.g.NewOrg(nil), e.g.NewOrg(nil)
 		e.expect(store.Applied, e.g.OrgCreated(o))
 		e.expect(store.Applied, e.g.OrgCreated(other))
-		var members []entity
+		var members []Entity
 		var inFlight []fake.Event
 		for range 3 {
 			u := e.g.NewUser()
@@ -190,7 +196,7 @@ func runOrganizations(t *testing.T, h Harness) {
 		e := orgEnv(t, h, store.HardDelete)
 		u, keep := e.g.NewUser(), e.g.NewUser()
 		e.expect(store.Applied, e.g.Created(u))
-		var ms []entity
+		var ms []Entity
 		var ids []string
 		for range 2 {
 			o := e.g.NewOrg(u)
@@ -236,7 +242,7 @@ func runOrganizations(t *testing.T, h Harness) {
 		}
 		a, b := h.Pair(t)
 		g := fake.New(5, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
-		var all []entity
+		var all []Entity
 		for i := range 100 {
 			o, u := g.NewOrg(nil), g.NewUser()
 			MustApply(t, a, fmt.Sprintf("msg_race_org_%d", i), g.OrgCreated(o))
@@ -263,7 +269,7 @@ func runOrganizations(t *testing.T, h Harness) {
 // their events as Clerk emitted them, and the same deliveries shuffled
 // with duplicates.
 type mixedCase struct {
-	entities []entity
+	entities []Entity
 	inOrder  []item
 	shuffled []item
 }
@@ -354,7 +360,7 @@ func runMixedProperty(t *testing.T, h Harness) {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	g := fake.New(seed, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
 	n := max(Cases()/10, 20)
-	var entities []entity
+	var entities []Entity
 	var lanes [2][]item
 	for i := range n {
 		c := newMixedCase(g, rng, i)
@@ -392,7 +398,7 @@ func runMixedProperty(t *testing.T, h Harness) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	byKind := map[store.Kind][]entity{}
+	byKind := map[store.Kind][]Entity{}
 	for _, e := range entities {
 		switch e.(type) {
 		case *fake.User:
