@@ -228,44 +228,22 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 		return w.record(ctx, d, store.Ignored, "")
 	}
 	now := time.Now().UnixMilli()
-	outcome := store.Stale
+	var (
+		applied bool
+		err     error
+	)
 	if c.Deleted {
-		applied, err := w.remove(ctx, c.Ref(), c.Version, c.Digest, now)
-		if err != nil {
-			return "", err
-		}
-		if applied {
-			outcome = store.Applied
-		}
+		applied, err = w.remove(ctx, c.Ref(), c.Version, c.Digest, now)
 	} else {
-		gone := false
-		for _, p := range c.Parents {
-			var err error
-			if gone, err = w.tombstoned(ctx, p); err != nil {
-				return "", err
-			} else if gone {
-				break // a membership of a deleted organization or user is never written
-			}
-		}
-		if !gone {
-			res, err := w.stmt.advance.ExecContext(ctx, string(c.Kind), c.ID, c.Version, c.Digest, now)
-			if err != nil {
-				return "", err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				outcome = store.Applied
-				if _, err := w.rows[c.Kind].upsert.ExecContext(ctx, w.tables[c.Kind].upsertArgs(&c)...); err != nil {
-					return "", err
-				}
-				for _, p := range c.Parents {
-					if _, err := w.stmt.link.ExecContext(ctx, string(p.Kind), p.ID, string(c.Kind), c.ID); err != nil {
-						return "", err
-					}
-				}
-			}
-		}
+		applied, err = w.upsert(ctx, c, now)
 	}
-	if user := c.UserID(); outcome != store.Applied && user != "" {
+	if err != nil {
+		return "", err
+	}
+	outcome := store.Stale
+	if applied {
+		outcome = store.Applied
+	} else if user := c.UserID(); user != "" {
 		// A late event of a deleted user: its data is not kept.
 		gone, err := w.tombstoned(ctx, store.Ref{Kind: store.KindUser, ID: user})
 		if err != nil {
@@ -279,6 +257,34 @@ func (w *writer) apply(ctx context.Context, d store.Delivery, c store.Change) (s
 		return outcome, nil // a change read from the Backend API: no delivery to record
 	}
 	return w.record(ctx, d, outcome, "")
+}
+
+// upsert advances the entity's version and writes its row, unless the
+// version is not newer or the entity or a parent is tombstoned; it links
+// the entity to its parents, whose deletion removes it.
+func (w *writer) upsert(ctx context.Context, c store.Change, now int64) (bool, error) {
+	for _, p := range c.Parents {
+		// A membership of a deleted organization or user is never written.
+		if gone, err := w.tombstoned(ctx, p); err != nil || gone {
+			return false, err
+		}
+	}
+	res, err := w.stmt.advance.ExecContext(ctx, string(c.Kind), c.ID, c.Version, c.Digest, now)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if _, err := w.rows[c.Kind].upsert.ExecContext(ctx, w.tables[c.Kind].upsertArgs(&c)...); err != nil {
+		return false, err
+	}
+	for _, p := range c.Parents {
+		if _, err := w.stmt.link.ExecContext(ctx, string(p.Kind), p.ID, string(c.Kind), c.ID); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // remove tombstones the entity at version and, unless it was tombstoned
