@@ -9,15 +9,15 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
-// The users tables of testdata/prisma are exactly what `prisma migrate
-// diff --from-empty` (Prisma 6.19.3) wrote for two models, on each
-// driver; HOWTO.txt says how they were made.
+// The tables of testdata/prisma are exactly what `prisma migrate diff
+// --from-empty` (Prisma 6.19.3) wrote for each schema, on each driver:
+// users, organizations and memberships; HOWTO.txt says how they were made.
 //
 //go:embed testdata/prisma
 var prismaFS embed.FS
 
-// PrismaTable is an app's users table as Prisma created it, and the
-// mapping that writes into it.
+// PrismaTable is an app's tables as Prisma created them — users,
+// organizations and memberships — and the mapping that writes into them.
 type PrismaTable struct {
 	Name    string
 	DDL     string
@@ -28,7 +28,9 @@ type PrismaTable struct {
 }
 
 // PrismaTables are the Prisma-made tables for driver (mapping.SQLite or
-// mapping.Postgres): the seed plan's model and a snake_case @@map model.
+// mapping.Postgres) that the whole conformance suite passes on: the seed
+// plan's models (with relationMode = "prisma", so no foreign key) and
+// snake_case @@map models.
 func PrismaTables(driver string) []PrismaTable {
 	var out []PrismaTable
 	for _, name := range []string{"seed-plan", "snake"} {
@@ -62,7 +64,21 @@ func prismaTable(name, driver string) (PrismaTable, error) {
 	if err != nil {
 		return PrismaTable{}, fmt.Errorf("%s.yaml: %w", name, err)
 	}
-	return PrismaTable{Name: name, DDL: string(ddl), YAML: yaml, Mapping: m, EmailRequired: name == "seed-plan"}, nil
+	return PrismaTable{Name: name, DDL: string(ddl), YAML: yaml, Mapping: m, EmailRequired: name != "snake"}, nil
+}
+
+// PrismaForeignKeys is the seed plan's schema with Prisma's default
+// relationMode: the membership's organizationId and userId are foreign
+// keys (ON DELETE RESTRICT), and @@unique([organizationId, userId]). The
+// conformance suite does not pass on it — a membership cannot arrive
+// before its parents — which is what doctor warns about; see
+// RunPrismaForeignKeys.
+func PrismaForeignKeys(driver string) PrismaTable {
+	p, err := prismaTable("foreign-keys", driver)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return p
 }
 
 // Harness is the conformance suite's harness over this table, with open
@@ -70,9 +86,26 @@ func prismaTable(name, driver string) (PrismaTable, error) {
 func (p PrismaTable) Harness(open func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error)) Harness {
 	return Harness{
 		Open: func(t *testing.T, mode store.DeleteMode) (store.Store, func(string) error) {
-			return open(t, p.Mapping.WithDelete(mode), p.DDL)
+			return open(t, withDelete(p.Mapping, mode), p.DDL)
 		},
 		Mapping:       p.Mapping,
 		EmailRequired: p.EmailRequired,
 	}
+}
+
+// withDelete is m with deletions set to mode in every table that has a
+// soft-delete column; a table without one (the seed plan's User) keeps
+// hard deletes, so that the suite can soft-delete the organizations of a
+// schema whose users are deleted for good.
+func withDelete(m mapping.Mapping, mode store.DeleteMode) mapping.Mapping {
+	m = m.WithDelete(mode)
+	if m.DeleteColumn == "" {
+		m.OnDelete = store.HardDelete
+	}
+	for i := range m.Others {
+		if m.Others[i].DeleteColumn == "" {
+			m.Others[i].OnDelete = store.HardDelete
+		}
+	}
+	return m
 }
