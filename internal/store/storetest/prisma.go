@@ -2,9 +2,11 @@ package storetest
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"testing"
 
+	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -108,4 +110,53 @@ func withDelete(m mapping.Mapping, mode store.DeleteMode) mapping.Mapping {
 		}
 	}
 	return m
+}
+
+// RunPrismaForeignKeys checks that deliveries into PrismaForeignKeys's
+// tables do what doctor's two warnings say: a membership refused by a
+// foreign key or by the unique (organization, user) index fails (500),
+// and the same delivery is applied when Svix retries it once the row it
+// waited for is there. open is the driver's opener, as for Harness.
+func RunPrismaForeignKeys(t *testing.T, driver string, open func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error)) {
+	h := PrismaForeignKeys(driver).Harness(open)
+	// failed applies ev under svix-id id and fails the test unless the
+	// database refused it for good and the ledger says so.
+	failed := func(e *env, id string, ev fake.Event) {
+		t.Helper()
+		if o, err := e.applyID(id, ev); o != store.Failed || !errors.Is(err, store.ErrPermanent) {
+			t.Fatalf("%s: %s, %v; want failed (a 500, which Svix retries)", ev.Type, o, err)
+		}
+		if r := e.record(id); r.Outcome != store.Failed {
+			t.Fatalf("ledger: %s, want failed", r.Outcome)
+		}
+	}
+
+	t.Run("a membership before its organization fails until the organization exists", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u, o := e.withEmail(), e.g.NewOrg(nil)
+		e.expect(store.Applied, e.g.Created(u))
+		m := e.g.NewMember(o, u)
+		created := e.g.MemberCreated(m)
+		failed(e, "msg_early", created)
+		e.wantKind(store.KindMembership)
+		e.expect(store.Applied, e.g.OrgCreated(o))
+		e.expectID(store.Applied, "msg_early", created) // Svix's retry
+		e.wantKind(store.KindMembership, m)
+	})
+
+	t.Run("a membership re-created before its predecessor's deletion fails until the deletion", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u, o := e.withEmail(), e.g.NewOrg(nil)
+		e.expect(store.Applied, e.g.Created(u))
+		e.expect(store.Applied, e.g.OrgCreated(o))
+		old := e.g.NewMember(o, u)
+		e.expect(store.Applied, e.g.MemberCreated(old))
+		left := e.g.MemberDeleted(old)
+		again := e.g.NewMember(o, u) // the user joins again: a new membership id
+		rejoined := e.g.MemberCreated(again)
+		failed(e, "msg_rejoined", rejoined)
+		e.expect(store.Applied, left)
+		e.expectID(store.Applied, "msg_rejoined", rejoined)
+		e.wantKind(store.KindMembership, again)
+	})
 }
