@@ -122,12 +122,12 @@ func RunPrismaForeignKeys(t *testing.T, driver string, open func(t *testing.T, m
 	// failed applies ev under svix-id id and fails the test unless the
 	// database refused it for good and the ledger says so.
 	failed := func(e *env, id string, ev fake.Event) {
-		t.Helper()
+		e.t.Helper()
 		if o, err := e.applyID(id, ev); o != store.Failed || !errors.Is(err, store.ErrPermanent) {
-			t.Fatalf("%s: %s, %v; want failed (a 500, which Svix retries)", ev.Type, o, err)
+			e.t.Fatalf("%s: %s, %v; want failed (a 500, which Svix retries)", ev.Type, o, err)
 		}
 		if r := e.record(id); r.Outcome != store.Failed {
-			t.Fatalf("ledger: %s, want failed", r.Outcome)
+			e.t.Fatalf("ledger: %s, want failed", r.Outcome)
 		}
 	}
 
