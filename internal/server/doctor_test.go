@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -151,4 +152,32 @@ func summary(fs []mapping.Finding) string {
 	}
 	slices.Sort(parts) // the drivers list foreign keys in different orders
 	return strings.Join(parts, "|")
+}
+
+// What doctor's foreign-key warning says, over HTTP: a membership that
+// arrives before its organization is answered 500, and the same delivery
+// retried once the organization exists is applied.
+func TestForeignKeyWarningHoldsOverHTTP(t *testing.T) {
+	for _, driver := range []string{mapping.SQLite, mapping.Postgres} {
+		t.Run(driver, func(t *testing.T) {
+			p := storetest.PrismaForeignKeys(driver)
+			var (
+				st   store.Store
+				exec func(string) error
+			)
+			if driver == mapping.Postgres {
+				st, exec = storetest.PostgresWith(t, pgtest.URL(t), p.Mapping, p.DDL)
+			} else {
+				st, exec = storetest.SQLiteWith(t, p.Mapping, p.DDL)
+			}
+			r := newRig(t, st, exec)
+			r.g.EmailRequired = true // the seed plan's email String
+			u, o := r.g.NewUser(), r.g.NewOrg(nil)
+			r.expect(r.deliver(r.g.Created(u)), http.StatusOK, store.Applied)
+			early := r.deliver(r.g.MemberCreated(r.g.NewMember(o, u)))
+			r.expect(early, http.StatusInternalServerError, store.Failed)
+			r.expect(r.deliver(r.g.OrgCreated(o)), http.StatusOK, store.Applied)
+			r.expect(early, http.StatusOK, store.Applied) // Svix's retry: same svix-id and body
+		})
+	}
 }
