@@ -73,8 +73,10 @@ func prismaTable(name, driver string) (PrismaTable, error) {
 // relationMode: the membership's organizationId and userId are foreign
 // keys (ON DELETE RESTRICT), and @@unique([organizationId, userId]). The
 // conformance suite does not pass on it — a membership cannot arrive
-// before its parents — which is what doctor warns about; see
-// RunPrismaForeignKeys.
+// before its parents, which is what doctor warns about (see
+// RunPrismaForeignKeys); nor, today, can an organization or user with
+// live members be hard-deleted, since the stores remove a parent's row
+// before its children's and RESTRICT refuses that.
 func PrismaForeignKeys(driver string) PrismaTable {
 	p, err := prismaTable("foreign-keys", driver)
 	if err != nil {
