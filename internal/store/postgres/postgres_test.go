@@ -351,3 +351,12 @@ func TestMissingSchemaSaysWhatToDo(t *testing.T) {
 		t.Fatalf("open: %v, want the missing schema named with the fix", err)
 	}
 }
+
+// Prisma's default relationMode: foreign keys and a unique member per
+// organization, which doctor warns about; deliveries wait for their
+// parents.
+func TestPrismaForeignKeys(t *testing.T) {
+	storetest.RunPrismaForeignKeys(t, mapping.Postgres, func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
+		return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)
+	})
+}

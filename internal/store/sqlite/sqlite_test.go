@@ -300,3 +300,10 @@ func checkPermissionMessages(t *testing.T, base string) {
 		}
 	}
 }
+
+// Prisma's default relationMode: foreign keys and a unique member per
+// organization, which doctor warns about; deliveries wait for their
+// parents.
+func TestPrismaForeignKeys(t *testing.T) {
+	storetest.RunPrismaForeignKeys(t, mapping.SQLite, storetest.SQLiteWith)
+}

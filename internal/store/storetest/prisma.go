@@ -2,22 +2,24 @@ package storetest
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"testing"
 
+	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
-// The users tables of testdata/prisma are exactly what `prisma migrate
-// diff --from-empty` (Prisma 6.19.3) wrote for two models, on each
-// driver; HOWTO.txt says how they were made.
+// The tables of testdata/prisma are exactly what `prisma migrate diff
+// --from-empty` (Prisma 6.19.3) wrote for each schema, on each driver:
+// users, organizations and memberships; HOWTO.txt says how they were made.
 //
 //go:embed testdata/prisma
 var prismaFS embed.FS
 
-// PrismaTable is an app's users table as Prisma created it, and the
-// mapping that writes into it.
+// PrismaTable is an app's tables as Prisma created them — users,
+// organizations and memberships — and the mapping that writes into them.
 type PrismaTable struct {
 	Name    string
 	DDL     string
@@ -28,7 +30,9 @@ type PrismaTable struct {
 }
 
 // PrismaTables are the Prisma-made tables for driver (mapping.SQLite or
-// mapping.Postgres): the seed plan's model and a snake_case @@map model.
+// mapping.Postgres) that the whole conformance suite passes on: the seed
+// plan's models (with relationMode = "prisma", so no foreign key) and
+// snake_case @@map models.
 func PrismaTables(driver string) []PrismaTable {
 	var out []PrismaTable
 	for _, name := range []string{"seed-plan", "snake"} {
@@ -62,7 +66,23 @@ func prismaTable(name, driver string) (PrismaTable, error) {
 	if err != nil {
 		return PrismaTable{}, fmt.Errorf("%s.yaml: %w", name, err)
 	}
-	return PrismaTable{Name: name, DDL: string(ddl), YAML: yaml, Mapping: m, EmailRequired: name == "seed-plan"}, nil
+	return PrismaTable{Name: name, DDL: string(ddl), YAML: yaml, Mapping: m, EmailRequired: name != "snake"}, nil
+}
+
+// PrismaForeignKeys is the seed plan's schema with Prisma's default
+// relationMode: the membership's organizationId and userId are foreign
+// keys (ON DELETE RESTRICT), and @@unique([organizationId, userId]). The
+// conformance suite does not pass on it — a membership cannot arrive
+// before its parents, which is what doctor warns about (see
+// RunPrismaForeignKeys); nor, today, can an organization or user with
+// live members be hard-deleted, since the stores remove a parent's row
+// before its children's and RESTRICT refuses that.
+func PrismaForeignKeys(driver string) PrismaTable {
+	p, err := prismaTable("foreign-keys", driver)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return p
 }
 
 // Harness is the conformance suite's harness over this table, with open
@@ -70,9 +90,75 @@ func prismaTable(name, driver string) (PrismaTable, error) {
 func (p PrismaTable) Harness(open func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error)) Harness {
 	return Harness{
 		Open: func(t *testing.T, mode store.DeleteMode) (store.Store, func(string) error) {
-			return open(t, p.Mapping.WithDelete(mode), p.DDL)
+			return open(t, withDelete(p.Mapping, mode), p.DDL)
 		},
 		Mapping:       p.Mapping,
 		EmailRequired: p.EmailRequired,
 	}
+}
+
+// withDelete is m with deletions set to mode in every table that has a
+// soft-delete column; a table without one (the seed plan's User) keeps
+// hard deletes, so that the suite can soft-delete the organizations of a
+// schema whose users are deleted for good.
+func withDelete(m mapping.Mapping, mode store.DeleteMode) mapping.Mapping {
+	m = m.WithDelete(mode)
+	if m.DeleteColumn == "" {
+		m.OnDelete = store.HardDelete
+	}
+	for i := range m.Others {
+		if m.Others[i].DeleteColumn == "" {
+			m.Others[i].OnDelete = store.HardDelete
+		}
+	}
+	return m
+}
+
+// RunPrismaForeignKeys checks that deliveries into PrismaForeignKeys's
+// tables do what doctor's two warnings say: a membership refused by a
+// foreign key or by the unique (organization, user) index fails (500),
+// and the same delivery is applied when Svix retries it once the row it
+// waited for is there. open is the driver's opener, as for Harness.
+func RunPrismaForeignKeys(t *testing.T, driver string, open func(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error)) {
+	h := PrismaForeignKeys(driver).Harness(open)
+	// failed applies ev under svix-id id and fails the test unless the
+	// database refused it for good and the ledger says so.
+	failed := func(e *env, id string, ev fake.Event) {
+		e.t.Helper()
+		if o, err := e.applyID(id, ev); o != store.Failed || !errors.Is(err, store.ErrPermanent) {
+			e.t.Fatalf("%s: %s, %v; want failed (a 500, which Svix retries)", ev.Type, o, err)
+		}
+		if r := e.record(id); r.Outcome != store.Failed {
+			e.t.Fatalf("ledger: %s, want failed", r.Outcome)
+		}
+	}
+
+	t.Run("a membership before its organization fails until the organization exists", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u, o := e.withEmail(), e.g.NewOrg(nil)
+		e.expect(store.Applied, e.g.Created(u))
+		m := e.g.NewMember(o, u)
+		created := e.g.MemberCreated(m)
+		failed(e, "msg_early", created)
+		e.wantKind(store.KindMembership)
+		e.expect(store.Applied, e.g.OrgCreated(o))
+		e.expectID(store.Applied, "msg_early", created) // Svix's retry
+		e.wantKind(store.KindMembership, m)
+	})
+
+	t.Run("a membership re-created before its predecessor's deletion fails until the deletion", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u, o := e.withEmail(), e.g.NewOrg(nil)
+		e.expect(store.Applied, e.g.Created(u))
+		e.expect(store.Applied, e.g.OrgCreated(o))
+		old := e.g.NewMember(o, u)
+		e.expect(store.Applied, e.g.MemberCreated(old))
+		left := e.g.MemberDeleted(old)
+		again := e.g.NewMember(o, u) // the user joins again: a new membership id
+		rejoined := e.g.MemberCreated(again)
+		failed(e, "msg_rejoined", rejoined)
+		e.expect(store.Applied, left)
+		e.expectID(store.Applied, "msg_rejoined", rejoined)
+		e.wantKind(store.KindMembership, again)
+	})
 }

@@ -15,6 +15,48 @@ CREATE TABLE "app_users" (
     "deleted_at" DATETIME
 );
 
+-- CreateTable
+CREATE TABLE "organizations" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "clerk_id" TEXT NOT NULL,
+    "name" TEXT NOT NULL,
+    "slug" TEXT,
+    "image_url" TEXT,
+    "created_by" TEXT,
+    "public_metadata" JSONB NOT NULL,
+    "private_metadata" JSONB,
+    "admin_delete_enabled" BOOLEAN NOT NULL DEFAULT false,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" DATETIME NOT NULL,
+    "deleted_at" DATETIME
+);
+
+-- CreateTable
+CREATE TABLE "organization_memberships" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "clerk_id" TEXT NOT NULL,
+    "organization_id" TEXT NOT NULL,
+    "user_id" TEXT NOT NULL,
+    "role" TEXT NOT NULL,
+    "role_name" TEXT,
+    "permissions" JSONB,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" DATETIME NOT NULL,
+    "deleted_at" DATETIME
+);
+
 -- CreateIndex
 CREATE UNIQUE INDEX "app_users_clerk_id_key" ON "app_users"("clerk_id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "organizations_clerk_id_key" ON "organizations"("clerk_id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "organization_memberships_clerk_id_key" ON "organization_memberships"("clerk_id");
+
+-- CreateIndex
+CREATE INDEX "organization_memberships_organization_id_idx" ON "organization_memberships"("organization_id");
+
+-- CreateIndex
+CREATE INDEX "organization_memberships_user_id_idx" ON "organization_memberships"("user_id");
 
