@@ -150,8 +150,10 @@ BEGIN
             SET deleted = true, version = excluded.version, digest = excluded.digest, changed_at = now()
             WHERE NOT s.deleted;
         IF FOUND THEN
-            v_outcome := 'applied';
-            %[3]s;%[8]s
+            v_outcome := 'applied';%[8]s
+            -- Its children's rows went first: a foreign key from theirs
+            -- to its row (ON DELETE RESTRICT) lets it go now.
+            %[3]s;
         END IF;
     ELSE
         IF p_parent_ids IS NOT NULL THEN

@@ -288,8 +288,10 @@ func (w *writer) upsert(ctx context.Context, c store.Change, now int64) (bool, e
 }
 
 // remove tombstones the entity at version and, unless it was tombstoned
-// already, removes its row (hard or soft), does the same to each of its
-// children, and erases a user's stored bodies.
+// already, does the same to each of its children, then removes its row
+// (hard or soft) — after theirs, so that a foreign key from their table
+// to its (ON DELETE RESTRICT) lets it go — and erases a user's stored
+// bodies.
 func (w *writer) remove(ctx context.Context, e store.Ref, version, digest, now int64) (bool, error) {
 	res, err := w.stmt.tombstone.ExecContext(ctx, string(e.Kind), e.ID, version, digest, now)
 	if err != nil {
@@ -297,6 +299,15 @@ func (w *writer) remove(ctx context.Context, e store.Ref, version, digest, now i
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
+	}
+	children, err := w.children(ctx, e)
+	if err != nil {
+		return false, err
+	}
+	for _, child := range children {
+		if _, err := w.remove(ctx, child, version, 0, now); err != nil {
+			return false, err
+		}
 	}
 	if t, kept := w.tables[e.Kind]; kept {
 		gone := store.Change{Kind: e.Kind, ID: e.ID, Version: version, Deleted: true}
@@ -309,15 +320,6 @@ func (w *writer) remove(ctx context.Context, e store.Ref, version, digest, now i
 			return false, err
 		}
 		w.scrubbed = true
-	}
-	children, err := w.children(ctx, e)
-	if err != nil {
-		return false, err
-	}
-	for _, child := range children {
-		if _, err := w.remove(ctx, child, version, 0, now); err != nil {
-			return false, err
-		}
 	}
 	return true, nil
 }

@@ -359,6 +359,7 @@ func runMixedProperty(t *testing.T, h Harness) {
 	seed := uint64(len(t.Name()))
 	rng := rand.New(rand.NewPCG(seed, 11))
 	g := fake.New(seed, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
+	g.EmailRequired = h.EmailRequired
 	n := max(Cases()/10, 20)
 	var entities []Entity
 	var lanes [2][]item
