@@ -161,4 +161,21 @@ func RunPrismaForeignKeys(t *testing.T, driver string, open func(t *testing.T, m
 		e.expectID(store.Applied, "msg_rejoined", rejoined)
 		e.wantKind(store.KindMembership, again)
 	})
+
+	t.Run("deleting an organization or a user with members applies under ON DELETE RESTRICT", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		u, v, o := e.withEmail(), e.withEmail(), e.g.NewOrg(nil)
+		e.expect(store.Applied, e.g.Created(u))
+		e.expect(store.Applied, e.g.Created(v))
+		e.expect(store.Applied, e.g.OrgCreated(o))
+		mu, mv := e.g.NewMember(o, u), e.g.NewMember(o, v)
+		e.expect(store.Applied, e.g.MemberCreated(mu))
+		e.expect(store.Applied, e.g.MemberCreated(mv))
+		e.expect(store.Applied, e.g.Deleted(u)) // its membership's row goes first
+		e.wantKind(store.KindMembership, mv)
+		e.expect(store.Applied, e.g.OrgDeleted(o))
+		e.wantKind(store.KindMembership)
+		e.wantKind(store.KindOrganization)
+		e.wantRows(v)
+	})
 }
