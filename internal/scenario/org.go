@@ -3,7 +3,6 @@ package scenario
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -15,95 +14,104 @@ import (
 // new organization (created by the step's user, when it names one), the
 // others act on the step's org.
 func (p *planner) generateOrg(st *compiledStep, inst *instance) error {
+	o, ev, err := p.orgEvent(st)
+	if err != nil {
+		return err
+	}
+	if inst.ev, err = p.setAndFollow(st, ev, func(ev fake.Event) error { return followOrg(o, ev) }); err != nil {
+		return err
+	}
+	if st.Event == clerk.OrganizationCreated {
+		if err := register(p.orgByID, &p.orgs, anOrg, o.ID, o); err != nil {
+			return err
+		}
+	}
+	inst.org = seen[fake.Org]{o, snapshotOrg(o)}
+	return p.moved(o, inst, o.UpdatedAt, o.Deleted)
+}
+
+// orgEvent generates the event of an organization step, about the
+// organization it returns.
+func (p *planner) orgEvent(st *compiledStep) (*fake.Org, fake.Event, error) {
 	g := p.opts.Gen
-	var o *fake.Org
 	if st.Event == clerk.OrganizationCreated {
 		var creator *fake.User
 		if st.user != nil {
 			var err error
 			if creator, err = p.subjectUser(st, true); err != nil {
-				return err
+				return nil, fake.Event{}, err
 			}
 		}
-		o = g.NewOrg(creator)
-		inst.ev = g.OrgCreated(o)
-	} else {
-		var err error
-		if o, err = p.subjectOrg(st); err != nil {
-			return err
-		}
-		if st.Event == clerk.OrganizationUpdated {
-			inst.ev = g.OrgUpdated(o)
-		} else {
-			inst.ev = g.OrgDeleted(o)
-		}
+		o := g.NewOrg(creator)
+		return o, g.OrgCreated(o), nil
 	}
-	var err error
-	if inst.ev, err = p.applySet(st, inst.ev); err != nil {
-		return err
+	o, err := p.subjectOrg(st)
+	switch {
+	case err != nil:
+		return nil, fake.Event{}, err
+	case st.Event == clerk.OrganizationUpdated:
+		return o, g.OrgUpdated(o), nil
 	}
-	if len(st.set) > 0 {
-		if err := followOrg(o, inst.ev); err != nil {
-			return fmt.Errorf("set: %w", err)
-		}
-	}
-	if st.Event == clerk.OrganizationCreated {
-		if _, ok := p.orgByID[o.ID]; ok {
-			return fmt.Errorf("set: another step of the scenario names organization %s already", o.ID)
-		}
-		p.orgByID[o.ID] = o
-		p.orgs = append(p.orgs, o)
-	}
-	inst.org = seen[fake.Org]{o, snapshotOrg(o)}
-	return p.moved(o, inst, o.UpdatedAt, o.Deleted)
+	return o, g.OrgDeleted(o), nil
 }
 
 // generateMember makes a membership event: organizationMembership.created
 // makes the step's user a member of the step's org, the others act on the
 // step's membership.
 func (p *planner) generateMember(st *compiledStep, inst *instance) error {
-	g := p.opts.Gen
-	var m *fake.Member
-	if st.Event == clerk.MembershipCreated {
-		o, err := p.subjectOrg(st)
-		if err != nil {
-			return err
-		}
-		u, err := p.subjectUser(st, true)
-		if err != nil {
-			return err
-		}
-		m = g.NewMember(o, u)
-		inst.ev = g.MemberCreated(m)
-	} else {
-		var err error
-		if m, err = p.subjectMember(st); err != nil {
-			return err
-		}
-		if st.Event == clerk.MembershipUpdated {
-			inst.ev = g.MemberUpdated(m)
-		} else {
-			inst.ev = g.MemberDeleted(m)
-		}
-	}
-	var err error
-	if inst.ev, err = p.applySet(st, inst.ev); err != nil {
+	m, ev, err := p.memberEvent(st)
+	if err != nil {
 		return err
 	}
-	if len(st.set) > 0 {
-		if err := followMember(m, inst.ev); err != nil {
-			return fmt.Errorf("set: %w", err)
-		}
+	if inst.ev, err = p.setAndFollow(st, ev, func(ev fake.Event) error { return followMember(m, ev) }); err != nil {
+		return err
 	}
 	if st.Event == clerk.MembershipCreated {
-		if _, ok := p.memberByID[m.ID]; ok {
-			return fmt.Errorf("set: another step of the scenario names membership %s already", m.ID)
+		if err := register(p.memberByID, &p.members, aMembership, m.ID, m); err != nil {
+			return err
 		}
-		p.memberByID[m.ID] = m
-		p.members = append(p.members, m)
 	}
 	inst.member = seen[fake.Member]{m, snapshotMember(m)}
 	return p.moved(m, inst, m.UpdatedAt, m.Deleted)
+}
+
+// memberEvent generates the event of a membership step, about the
+// membership it returns.
+func (p *planner) memberEvent(st *compiledStep) (*fake.Member, fake.Event, error) {
+	g := p.opts.Gen
+	if st.Event == clerk.MembershipCreated {
+		o, err := p.subjectOrg(st)
+		if err != nil {
+			return nil, fake.Event{}, err
+		}
+		u, err := p.subjectUser(st, true)
+		if err != nil {
+			return nil, fake.Event{}, err
+		}
+		m := g.NewMember(o, u)
+		return m, g.MemberCreated(m), nil
+	}
+	m, err := p.subjectMember(st)
+	switch {
+	case err != nil:
+		return nil, fake.Event{}, err
+	case st.Event == clerk.MembershipUpdated:
+		return m, g.MemberUpdated(m), nil
+	}
+	return m, g.MemberDeleted(m), nil
+}
+
+// setAndFollow applies the step's set to ev and, when it sets anything,
+// brings the entity's picture in line with the event through follow.
+func (p *planner) setAndFollow(st *compiledStep, ev fake.Event, follow func(fake.Event) error) (fake.Event, error) {
+	ev, err := p.applySet(st, ev)
+	if err != nil || len(st.set) == 0 {
+		return ev, err
+	}
+	if err := follow(ev); err != nil {
+		return ev, fmt.Errorf("set: %w", err)
+	}
+	return ev, nil
 }
 
 // subjectOrg resolves the step's org: one the scenario has met, or one
@@ -116,7 +124,7 @@ func (p *planner) subjectOrg(st *compiledStep) (*fake.Org, error) {
 	}
 	o, ok := p.orgByID[id]
 	if !ok {
-		if err := checkID(id, "org_", "an organization"); err != nil {
+		if err := anOrg.checkID(id); err != nil {
 			return nil, fmt.Errorf("org: %w", err)
 		}
 		o = p.opts.Gen.OrgWithID(id)
@@ -141,7 +149,7 @@ func (p *planner) subjectMember(st *compiledStep) (*fake.Member, error) {
 	}
 	m, ok := p.memberByID[id]
 	if !ok {
-		if err := checkID(id, "orgmem_", "a membership"); err != nil {
+		if err := aMembership.checkID(id); err != nil {
 			return nil, fmt.Errorf("membership: %w", err)
 		}
 		return nil, fmt.Errorf("membership: no step made %s: make it with an organizationMembership.created step (left out of send, it stands for a membership that exists already)", id)
@@ -158,29 +166,14 @@ func (p *planner) subjectMember(st *compiledStep) (*fake.Member, error) {
 	return m, nil
 }
 
-// checkID accepts Clerk ids with prefix, such as org_… for an
-// organization (what).
-func checkID(id, prefix, what string) error {
-	if !strings.HasPrefix(id, prefix) || len(id) == len(prefix) {
-		return fmt.Errorf("%q is not %s id (%s…)", id, what, prefix)
-	}
-	return nil
-}
-
 // followOrg brings o in line with an event whose fields a step has set,
 // so that the expected row is what the sync makes of the event. The
 // picture holds the fields of the organization's row; metadata it holds
 // empty.
 func followOrg(o *fake.Org, ev fake.Event) error {
-	_, change, err := clerk.Parse(ev.Body)
+	change, err := anOrg.parseSet(ev, o.ID, ev.Type == clerk.OrganizationCreated)
 	if err != nil {
-		return fmt.Errorf("the event no longer parses: %w", err)
-	}
-	if change.ID != o.ID && ev.Type != clerk.OrganizationCreated {
-		return fmt.Errorf("data.id %q is not the step's organization %s: choose the organization with \"org\"", change.ID, o.ID)
-	}
-	if err := checkID(change.ID, "org_", "an organization"); err != nil {
-		return fmt.Errorf("data.id: %w", err)
+		return err
 	}
 	o.ID = change.ID
 	if change.Deleted {
@@ -209,15 +202,9 @@ func followOrg(o *fake.Org, ev fake.Event) error {
 // followMember is followOrg for a membership: its id, role and times
 // follow; its organization and user stay the step's.
 func followMember(m *fake.Member, ev fake.Event) error {
-	_, change, err := clerk.Parse(ev.Body)
+	change, err := aMembership.parseSet(ev, m.ID, ev.Type == clerk.MembershipCreated)
 	if err != nil {
-		return fmt.Errorf("the event no longer parses: %w", err)
-	}
-	if change.ID != m.ID && ev.Type != clerk.MembershipCreated {
-		return fmt.Errorf("data.id %q is not the step's membership %s: choose the membership with \"membership\"", change.ID, m.ID)
-	}
-	if err := checkID(change.ID, "orgmem_", "a membership"); err != nil {
-		return fmt.Errorf("data.id: %w", err)
+		return err
 	}
 	if org := change.Parents[0].ID; org != m.Org.ID {
 		return fmt.Errorf("data.organization.id %q is not the step's organization %s: choose it with \"org\"", org, m.Org.ID)

@@ -285,11 +285,9 @@ func (p *planner) generateUser(st *compiledStep, inst *instance) error {
 		inst.ev.UserID = u.ID
 	}
 	if st.Event == clerk.UserCreated {
-		if _, ok := p.byID[u.ID]; ok {
-			return fmt.Errorf("set: another step of the scenario names user %s already", u.ID)
+		if err := register(p.byID, &p.users, aUser, u.ID, u); err != nil {
+			return err
 		}
-		p.byID[u.ID] = u
-		p.users = append(p.users, u)
 	}
 	inst.user = seen[fake.User]{u, snapshot(u)}
 	return p.moved(u, inst, u.UpdatedAt, st.Event == clerk.UserDeleted)
@@ -353,7 +351,7 @@ func (p *planner) user(id string) (*fake.User, error) {
 	if u, ok := p.byID[id]; ok {
 		return u, nil
 	}
-	if err := checkID(id, "user_", "a user"); err != nil {
+	if err := aUser.checkID(id); err != nil {
 		return nil, err
 	}
 	u := p.opts.Gen.UserWithID(id)
@@ -365,15 +363,9 @@ func (p *planner) user(id string) (*fake.User, error) {
 // follow brings u in line with an event whose fields a step has set, so
 // that the expected row is what the sync makes of the event.
 func (p *planner) follow(u *fake.User, ev fake.Event) error {
-	_, change, err := clerk.Parse(ev.Body)
+	change, err := aUser.parseSet(ev, u.ID, ev.Type == clerk.UserCreated)
 	if err != nil {
-		return fmt.Errorf("the event no longer parses: %w", err)
-	}
-	if change.ID != u.ID && ev.Type != clerk.UserCreated {
-		return fmt.Errorf("data.id %q is not the step's user %s: choose the user with \"user\"", change.ID, u.ID)
-	}
-	if err := checkID(change.ID, "user_", "a user"); err != nil {
-		return fmt.Errorf("data.id: %w", err)
+		return err
 	}
 	u.ID = change.ID
 	if ev.Type == clerk.UserDeleted {

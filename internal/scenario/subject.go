@@ -3,8 +3,11 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 // need says whether a step names one of its subjects: the user, the
@@ -63,5 +66,51 @@ func (r rule) check(eventType, text string) error {
 	case text != "" && r.need == forbidden:
 		return errors.New(r.why)
 	}
+	return nil
+}
+
+// noun is a kind of entity as a scenario names it: in messages, by the
+// prefix of its ids, and by the step field that refers to one.
+type noun struct{ name, article, prefix, field string }
+
+var (
+	aUser       = noun{"user", "a user", "user_", "user"}
+	anOrg       = noun{"organization", "an organization", "org_", "org"}
+	aMembership = noun{"membership", "a membership", "orgmem_", "membership"}
+)
+
+// checkID accepts the Clerk ids of n.
+func (n noun) checkID(id string) error {
+	if !strings.HasPrefix(id, n.prefix) || len(id) == len(n.prefix) {
+		return fmt.Errorf("%q is not %s id (%s…)", id, n.article, n.prefix)
+	}
+	return nil
+}
+
+// parseSet parses an event whose fields a step has set, and checks that
+// its data.id is still the entity's (id), or any id of n when the event
+// creates the entity.
+func (n noun) parseSet(ev fake.Event, id string, creates bool) (*store.Change, error) {
+	_, change, err := clerk.Parse(ev.Body)
+	if err != nil {
+		return nil, fmt.Errorf("the event no longer parses: %w", err)
+	}
+	if change.ID != id && !creates {
+		return nil, fmt.Errorf("data.id %q is not the step's %s %s: choose the %s with %q", change.ID, n.name, id, n.name, n.field)
+	}
+	if err := n.checkID(change.ID); err != nil {
+		return nil, fmt.Errorf("data.id: %w", err)
+	}
+	return change, nil
+}
+
+// register records an entity of n under its id, in the order the
+// scenario meets them, unless a step named that id already.
+func register[T any](byID map[string]*T, list *[]*T, n noun, id string, e *T) error {
+	if _, ok := byID[id]; ok {
+		return fmt.Errorf("set: another step of the scenario names %s %s already", n.name, id)
+	}
+	byID[id] = e
+	*list = append(*list, e)
 	return nil
 }
