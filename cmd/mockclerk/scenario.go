@@ -12,10 +12,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tidwall/gjson"
 
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/scenario"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 type scenarioCmd struct {
@@ -35,14 +38,16 @@ func newScenarioCmd(stdout, stderr io.Writer) *cobra.Command {
 then delivers them in the scenario's own order — which is how Svix really
 delivers: late, twice, out of order. Built-ins: ` + strings.Join(scenario.Builtins(), ", ") + `
 (mockclerk fixtures describes them). A scenario file is JSON, like Stripe's
-fixtures: steps with "name", "event", "user" and "set", references such as
-${created:data.id} and ${.env:VAR|default}, and an optional "send" order.
+fixtures: steps with "name", "event", "user" (or "org" and "membership" for
+organization events) and "set", references such as ${created:data.id} and
+${.env:VAR|default}, and an optional "send" order.
 
 The run is reproducible with --seed, which the summary prints. A scenario is
 planned whole before it is sent, so it may expand to at most ` + strconv.Itoa(scenario.MaxDeliveries) + `
 deliveries, duplicates included; for load, use send --count.`,
 		Example: `  mockclerk scenario lifecycle
   mockclerk scenario out-of-order --shuffle --duplicate 3
+  mockclerk scenario org-deleted-with-members --shuffle --duplicate 2
   MOCKCLERK_BURST=200 mockclerk scenario burst --concurrency 16
   mockclerk scenario ./my-scenario.json --dry-run   # print the signed requests as curl commands
   mockclerk scenario lifecycle --profile email-required`,
@@ -96,7 +101,7 @@ func (c *scenarioCmd) run(ctx context.Context, name string, stdout, stderr io.Wr
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "# %s %s\n%s\n\n", d.Event.Type, d.Event.UserID, fake.Curl(dv.URL, h, body))
+			fmt.Fprintf(stdout, "# %s %s\n%s\n\n", d.Event.Type, entityID(d), fake.Curl(dv.URL, h, body))
 		}
 		return nil
 	}
@@ -104,9 +109,9 @@ func (c *scenarioCmd) run(ctx context.Context, name string, stdout, stderr io.Wr
 	return c.fire(ctx, dv, rate, slices.Values(ds), stdout, stderr)
 }
 
-// plan generates the scenario: its deliveries in send order, and the users
-// they are about, whose rows are what the receiver's table must end with.
-func (c *scenarioCmd) plan(ctx context.Context, sc *scenario.Scenario, seed uint64, env *config.Env) ([]fake.Delivery, []*fake.User, error) {
+// plan generates the scenario: its deliveries in send order, and the plan,
+// whose Rows are what the receiver's tables must end with.
+func (c *scenarioCmd) plan(ctx context.Context, sc *scenario.Scenario, seed uint64, env *config.Env) ([]fake.Delivery, scenario.Plan, error) {
 	g := c.generator(seed)
 	p, err := sc.Plan(ctx, scenario.Options{
 		Gen:       g,
@@ -116,10 +121,20 @@ func (c *scenarioCmd) plan(ctx context.Context, sc *scenario.Scenario, seed uint
 		Duplicate: c.duplicate,
 	})
 	if errors.Is(err, scenario.ErrInvalid) {
-		return nil, nil, usageError("%v", err)
+		return nil, p, usageError("%v", err)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, p, err
 	}
-	return p.Deliveries(g), p.Users, nil
+	return p.Deliveries(g), p, nil
+}
+
+// entityID is the id of the entity a delivery is about: the user's (the
+// user a session or a membership belongs to), or for an organization or a
+// membership its own.
+func entityID(d fake.Delivery) string {
+	if k, _, ok := clerk.KindOf(d.Event.Type); ok && k != store.KindUser {
+		return gjson.GetBytes(d.Body, "data.id").Str
+	}
+	return d.Event.UserID
 }

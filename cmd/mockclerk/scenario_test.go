@@ -33,8 +33,8 @@ func receiver(t *testing.T, st store.Store) string {
 }
 
 // Every built-in scenario, shuffled and duplicated, delivered by mockclerk
-// to a real receiver, leaves exactly the rows of the scenario's users, on
-// both stores.
+// to a real receiver, leaves exactly the rows that its plan expects in the
+// users, organizations and memberships tables, on both stores.
 func TestScenariosEndToEnd(t *testing.T) {
 	stores := map[string]func(*testing.T, store.DeleteMode) (store.Store, func(string) error){
 		"sqlite": storetest.SQLite, "postgres": storetest.Postgres,
@@ -52,7 +52,7 @@ func TestScenariosEndToEnd(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						ds, users, err := c.plan(context.Background(), s, seed, config.NewEnv(nil))
+						ds, p, err := c.plan(context.Background(), s, seed, config.NewEnv(nil))
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -68,19 +68,35 @@ func TestScenariosEndToEnd(t *testing.T) {
 						if err := c.fire(context.Background(), dv, rate, slices.Values(ds), &out, io.Discard); err != nil {
 							t.Fatalf("%v\n%s", err, out.String())
 						}
-						want := storetest.Rows(mapping.Default(), users...)
-						got, err := st.Users(context.Background())
-						if err != nil {
-							t.Fatal(err)
-						}
-						if diff := storetest.DiffUsers(got, want); diff != "" {
-							t.Fatalf("users table after %d deliveries:\n%s\n%s", len(ds), diff, out.String())
+						if diff := diffTables(st, p); diff != "" {
+							t.Fatalf("after %d deliveries:\n%s\n%s", len(ds), diff, out.String())
 						}
 					})
 				}
 			}
 		})
 	}
+}
+
+// diffTables compares each table of st with the rows that p expects of
+// it, through the default mapping; "" when all three match.
+func diffTables(st store.Store, p scenario.Plan) string {
+	var b strings.Builder
+	for _, kind := range store.Kinds {
+		m, _ := mapping.Default().For(kind)
+		var want []store.User
+		for _, r := range p.Rows(kind) {
+			want = append(want, storetest.Project(m, r))
+		}
+		got, err := st.Rows(context.Background(), kind)
+		if err != nil {
+			return fmt.Sprintf("%ss table: %v\n", kind, err)
+		}
+		if diff := storetest.DiffUsers(got, want); diff != "" {
+			fmt.Fprintf(&b, "%ss table:\n%s", kind, diff)
+		}
+	}
+	return b.String()
 }
 
 func TestScenarioCommand(t *testing.T) {
@@ -94,6 +110,14 @@ func TestScenarioCommand(t *testing.T) {
 	code, out, _ = mockclerk(context.Background(), "scenario", "out-of-order", "--dry-run", "--to", url)
 	if code != 0 || strings.Count(out, "curl -sS -X POST") != 7 || !strings.Contains(out, "svix-signature: v1,") {
 		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	// Each request's comment names the entity: an organization or a
+	// membership by its own id.
+	code, out, _ = mockclerk(context.Background(), "scenario", "org-membership-first", "--dry-run", "--to", url)
+	for _, head := range []string{"# organizationMembership.updated orgmem_", "# organizationMembership.created orgmem_", "# organization.created org_", "# user.created user_"} {
+		if code != 0 || !strings.Contains(out, head) {
+			t.Fatalf("dry run: exit %d, no %q in\n%s", code, head, out)
+		}
 	}
 	for _, args := range [][]string{{"scenario", "nope"}, {"send", "user.nope"}, {"scenario", "lifecycle", "--retry", "sometimes"}} {
 		code, _, errOut := mockclerk(context.Background(), args...)
@@ -112,15 +136,17 @@ func TestDryRunCommandsAreAccepted(t *testing.T) {
 	setup(t)
 	st, _ := storetest.SQLite(t, store.HardDelete)
 	url := receiver(t, st)
-	code, script, errOut := mockclerk(context.Background(), "scenario", "lifecycle", "--dry-run", "--to", url)
-	if code != 0 {
-		t.Fatalf("dry run: exit %d\n%s", code, errOut)
-	}
-	answers, err := exec.Command("sh", "-c", script).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, answers)
-	}
-	if n := strings.Count(string(answers), `"outcome":"applied"`); n != strings.Count(script, "curl ") || n == 0 {
-		t.Fatalf("%d applied of %d commands:\n%s", n, strings.Count(script, "curl "), answers)
+	for _, sc := range []string{"lifecycle", "org-lifecycle"} {
+		code, script, errOut := mockclerk(context.Background(), "scenario", sc, "--dry-run", "--to", url)
+		if code != 0 {
+			t.Fatalf("%s dry run: exit %d\n%s", sc, code, errOut)
+		}
+		answers, err := exec.Command("sh", "-c", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, answers)
+		}
+		if n := strings.Count(string(answers), `"outcome":"applied"`); n != strings.Count(script, "curl ") || n == 0 {
+			t.Fatalf("%s: %d applied of %d commands:\n%s", sc, n, strings.Count(script, "curl "), answers)
+		}
 	}
 }

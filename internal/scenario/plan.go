@@ -15,6 +15,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 // Options are what a Plan draws on besides the scenario.
@@ -43,7 +44,7 @@ func (s *Scenario) tooLarge(deliveries, duplicates int) error {
 	return s.errorf("", "more than %d deliveries (%d so far, %d of them duplicates): lower its counts or the duplicates; for load, use mockclerk send --count, which streams", MaxDeliveries, deliveries, duplicates)
 }
 
-// Plan is a scenario's deliveries and the users they must leave behind.
+// Plan is a scenario's deliveries and the rows they must leave behind.
 type Plan struct {
 	// Events are in the order to send them.
 	Events []Planned
@@ -52,6 +53,39 @@ type Plan struct {
 	// deletes it): whatever the delivery order, the users table must end
 	// with exactly the non-nil u.Row() of these.
 	Users []*fake.User
+	// Orgs are the same for organizations and the organizations table.
+	Orgs []*fake.Org
+	// Members are the same for memberships and the memberships table,
+	// each with its Org and User as the plan expects them: Deleted when a
+	// delivered event deletes them, which removes the membership whatever
+	// the order (Row is then nil).
+	Members []*fake.Member
+}
+
+// Rows are the rows that the table of kind must end with, in full (every
+// field, as the generator's Row gives it).
+func (p Plan) Rows(kind store.Kind) []store.User {
+	var rows []store.User
+	add := func(r *store.User) {
+		if r != nil {
+			rows = append(rows, *r)
+		}
+	}
+	switch kind {
+	case store.KindUser:
+		for _, u := range p.Users {
+			add(u.Row())
+		}
+	case store.KindOrganization:
+		for _, o := range p.Orgs {
+			add(o.Row())
+		}
+	case store.KindMembership:
+		for _, m := range p.Members {
+			add(m.Row())
+		}
+	}
+	return rows
 }
 
 // Deliveries gives each distinct delivery of the plan (each Key) one new
@@ -87,14 +121,22 @@ type Planned struct {
 	Key int
 }
 
-// instance is one generated event of a step.
+// instance is one generated event of a step. For an event of a synced
+// kind, one of user, org and member holds the entity it is about.
 type instance struct {
-	name string
-	key  int
-	ev   fake.Event
-	user *fake.User // for user events: the user it is about
-	snap *fake.User // for user events: that user right after it
+	name   string
+	key    int
+	ev     fake.Event
+	user   seen[fake.User]
+	org    seen[fake.Org]
+	member seen[fake.Member]
+	// updatedAt is the entity's updated_at right after the event.
+	updatedAt int64
 }
+
+// seen is the entity an event is about and a copy of it right after the
+// event; both nil when the event is about another kind.
+type seen[T any] struct{ of, snap *T }
 
 // planner holds the state of one Plan run.
 type planner struct {
@@ -105,9 +147,15 @@ type planner struct {
 	counts map[string]int       // step name → its number of instances
 	byName map[string]*instance // instance name → instance
 	all    []*instance          // in generation order; key = position
-	users  []*fake.User         // in the order the scenario first met them
-	byID   map[string]*fake.User
-	last   map[*fake.User]*instance // the user's latest user event so far
+	// The entities in the order the scenario first met them, and by id.
+	users      []*fake.User
+	byID       map[string]*fake.User
+	orgs       []*fake.Org
+	orgByID    map[string]*fake.Org
+	members    []*fake.Member
+	memberByID map[string]*fake.Member
+	// last is the latest event about each entity so far.
+	last map[any]*instance
 }
 
 // Plan generates the scenario's events in file order and lays out their
@@ -137,7 +185,8 @@ func (s *Scenario) Plan(ctx context.Context, opts Options) (Plan, error) {
 	p := &planner{
 		ctx: ctx, s: s, c: c, opts: opts,
 		counts: map[string]int{}, byName: map[string]*instance{},
-		byID: map[string]*fake.User{}, last: map[*fake.User]*instance{},
+		byID: map[string]*fake.User{}, orgByID: map[string]*fake.Org{}, memberByID: map[string]*fake.Member{},
+		last: map[any]*instance{},
 	}
 	for i := range c.steps {
 		if err := p.generateStep(&c.steps[i]); err != nil {
@@ -155,7 +204,9 @@ func (s *Scenario) Plan(ctx context.Context, opts Options) (Plan, error) {
 	} else {
 		events = redeliver(events, opts.Duplicate, r)
 	}
-	return Plan{Events: events, Users: p.expected(events)}, nil
+	plan := Plan{Events: events}
+	plan.Users, plan.Orgs, plan.Members = p.expected(events)
+	return plan, nil
 }
 
 func (p *planner) generateStep(st *compiledStep) error {
@@ -194,59 +245,104 @@ func (p *planner) generateStep(st *compiledStep) error {
 
 // generate makes one event of st. Errors name the field, not the step.
 func (p *planner) generate(st *compiledStep, name string) (*instance, error) {
+	inst := &instance{name: name}
+	var err error
+	switch kind, _, _ := clerk.KindOf(st.Event); kind {
+	case store.KindOrganization:
+		err = p.generateOrg(st, inst)
+	case store.KindMembership:
+		err = p.generateMember(st, inst)
+	default:
+		err = p.generateUser(st, inst)
+	}
+	return inst, err
+}
+
+// generateUser makes a user event, or an event of a type the sync
+// ignores, which may name a user.
+func (p *planner) generateUser(st *compiledStep, inst *instance) error {
 	var u *fake.User
 	if st.user != nil {
-		id, err := p.eval(st.user)
-		if err != nil {
-			return nil, fmt.Errorf("user: %w", err)
-		}
-		if u, err = p.user(id); err != nil {
-			return nil, fmt.Errorf("user: %w", err)
-		}
-		if u.Deleted && clerk.IsUserEvent(st.Event) {
-			return nil, fmt.Errorf("user: %s was deleted by step %q before this one, and Clerk sends nothing about a deleted user (to deliver an update late, put it before the delete and reorder it with send)", u.ID, p.last[u].name)
+		var err error
+		if u, err = p.subjectUser(st, clerk.IsUserEvent(st.Event)); err != nil {
+			return err
 		}
 	}
 	ev, u, err := p.opts.Gen.Event(st.Event, u)
 	if err != nil {
-		return nil, fmt.Errorf("event: %w", err)
+		return fmt.Errorf("event: %w", err)
 	}
-	for _, set := range st.set {
-		v := string(set.raw)
-		if set.tmpl != nil {
-			if v, err = p.evalJSON(set.tmpl); err != nil {
-				return nil, fmt.Errorf("set %q: %w", set.path, err)
-			}
-		}
-		if ev.Body, err = fake.Override(ev.Body, set.path, v); err != nil {
-			return nil, fmt.Errorf("set %q: %w", set.path, err)
-		}
+	if inst.ev, err = p.applySet(st, ev); err != nil {
+		return err
 	}
-	inst := &instance{name: name, ev: ev}
 	if !clerk.IsUserEvent(st.Event) {
-		return inst, nil
+		return nil
 	}
 	if len(st.set) > 0 {
-		if err := p.follow(u, ev); err != nil {
-			return nil, fmt.Errorf("set: %w", err)
+		if err := p.follow(u, inst.ev); err != nil {
+			return fmt.Errorf("set: %w", err)
 		}
 		inst.ev.UserID = u.ID
 	}
 	if st.Event == clerk.UserCreated {
-		if _, ok := p.byID[u.ID]; ok {
-			return nil, fmt.Errorf("set: another step of the scenario names user %s already", u.ID)
+		if err := register(p.byID, &p.users, aUser, u.ID, u); err != nil {
+			return err
 		}
-		p.byID[u.ID] = u
-		p.users = append(p.users, u)
 	}
-	if prev := p.last[u]; prev != nil && st.Event != clerk.UserDeleted && u.UpdatedAt <= prev.snap.UpdatedAt {
-		// The sync keeps the highest updated_at: an event that does not
-		// move it forward would make the final row depend on the order.
-		return nil, fmt.Errorf("set: updated_at %d is not after %d of step %q", u.UpdatedAt, prev.snap.UpdatedAt, prev.name)
+	inst.user = seen[fake.User]{u, snapshot(u)}
+	return p.moved(u, inst, u.UpdatedAt, st.Event == clerk.UserDeleted)
+}
+
+// subjectUser resolves the step's user. Unless alive is false, a deleted
+// user is an error: Clerk sends nothing more about it.
+func (p *planner) subjectUser(st *compiledStep, alive bool) (*fake.User, error) {
+	id, err := p.eval(st.user)
+	if err != nil {
+		return nil, fmt.Errorf("user: %w", err)
 	}
-	inst.user, inst.snap = u, snapshot(u)
-	p.last[u] = inst
-	return inst, nil
+	u, err := p.user(id)
+	if err != nil {
+		return nil, fmt.Errorf("user: %w", err)
+	}
+	if alive && u.Deleted {
+		return nil, fmt.Errorf("user: %s", p.gone("user", u.ID, u))
+	}
+	return u, nil
+}
+
+// gone is the message for an event about an entity that a step deleted.
+func (p *planner) gone(what, id string, entity any) string {
+	return fmt.Sprintf("%s %s was deleted by step %q before this one, and Clerk sends nothing about a deleted %s (to deliver an event late, put it before the delete and reorder it with send)", what, id, p.last[entity].name, what)
+}
+
+// applySet applies the step's set to ev's body.
+func (p *planner) applySet(st *compiledStep, ev fake.Event) (fake.Event, error) {
+	var err error
+	for _, set := range st.set {
+		v := string(set.raw)
+		if set.tmpl != nil {
+			if v, err = p.evalJSON(set.tmpl); err != nil {
+				return ev, fmt.Errorf("set %q: %w", set.path, err)
+			}
+		}
+		if ev.Body, err = fake.Override(ev.Body, set.path, v); err != nil {
+			return ev, fmt.Errorf("set %q: %w", set.path, err)
+		}
+	}
+	return ev, nil
+}
+
+// moved checks that an event about entity moves its updated_at forward
+// (a deletion need not), and makes inst the entity's latest event. The
+// sync keeps the highest updated_at: an event that did not move it
+// forward would make the final row depend on the order.
+func (p *planner) moved(entity any, inst *instance, updatedAt int64, deletion bool) error {
+	if prev := p.last[entity]; prev != nil && !deletion && updatedAt <= prev.updatedAt {
+		return fmt.Errorf("set: updated_at %d is not after %d of step %q", updatedAt, prev.updatedAt, prev.name)
+	}
+	inst.updatedAt = updatedAt
+	p.last[entity] = inst
+	return nil
 }
 
 // user returns the user with this id: one the scenario has met, or one
@@ -255,7 +351,7 @@ func (p *planner) user(id string) (*fake.User, error) {
 	if u, ok := p.byID[id]; ok {
 		return u, nil
 	}
-	if err := checkUserID(id); err != nil {
+	if err := aUser.checkID(id); err != nil {
 		return nil, err
 	}
 	u := p.opts.Gen.UserWithID(id)
@@ -264,26 +360,12 @@ func (p *planner) user(id string) (*fake.User, error) {
 	return u, nil
 }
 
-// checkUserID accepts Clerk user ids.
-func checkUserID(id string) error {
-	if !strings.HasPrefix(id, "user_") || len(id) == len("user_") {
-		return fmt.Errorf("%q is not a user id (user_…)", id)
-	}
-	return nil
-}
-
 // follow brings u in line with an event whose fields a step has set, so
 // that the expected row is what the sync makes of the event.
 func (p *planner) follow(u *fake.User, ev fake.Event) error {
-	_, change, err := clerk.Parse(ev.Body)
+	change, err := aUser.parseSet(ev, u.ID, ev.Type == clerk.UserCreated)
 	if err != nil {
-		return fmt.Errorf("the event no longer parses: %w", err)
-	}
-	if change.ID != u.ID && ev.Type != clerk.UserCreated {
-		return fmt.Errorf("data.id %q is not the step's user %s: choose the user with \"user\"", change.ID, u.ID)
-	}
-	if err := checkUserID(change.ID); err != nil {
-		return fmt.Errorf("data.id: %w", err)
+		return err
 	}
 	u.ID = change.ID
 	if ev.Type == clerk.UserDeleted {
@@ -405,30 +487,65 @@ func redeliver[T any](events []T, n int, r *rand.Rand) []T {
 	return append(out, before[len(events)]...)
 }
 
-// expected works out Plan.Users from the deliveries: a user's row is made
-// by its latest delivered event (versions grow in file order), unless a
-// delivered user.deleted tombstones it for good.
-func (p *planner) expected(events []Planned) []*fake.User {
+// expected works out the entities of Plan from the deliveries, by the
+// sync's rules: an entity's row is made by its latest delivered event
+// (versions grow in file order) unless a delivered deletion tombstones it
+// for good, and a membership goes with its organization or its user,
+// whether their deletion is delivered before it or after.
+func (p *planner) expected(events []Planned) ([]*fake.User, []*fake.Org, []*fake.Member) {
 	delivered := make(map[int]bool, len(events))
 	for _, e := range events {
 		delivered[e.Key] = true
 	}
-	final := map[*fake.User]*fake.User{}
+	users := map[*fake.User]*fake.User{}
+	orgs := map[*fake.Org]*fake.Org{}
+	members := map[*fake.Member]*fake.Member{}
 	for _, inst := range p.all {
-		if inst.user == nil || !delivered[inst.key] {
-			continue
-		}
-		if f := final[inst.user]; f == nil || !f.Deleted {
-			final[inst.user] = inst.snap
-		}
-	}
-	var users []*fake.User
-	for _, u := range p.users {
-		if f := final[u]; f != nil {
-			users = append(users, f)
+		if delivered[inst.key] {
+			latest(users, inst.user, func(u *fake.User) bool { return u.Deleted })
+			latest(orgs, inst.org, func(o *fake.Org) bool { return o.Deleted })
+			latest(members, inst.member, func(m *fake.Member) bool { return m.Deleted })
 		}
 	}
-	return users
+	var ms []*fake.Member
+	for _, m := range inOrder(p.members, members) {
+		c := *m
+		c.Org = orgs[m.Org]
+		if c.Org == nil { // no event of it delivered: alive, as far as the sync knows
+			c.Org = snapshotOrg(m.Org)
+			c.Org.Deleted = false
+		}
+		c.User = users[m.User]
+		if c.User == nil {
+			c.User = snapshot(m.User)
+			c.User.Deleted = false
+		}
+		ms = append(ms, &c)
+	}
+	return inOrder(p.users, users), inOrder(p.orgs, orgs), ms
+}
+
+// latest makes the snapshot of a delivered event its entity's final
+// state, unless a delivered deletion came before it in file order.
+func latest[T any](final map[*T]*T, s seen[T], deleted func(*T) bool) {
+	if s.of == nil {
+		return
+	}
+	if f := final[s.of]; f == nil || !deleted(f) {
+		final[s.of] = s.snap
+	}
+}
+
+// inOrder lists the final states of the entities that have one, in the
+// order the scenario met the entities.
+func inOrder[T any](entities []*T, final map[*T]*T) []*T {
+	var out []*T
+	for _, e := range entities {
+		if f := final[e]; f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // eval resolves a template to a string.

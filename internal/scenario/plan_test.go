@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -127,6 +128,12 @@ func TestReferenceSeesTheStepsSetFields(t *testing.T) {
 	}
 }
 
+// Steps for the organization cases to build on.
+const (
+	acme = `{"name":"acme","event":"organization.created"}`
+	join = `{"name":"joined","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}"}`
+)
+
 // TestPlanErrors has one case per check that only Plan can make.
 func TestPlanErrors(t *testing.T) {
 	tests := []struct {
@@ -164,6 +171,46 @@ func TestPlanErrors(t *testing.T) {
 			[]string{`step "a": set`, "no data.id"}},
 		{"created id taken", steps(`{"name":"s","event":"session.created","user":"user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C"}`, `{"name":"a","event":"user.created","set":{"id":"user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C"}}`),
 			[]string{`step "a": set`, "names user user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C already"}},
+		{"not an organization id", steps(created, `{"name":"o","event":"organization.updated","org":"${created:data.id}"}`),
+			[]string{`step "o": org`, "is not an organization id (org_…)"}},
+		{"not a membership id", steps(`{"name":"m","event":"organizationMembership.updated","membership":"org_2pQmE5n2Rb8Wc1Yt4Kd7Hs0Lx3V"}`),
+			[]string{`step "m": membership`, "is not a membership id (orgmem_…)"}},
+		{"membership no step made", steps(`{"name":"m","event":"organizationMembership.deleted","membership":"orgmem_2elsewhereElsewhere"}`),
+			[]string{`step "m": membership`, "no step made orgmem_2elsewhereElsewhere", "organizationMembership.created"}},
+		{"event about a deleted organization", steps(acme, `{"name":"d","event":"organization.deleted","org":"${acme:data.id}"}`, `{"name":"u","event":"organization.updated","org":"${acme:data.id}"}`),
+			[]string{`step "u": org`, `organization org_`, `deleted by step "d"`}},
+		{"join of a deleted organization", steps(created, acme, `{"name":"d","event":"organization.deleted","org":"${acme:data.id}"}`, join),
+			[]string{`step "joined": org`, `deleted by step "d"`}},
+		{"join of a deleted user", steps(created, acme, `{"name":"d","event":"user.deleted","user":"${created:data.id}"}`, join),
+			[]string{`step "joined": user`, `deleted by step "d"`}},
+		{"organization created by a deleted user", steps(created, `{"name":"d","event":"user.deleted","user":"${created:data.id}"}`, `{"name":"o","event":"organization.created","user":"${created:data.id}"}`),
+			[]string{`step "o": user`, `deleted by step "d"`}},
+		{"membership update after its organization's deletion", steps(created, acme, join, `{"name":"d","event":"organization.deleted","org":"${acme:data.id}"}`, `{"name":"u","event":"organizationMembership.updated","membership":"${joined:data.id}"}`),
+			[]string{`step "u": membership`, "organization org_", `deleted by step "d"`}},
+		{"membership update after its user's deletion", steps(created, acme, join, `{"name":"d","event":"user.deleted","user":"${created:data.id}"}`, `{"name":"u","event":"organizationMembership.updated","membership":"${joined:data.id}"}`),
+			[]string{`step "u": membership`, "user user_", `deleted by step "d"`}},
+		{"membership deleted twice", steps(created, acme, join, `{"name":"d","event":"organizationMembership.deleted","membership":"${joined:data.id}"}`, `{"name":"e","event":"organizationMembership.deleted","membership":"${joined:data.id}"}`),
+			[]string{`step "e": membership`, "membership orgmem_", `deleted by step "d"`}},
+		{"organization id taken", steps(`{"name":"a","event":"organization.created","set":{"id":"org_2chosen"}}`, `{"name":"b","event":"organization.created","set":{"id":"org_2chosen"}}`),
+			[]string{`step "b": set`, "names organization org_2chosen already"}},
+		{"membership id taken", steps(created, acme, `{"name":"a","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}","set":{"id":"orgmem_2chosen"}}`, `{"name":"b","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}","set":{"id":"orgmem_2chosen"}}`),
+			[]string{`step "b": set`, "names membership orgmem_2chosen already"}},
+		{"organization name null", steps(`{"name":"a","event":"organization.created","set":{"name":null}}`),
+			[]string{`step "a": set`, "data.name must stay a string", "null"}},
+		{"organization metadata", steps(`{"name":"a","event":"organization.created","set":{"public_metadata.plan":"pro"}}`),
+			[]string{`step "a": set`, "data.public_metadata must stay {}"}},
+		{"organization id changed on update", steps(acme, `{"name":"u","event":"organization.updated","org":"${acme:data.id}","set":{"id":"org_2other"}}`),
+			[]string{`step "u": set`, `"org_2other"`, `choose the organization with "org"`}},
+		{"organization id not one", steps(`{"name":"a","event":"organization.created","set":{"id":"user_2x"}}`),
+			[]string{`step "a": set: data.id`, "is not an organization id"}},
+		{"custom role", steps(created, acme, `{"name":"joined","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}","set":{"role":"org:billing"}}`),
+			[]string{`step "joined": set`, `data.role must be "org:admin" or "org:member"`}},
+		{"membership moved to another organization", steps(created, acme, `{"name":"joined","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}","set":{"organization.id":"org_2other"}}`),
+			[]string{`step "joined": set`, `data.organization.id "org_2other" is not the step's organization`}},
+		{"membership of another user", steps(created, acme, `{"name":"joined","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}","set":{"public_user_data.user_id":"user_2other"}}`),
+			[]string{`step "joined": set`, `"user_2other" is not the step's user`}},
+		{"membership updated_at backwards", steps(created, acme, join, `{"name":"u","event":"organizationMembership.updated","membership":"${joined:data.id}","set":{"updated_at":1}}`),
+			[]string{`step "u": set`, "not after", `step "joined"`}},
 		{"count instance named", steps(`{"name":"b","event":"user.created","count":2}`, `{"name":"u","event":"user.updated","user":"${b#2:data.nope}"}`),
 			[]string{`step "u": user`, `in the event of step "b#2"`}},
 	}
@@ -416,8 +463,12 @@ func TestUserNotCreatedInTheScenario(t *testing.T) {
 	}
 }
 
-// checkRows applies p's deliveries the way the sync does and compares the
-// resulting rows with Plan.Users.
+// checkRows applies p's deliveries the way the sync does, for every
+// kind, and compares the resulting rows with Plan.Rows. It models the
+// store's rules on their own, not the planner's: one apply per svix-id;
+// per entity, the highest version wins and a deletion tombstones it for
+// good; a change whose parent is tombstoned is stale; a deletion removes
+// and tombstones the children that were applied under the entity.
 func checkRows(t *testing.T, p Plan) {
 	t.Helper()
 	type state struct {
@@ -426,7 +477,25 @@ func checkRows(t *testing.T, p Plan) {
 		row     *store.User
 	}
 	done := map[int]bool{} // the ledger, by svix-id
-	states := map[string]*state{}
+	states := map[store.Ref]*state{}
+	get := func(r store.Ref) *state {
+		if states[r] == nil {
+			states[r] = &state{}
+		}
+		return states[r]
+	}
+	children := map[store.Ref][]store.Ref{}
+	var remove func(store.Ref)
+	remove = func(r store.Ref) {
+		st := get(r)
+		if st.deleted {
+			return
+		}
+		st.deleted, st.row = true, nil
+		for _, c := range children[r] {
+			remove(c)
+		}
+	}
 	for _, e := range p.Events {
 		if done[e.Key] {
 			continue
@@ -436,46 +505,77 @@ func checkRows(t *testing.T, p Plan) {
 		if err != nil {
 			t.Fatalf("step %s: %v", e.Step, err)
 		}
-		if c == nil || c.Kind != store.KindUser {
-			continue // scenarios plan the users table
+		if c == nil {
+			continue // recorded as ignored
 		}
-		st := states[c.ID]
-		if st == nil {
-			st = &state{}
-			states[c.ID] = st
+		if c.Deleted {
+			remove(c.Ref())
+			continue
 		}
-		switch {
-		case st.deleted:
-		case c.Deleted:
-			st.deleted, st.row = true, nil
-		case c.Version > st.version:
-			st.version = c.Version
-			st.row = &store.User{ID: c.ID, ClerkID: c.ID, Email: c.Email, FirstName: c.FirstName,
-				LastName: c.LastName, Username: c.Username, ImageURL: c.ImageURL, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		st := get(c.Ref())
+		stale := st.deleted || c.Version <= st.version
+		for _, parent := range c.Parents {
+			stale = stale || get(parent).deleted
 		}
-	}
-	var got, want []string
-	for _, st := range states {
-		if st.row != nil {
-			got = append(got, rowString(*st.row))
+		if stale {
+			continue
+		}
+		st.version, st.row = c.Version, modelRow(c)
+		for _, parent := range c.Parents {
+			children[parent] = append(children[parent], c.Ref())
 		}
 	}
-	for _, u := range p.Users {
-		if r := u.Row(); r != nil {
-			want = append(want, rowString(*r))
+	for _, kind := range store.Kinds {
+		var got, want []string
+		for ref, st := range states {
+			if ref.Kind == kind && st.row != nil {
+				got = append(got, rowString(*st.row))
+			}
 		}
-	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("rows after delivery:\n%s\nexpected from Plan.Users:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		for _, r := range p.Rows(kind) {
+			want = append(want, rowString(r))
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s rows after delivery:\n%s\nexpected from the plan:\n%s", kind, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }
 
+// modelRow is the row a change writes, in the fields rowString shows.
+func modelRow(c *store.Change) *store.User {
+	row := &store.User{ID: c.ID, ClerkID: c.ID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if c.Kind == store.KindUser {
+		row.Email, row.FirstName, row.LastName, row.Username, row.ImageURL = c.Email, c.FirstName, c.LastName, c.Username, c.ImageURL
+		return row
+	}
+	row.Other = map[string]string{}
+	for _, f := range otherFields {
+		if v := gjson.GetBytes(c.Data, f.path); v.Exists() {
+			row.Other[f.field] = v.String()
+		}
+	}
+	return row
+}
+
+// otherFields are the fields of organizations and memberships that
+// rowString shows, with their paths in the entity's object.
+var otherFields = []struct{ field, path string }{
+	{"name", "name"}, {"slug", "slug"}, {"image_url", "image_url"}, {"created_by", "created_by"},
+	{"organization_id", "organization.id"}, {"user_id", "public_user_data.user_id"}, {"role", "role"},
+}
+
 func rowString(u store.User) string {
-	return fmt.Sprintf("%s clerk=%s email=%s first=%s last=%s username=%s image=%s created=%d updated=%d",
+	var other strings.Builder
+	for _, f := range otherFields {
+		if v, ok := u.Other[f.field]; ok {
+			fmt.Fprintf(&other, " %s=%q", f.field, v)
+		}
+	}
+	return fmt.Sprintf("%s clerk=%s email=%s first=%s last=%s username=%s image=%s created=%d updated=%d%s",
 		u.ID, u.ClerkID, deref(u.Email), deref(u.FirstName), deref(u.LastName), deref(u.Username), deref(u.ImageURL),
-		u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli())
+		u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(), other.String())
 }
 
 func deref(s *string) string {
@@ -495,6 +595,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"out-of-order", false, 0},
 		{"duplicates", true, 3},
+		{"org-user-deleted", true, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
@@ -528,5 +629,113 @@ func TestGolden(t *testing.T) {
 				t.Errorf("plan differs from %s:\n%s\nwant:\n%s", path, b.String(), want)
 			}
 		})
+	}
+}
+
+// TestOrgBuiltins pins what each organization built-in must leave, in
+// its own order: which rows of each table remain, by the steps that made
+// them, and the memberships' roles.
+func TestOrgBuiltins(t *testing.T) {
+	tests := []struct {
+		scenario string
+		users    []string // the steps whose data.id must have a row
+		orgs     []string
+		members  map[string]string // step → the role its membership ends with
+		orgName  string            // a step whose name the organization row holds
+	}{
+		{"org-lifecycle", []string{"owner", "ann", "ben"}, []string{"acme"},
+			map[string]string{"owner-joined": "org:admin", "ben-joined": "org:admin"}, "renamed"},
+		{"org-membership-first", []string{"ada"}, []string{"acme"}, map[string]string{"joined": "org:admin"}, "acme"},
+		{"org-deleted-with-members", []string{"ann", "ben"}, []string{"globex"}, map[string]string{"ben-globex": "org:member"}, "globex"},
+		{"org-user-deleted", []string{"eve"}, []string{"acme", "globex"}, map[string]string{"eve-globex": "org:admin"}, "acme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			s, err := Load(tt.scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.Plan(context.Background(), testOptions(7))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, p)
+			ids := func(steps []string) []string {
+				var out []string
+				for _, st := range steps {
+					out = append(out, gjson.GetBytes(event(t, p, st), "data.id").Str)
+				}
+				slices.Sort(out)
+				return out
+			}
+			rows := func(kind store.Kind) map[string]store.User {
+				out := map[string]store.User{}
+				for _, r := range p.Rows(kind) {
+					out[r.ClerkID] = r
+				}
+				return out
+			}
+			for kind, want := range map[store.Kind][]string{store.KindUser: tt.users, store.KindOrganization: tt.orgs} {
+				if got := slices.Sorted(maps.Keys(rows(kind))); !slices.Equal(got, ids(want)) {
+					t.Errorf("%s rows %v, want those of %v: %v", kind, got, want, ids(want))
+				}
+			}
+			members := rows(store.KindMembership)
+			if len(members) != len(tt.members) {
+				t.Errorf("%d memberships, want %d: %v", len(members), len(tt.members), slices.Collect(maps.Keys(members)))
+			}
+			for step, role := range tt.members {
+				id := gjson.GetBytes(event(t, p, step), "data.id").Str
+				if got := members[id].Other["role"]; got != role {
+					t.Errorf("membership of %s: role %q, want %q", step, got, role)
+				}
+			}
+			name := gjson.GetBytes(event(t, p, tt.orgName), "data.name").Str
+			if id := gjson.GetBytes(event(t, p, tt.orgName), "data.id").Str; rows(store.KindOrganization)[id].Other["name"] != name {
+				t.Errorf("organization %s: row %+v, want the name %q of step %s", id, rows(store.KindOrganization)[id], name, tt.orgName)
+			}
+		})
+	}
+}
+
+func TestExpectedOrgRowsFollowSet(t *testing.T) {
+	s := mustParse(t, `{"name":"t","steps":[`+created+`,
+		{"name":"acme","event":"organization.created","user":"${created:data.id}","set":{"id":"org_2chosen","name":"Acme","slug":"acme"}},
+		{"name":"joined","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}","set":{"id":"orgmem_2chosen","role":"org:admin"}},
+		{"name":"renamed","event":"organization.updated","org":"org_2chosen","set":{"name":"Acme Inc"}},
+		{"name":"demoted","event":"organizationMembership.updated","membership":"orgmem_2chosen"}]}`)
+	p, err := s.Plan(context.Background(), testOptions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, p)
+	orgs, members := p.Rows(store.KindOrganization), p.Rows(store.KindMembership)
+	if len(orgs) != 1 || orgs[0].ID != "org_2chosen" || orgs[0].Other["name"] != "Acme Inc" || orgs[0].Other["slug"] != "acme" ||
+		orgs[0].Other["created_by"] != p.Users[0].ID {
+		t.Errorf("organizations %+v", orgs)
+	}
+	// The update toggles the role that the join set.
+	if len(members) != 1 || members[0].ID != "orgmem_2chosen" || members[0].Other["role"] != "org:member" {
+		t.Errorf("memberships %+v", members)
+	}
+}
+
+// An organization and a user that no step created exist in Clerk
+// already: the engine invents the rest of them, and their rows are
+// expected only once an event of theirs is delivered.
+func TestOrgNotCreatedInTheScenario(t *testing.T) {
+	const org, user = "org_2existingExisting", "user_2existingExisting"
+	s := mustParse(t, `{"name":"t","steps":[
+		{"name":"joined","event":"organizationMembership.created","org":"`+org+`","user":"`+user+`"},
+		{"name":"renamed","event":"organization.updated","org":"${joined:data.organization.id}"}]}`)
+	for seed := range uint64(10) {
+		p, err := s.Plan(context.Background(), testOptions(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRows(t, p)
+		if len(p.Users) != 0 || len(p.Orgs) != 1 || p.Orgs[0].ID != org || len(p.Members) != 1 || p.Members[0].User.ID != user {
+			t.Fatalf("seed %d: users %+v, orgs %+v, members %+v", seed, p.Users, p.Orgs, p.Members)
+		}
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/clerk-sync/clerk-sync/fixtures"
-	"github.com/clerk-sync/clerk-sync/internal/clerk"
 )
 
 // Errors that the command maps to a usage error (exit 2).
@@ -45,10 +44,14 @@ type Scenario struct {
 
 // Step is one event of a scenario.
 type Step struct {
-	Name  string                     `json:"name"`
-	Event string                     `json:"event"`
-	User  string                     `json:"user,omitempty"`
-	Set   map[string]json.RawMessage `json:"set,omitempty"`
+	Name  string `json:"name"`
+	Event string `json:"event"`
+	// User, Org and Membership name the entities the event is about, each
+	// where its event type has one (see subjects).
+	User       string                     `json:"user,omitempty"`
+	Org        string                     `json:"org,omitempty"`
+	Membership string                     `json:"membership,omitempty"`
+	Set        map[string]json.RawMessage `json:"set,omitempty"`
 	// Count is a whole number or a string of ${.env:…} references; empty
 	// means the step happens once and is not numbered.
 	Count json.RawMessage `json:"count,omitempty"`
@@ -122,6 +125,8 @@ type compiledStep struct {
 	count   template // nil when the count is a literal (or absent)
 	fixed   int      // the literal count, 1 when absent
 	user    template // nil when the step names no user
+	org     template // nil when the step names no organization
+	member  template // nil when the step names no membership
 	set     []setting
 }
 
@@ -180,17 +185,23 @@ func (s *Scenario) compileStep(c *compiled, st Step) (compiledStep, error) {
 		return cs, s.errorf(st.Name, "event: %v", err)
 	}
 	here := len(c.steps)
-	switch {
-	case st.Event == clerk.UserCreated && st.User != "":
-		return cs, s.errorf(st.Name, "user: user.created always makes a new user (set \"id\" to choose its id)")
-	case (st.Event == clerk.UserUpdated || st.Event == clerk.UserDeleted) && st.User == "":
-		return cs, s.errorf(st.Name, "user: %s needs the user it acts on, e.g. \"${created:data.id}\"", st.Event)
-	case st.User != "":
-		t, err := c.compileTemplate(st.User, here, false)
-		if err != nil {
-			return cs, s.errorf(st.Name, "user: %v", err)
+	user, org, member := subjects(st.Event)
+	for _, sub := range []struct {
+		rule rule
+		text string
+		tmpl *template
+	}{{user, st.User, &cs.user}, {org, st.Org, &cs.org}, {member, st.Membership, &cs.member}} {
+		if err := sub.rule.check(st.Event, sub.text); err != nil {
+			return cs, s.errorf(st.Name, "%s: %v", sub.rule.field, err)
 		}
-		cs.user = t
+		if sub.text == "" {
+			continue
+		}
+		t, err := c.compileTemplate(sub.text, here, false)
+		if err != nil {
+			return cs, s.errorf(st.Name, "%s: %v", sub.rule.field, err)
+		}
+		*sub.tmpl = t
 	}
 	if len(st.Count) > 0 {
 		if err := c.compileCount(&cs, here); err != nil {

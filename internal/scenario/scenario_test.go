@@ -12,7 +12,10 @@ import (
 
 func TestBuiltinsParse(t *testing.T) {
 	names := Builtins()
-	for _, want := range []string{"burst", "duplicates", "ignored", "lifecycle", "out-of-order"} {
+	for _, want := range []string{
+		"burst", "duplicates", "ignored", "lifecycle", "out-of-order",
+		"org-lifecycle", "org-membership-first", "org-deleted-with-members", "org-user-deleted",
+	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("built-in %q missing from %v", want, names)
 		}
@@ -53,7 +56,7 @@ func TestLoad(t *testing.T) {
 	}{
 		{arg: "lifecycle"},
 		{arg: good},
-		{arg: "nope", wantErr: ErrUnknown, inMsg: []string{`"nope"`, "burst, duplicates, ignored, lifecycle, out-of-order"}},
+		{arg: "nope", wantErr: ErrUnknown, inMsg: []string{`"nope"`, "burst, duplicates, ignored, lifecycle, org-deleted-with-members", "out-of-order"}},
 		{arg: filepath.Join(dir, "missing.json"), wantErr: ErrUnknown, inMsg: []string{"missing.json", "no such file"}},
 		{arg: bad, wantErr: ErrInvalid, inMsg: []string{"bad.json", `unknown field "stepz"`}},
 	}
@@ -92,6 +95,17 @@ func TestParseErrors(t *testing.T) {
 		{"unknown event type", steps(`{"name":"a","event":"user.exploded"}`), []string{`step "a": event`, `"user.exploded"`, "user.created"}},
 		{"user on created", steps(`{"name":"a","event":"user.created","user":"user_1"}`), []string{`step "a": user`, "always makes a new user"}},
 		{"update without user", steps(created, `{"name":"u","event":"user.updated"}`), []string{`step "u": user`, "needs the user"}},
+		{"org on a user event", steps(`{"name":"a","event":"user.created","org":"org_1"}`), []string{`step "a": org`, "only organization and membership events"}},
+		{"org on organization.created", steps(`{"name":"a","event":"organization.created","org":"org_1"}`), []string{`step "a": org`, "always makes a new organization"}},
+		{"organization.updated without org", steps(`{"name":"o","event":"organization.updated"}`), []string{`step "o": org`, "needs the organization it acts on", "${acme:data.id}"}},
+		{"user on organization.deleted", steps(created, `{"name":"o","event":"organization.deleted","org":"org_1","user":"${created:data.id}"}`), []string{`step "o": user`, "about the organization alone"}},
+		{"join without user", steps(`{"name":"m","event":"organizationMembership.created","org":"org_1"}`), []string{`step "m": user`, "needs the user who joins"}},
+		{"join without org", steps(created, `{"name":"m","event":"organizationMembership.created","user":"${created:data.id}"}`), []string{`step "m": org`, "needs the organization joined"}},
+		{"membership on a join", steps(created, `{"name":"m","event":"organizationMembership.created","org":"org_1","user":"${created:data.id}","membership":"orgmem_1"}`), []string{`step "m": membership`, "always makes a new membership"}},
+		{"membership update without membership", steps(`{"name":"m","event":"organizationMembership.updated"}`), []string{`step "m": membership`, "needs the membership it acts on", "${joined:data.id}"}},
+		{"org on a membership update", steps(`{"name":"m","event":"organizationMembership.deleted","membership":"orgmem_1","org":"org_1"}`), []string{`step "m": org`, "names its membership alone"}},
+		{"membership on another event", steps(`{"name":"s","event":"session.created","membership":"orgmem_1"}`), []string{`step "s": membership`, "only organizationMembership.updated"}},
+		{"org forward reference", steps(created, `{"name":"m","event":"organizationMembership.created","org":"${acme:data.id}","user":"${created:data.id}"}`, `{"name":"acme","event":"organization.created"}`), []string{`step "m": org`, "${acme:data.id}", `"acme" comes later`}},
 		{"unknown step", steps(created, `{"name":"u","event":"user.updated","user":"${creatd:data.id}"}`), []string{`step "u": user`, "${creatd:data.id}", `no step named "creatd"`}},
 		{"forward reference", steps(`{"name":"u","event":"session.created","user":"${created:data.id}"}`, created), []string{`step "u": user`, "${created:data.id}", `"created" comes later`}},
 		{"self reference", steps(`{"name":"a","event":"user.created","set":{"last_name":"${a:data.first_name}"}}`), []string{`step "a": set "last_name"`, "${a:data.first_name}", "itself"}},
