@@ -9,6 +9,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/fixtures"
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/scenario"
 )
 
@@ -22,8 +23,8 @@ func newFixturesCmd(stdout io.Writer) *cobra.Command {
 			fmt.Fprintln(w, "EVENT TYPE\tclerk-sync")
 			for _, t := range fixtures.Types() {
 				what := "recorded as ignored"
-				if clerk.IsUserEvent(t) {
-					what = "applied to the users table"
+				if kind, _, ok := clerk.KindOf(t); ok {
+					what = "applied to the " + mapping.Section(kind) + " table (by default)"
 				}
 				fmt.Fprintf(w, "%s\t%s\n", t, what)
 			}

@@ -100,7 +100,7 @@ func TestStartupRefusesAMismatchedTable(t *testing.T) {
 	seedPlanApp(t, seedPlanYAML+"  phone: phone\n")
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"--secret", secret, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), `the users table does not fit the mapping: table "User"`) ||
+	if code != 1 || !strings.Contains(stderr.String(), `a table does not fit the mapping: table "User"`) ||
 		!strings.Contains(stderr.String(), `column "phone": missing`) || !strings.Contains(stderr.String(), "clerk-sync doctor") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 	}

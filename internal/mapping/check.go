@@ -372,8 +372,8 @@ func (m Mapping) columnNames() []string {
 	return names
 }
 
-// ErrMismatch: the users table cannot take what the mapping writes.
-var ErrMismatch = errors.New("the users table does not fit the mapping")
+// ErrMismatch: a mapped table cannot take what the mapping writes.
+var ErrMismatch = errors.New("a table does not fit the mapping")
 
 // Mismatch is the error that refuses start-up: it wraps ErrMismatch and
 // lists what to fix.
