@@ -163,14 +163,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer done()
-	builds := []receiverBuild{{"", bin}}
+	builds := []receiverBuild{{"", bin, false}}
 	if cfg.baseline != "" {
 		fmt.Fprintln(stdout, "building the receiver of", cfg.baseline)
 		old, err := buildRef(ctx, cfg.baseline, tmp)
 		if err != nil {
 			return err
 		}
-		builds = []receiverBuild{{cfg.baseline, old}, {"this tree", bin}}
+		builds = []receiverBuild{{cfg.baseline, old, true}, {"this tree", bin, false}}
 	}
 	// The seed plan's email is required: its workload has no phone-only users.
 	w, err := generate(cfg.seed, cfg.deliveries, cfg.users, cfg.dup, cfg.delete, cfg.table == "seed-plan")
@@ -314,12 +314,12 @@ func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *p
 	if r.check, err = checkTable(ctx, db, m, storetest.Rows(m, w.users...), &r); err != nil {
 		return r, err
 	}
-	if len(w.orgs) > 0 && b.name != cfg.baseline { // the baseline may know no organizations
+	if len(w.orgs) > 0 && !b.baseline { // the baseline may know no organizations
 		if err := checkOrgs(ctx, db, m, w, &r); err != nil {
 			return r, err
 		}
 	}
-	if storeName == "postgres" && !pruned && b.name != cfg.baseline && rep == 0 { // once per sender count
+	if storeName == "postgres" && !pruned && !b.baseline && rep == 0 { // once per sender count
 		if r.ceiling, err = ceiling(ctx, cl, tmp, senders, cfg.users, w.updateBody()); err != nil {
 			return r, err
 		}

@@ -37,8 +37,9 @@ func build(ctx context.Context, root string) (string, error) {
 
 // receiverBuild is a receiver binary to measure, named after its git ref.
 type receiverBuild struct {
-	name string // "" when only this tree is measured
-	bin  string
+	name     string // "" when only this tree is measured
+	bin      string
+	baseline bool // the -baseline ref's
 }
 
 // buildRef builds the receiver at the git ref into dir, from a
