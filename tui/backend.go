@@ -58,9 +58,10 @@ type Info struct {
 	Columns map[string]string
 }
 
-// DeliveryMsg tells the inspector that a delivery was answered. The
-// receiver sends it with tea.Program.Send.
-type DeliveryMsg struct{ Delivery Delivery }
+// DeliveriesMsg tells the inspector that deliveries were answered, oldest
+// first. The receiver gathers them and sends at most one such message a
+// frame with tea.Program.Send, so that no delivery waits for the screen.
+type DeliveriesMsg []Delivery
 
 // TunnelMsg tells the inspector that the tunnel's state changed.
 type TunnelMsg struct{ Status tunnel.Status }

@@ -20,6 +20,8 @@ const (
 	cmdTimeout = 15 * time.Second
 	// scenarioName is the scenario that s runs.
 	scenarioName = "out-of-order"
+	// rowsEvery is the least time between two reads of the users table.
+	rowsEvery = 500 * time.Millisecond
 )
 
 // rowsMsg is a reading of the users table, the answer to refresh seq.
@@ -50,10 +52,14 @@ type doneMsg struct {
 	err  error
 }
 
+// readRowsMsg starts a read of the rows that waited its turn.
+type readRowsMsg struct{}
+
 // refreshRows asks for a reading of the users table. One read runs at a
-// time: asked for while one runs, the next starts when it ends (showRows)
-// and serves every request made meanwhile, so a burst of deliveries costs
-// two reads, not one each.
+// time, at most one every rowsEvery: asked for while one runs or waits,
+// the next starts when it ends (showRows) and serves every request made
+// meanwhile, so a stream of deliveries costs a few reads a second, not
+// one each.
 func (m *Model) refreshRows() tea.Cmd {
 	m.refreshes++
 	if m.reading {
@@ -62,9 +68,19 @@ func (m *Model) refreshRows() tea.Cmd {
 	return m.readRows()
 }
 
-// readRows reads the users table for every refresh asked for so far.
+// readRows reads the users table now, or once rowsEvery has passed since
+// the last read began.
 func (m *Model) readRows() tea.Cmd {
 	m.reading = true
+	if wait := m.rowsEvery - time.Since(m.lastRead); wait > 0 {
+		return tea.Tick(wait, func(time.Time) tea.Msg { return readRowsMsg{} })
+	}
+	return m.startRead()
+}
+
+// startRead reads the users table for every refresh asked for so far.
+func (m *Model) startRead() tea.Cmd {
+	m.lastRead = time.Now()
 	seq, b := m.refreshes, m.backend
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)

@@ -135,21 +135,23 @@ func (m eventsModel) Typing() bool { return m.typing }
 // Filtered reports whether a filter is in effect.
 func (m eventsModel) Filtered() bool { return m.query != "" }
 
-// Add puts a new delivery at the top. The oldest deliveries beyond the
-// ring's size go.
-func (m *eventsModel) Add(e *entry) {
-	m.lastID++
-	e.id = m.lastID
-	m.all = append(m.all, e)
+// Add puts new deliveries (oldest first) at the top. The oldest
+// deliveries beyond the ring's size go.
+func (m *eventsModel) Add(es ...*entry) {
+	for _, e := range es {
+		m.lastID++
+		e.id = m.lastID
+		m.all = append(m.all, e)
+		if m.matches(e) {
+			if m.follow || m.sel == 0 {
+				m.sel, m.offset = e.id, 0
+			} else {
+				m.offset++ // keep the lines on screen where they were
+			}
+		}
+	}
 	if over := len(m.all) - m.limit; over > 0 {
 		m.all = slices.Delete(m.all, 0, over)
-	}
-	if m.matches(e) {
-		if m.follow || m.sel == 0 {
-			m.sel, m.offset = e.id, 0
-		} else {
-			m.offset++ // keep the lines on screen where they were
-		}
 	}
 	m.scrollTo(m.index())
 }

@@ -163,6 +163,7 @@ func newTestModel(t *testing.T, b *fakeBackend) *Model {
 	t.Helper()
 	m := New(b, testInfo)
 	m.status.tick = func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
+	m.rowsEvery = 0 // the throttle has a test of its own
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
 	run(m, m.Init())
 	return m
@@ -229,15 +230,15 @@ func lifecycle(b *fakeBackend) []func() tea.Msg {
 	return []func() tea.Msg{
 		func() tea.Msg {
 			b.set([]store.User{row(ada, "ada@example.com", 0)}, []store.UserState{{UserID: ada, Version: 1}})
-			return DeliveryMsg{delivery(0, "user.created", ada, "applied")}
+			return DeliveriesMsg{delivery(0, "user.created", ada, "applied")}
 		},
 		func() tea.Msg {
 			b.set([]store.User{row(ada, "ada@lovelace.dev", 1)}, []store.UserState{{UserID: ada, Version: 2}})
-			return DeliveryMsg{delivery(1, "user.updated", ada, "applied")}
+			return DeliveriesMsg{delivery(1, "user.updated", ada, "applied")}
 		},
 		func() tea.Msg {
 			b.set(nil, []store.UserState{{UserID: ada, Version: 3, Deleted: true}})
-			return DeliveryMsg{delivery(2, "user.deleted", ada, "applied")}
+			return DeliveriesMsg{delivery(2, "user.deleted", ada, "applied")}
 		},
 	}
 }

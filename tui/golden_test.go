@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func TestGolden(t *testing.T) {
 		{"empty_80x24", 80, 24, nil},
 		{"lifecycle", 100, 30, func(g *goldenRun) { g.arrive(lifecycle(g.b)...) }},
 		{"forgery", 100, 30, func(g *goldenRun) {
-			g.arrive(lifecycle(g.b)[0], func() tea.Msg { return DeliveryMsg{forgery(3)} })
+			g.arrive(lifecycle(g.b)[0], func() tea.Msg { return DeliveriesMsg{forgery(3)} })
 		}},
 		{"detail", 100, 30, func(g *goldenRun) {
 			g.arrive(lifecycle(g.b)...)
@@ -88,7 +89,7 @@ func (g *goldenRun) arrive(fs ...func() tea.Msg) {
 	for _, f := range fs {
 		msg := f()
 		g.tm.Send(msg)
-		if d, ok := msg.(DeliveryMsg); ok && d.Delivery.Outcome == "applied" {
+		if ds, ok := msg.(DeliveriesMsg); ok && slices.ContainsFunc(ds, func(d Delivery) bool { return d.Outcome == "applied" }) {
 			g.waitRows()
 		}
 	}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -33,15 +34,20 @@ type Model struct {
 	width       int
 	height      int
 
-	refreshes int  // the last refresh of the rows asked for
-	reading   bool // a read of the rows runs
-	shown     int  // the refresh whose rows are shown
+	refreshes int       // the last refresh of the rows asked for
+	reading   bool      // a read of the rows runs, or waits its turn
+	shown     int       // the refresh whose rows are shown
+	lastRead  time.Time // when the last read of the rows began
+	// rowsEvery is the least time between two reads of the rows: under a
+	// stream of deliveries the table is read a few times a second, not
+	// once a delivery, so that the screen costs the receiver little.
+	rowsEvery time.Duration
 }
 
 // New returns the inspector of the receiver that b reaches; info fills
 // the status bar.
 func New(b Backend, info Info) *Model {
-	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles()}
+	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles(), rowsEvery: rowsEvery}
 	m.events = newEvents(&m.keys, &m.styles)
 	m.rows = newRows(&m.keys, &m.styles)
 	m.detail = newDetail(&m.keys, &m.styles, info.Columns)
@@ -64,14 +70,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 	case tea.KeyPressMsg:
 		cmd = m.key(msg)
-	case DeliveryMsg:
-		cmd = m.add(msg.Delivery)
+	case DeliveriesMsg:
+		cmd = m.add(msg)
 	case TunnelMsg:
 		h := m.status.Height()
 		m.status.SetTunnel(msg.Status)
 		if m.status.Height() != h { // the first status adds the tunnel line
 			m.layout()
 		}
+	case readRowsMsg:
+		cmd = m.startRead()
 	case rowsMsg:
 		cmd = m.showRows(msg)
 	case historyMsg:
@@ -251,22 +259,32 @@ func (m *Model) selected() *entry {
 	return m.events.Selected()
 }
 
-// add shows a new delivery; one that changed the table — applied, or
-// forwarded to an app that accepted it — refreshes the rows, and keeps its
-// row as it was before that refresh.
-func (m *Model) add(d Delivery) tea.Cmd {
-	m.status.Count(d.Outcome)
-	e := newEntry(d, false)
-	var cmd tea.Cmd
-	if d.Outcome == string(store.Applied) || (d.Outcome == webhook.OutcomeForwarded && d.Status >= 200 && d.Status < 300) {
-		e.diff = diffNoRowsYet
-		if m.rows.Loaded() {
-			e.diff, e.before = diffPending, m.rows.Row(d.UserID)
+// add shows new deliveries; those that changed the table — applied, or
+// forwarded to an app that accepted them — refresh the rows (once for
+// all), and keep their row as it was before that refresh.
+func (m *Model) add(ds []Delivery) tea.Cmd {
+	es := make([]*entry, len(ds))
+	var changed []*entry
+	for i, d := range ds {
+		m.status.Count(d.Outcome)
+		e := newEntry(d, false)
+		if d.Outcome == string(store.Applied) || (d.Outcome == webhook.OutcomeForwarded && d.Status >= 200 && d.Status < 300) {
+			e.diff = diffNoRowsYet
+			if m.rows.Loaded() {
+				e.diff, e.before = diffPending, m.rows.Row(d.UserID)
+			}
+			changed = append(changed, e)
 		}
-		cmd = m.refreshRows()
-		e.refresh = m.refreshes
+		es[i] = e
 	}
-	m.events.Add(e)
+	var cmd tea.Cmd
+	if len(changed) > 0 {
+		cmd = m.refreshRows()
+		for _, e := range changed {
+			e.refresh = m.refreshes
+		}
+	}
+	m.events.Add(es...)
 	return cmd
 }
 

@@ -16,7 +16,7 @@ import (
 
 // deliveries is a user's lifecycle and a forgery.
 func deliveries(b *fakeBackend) []func() tea.Msg {
-	return append(lifecycle(b), func() tea.Msg { return DeliveryMsg{forgery(3)} })
+	return append(lifecycle(b), func() tea.Msg { return DeliveriesMsg{forgery(3)} })
 }
 
 // arrive hands m what each of fs returns, one after the other, as the
@@ -67,7 +67,7 @@ func TestKeysAct(t *testing.T) {
 func rowsOfTwo(b *fakeBackend) []func() tea.Msg {
 	return []func() tea.Msg{func() tea.Msg {
 		b.set([]store.User{row(ada, "ada@example.com", 0), row(grace, "grace@example.com", 1)}, nil)
-		return DeliveryMsg{delivery(0, "user.created", grace, "applied")}
+		return DeliveriesMsg{delivery(0, "user.created", grace, "applied")}
 	}}
 }
 
@@ -152,7 +152,7 @@ func TestLateRowsIgnored(t *testing.T) {
 
 func TestDeliveryBeforeTheFirstRows(t *testing.T) {
 	m := New(&fakeBackend{}, testInfo)
-	m.Update(DeliveryMsg{delivery(0, "user.created", ada, "applied")})
+	m.Update(DeliveriesMsg{delivery(0, "user.created", ada, "applied")})
 	if e := m.events.Entries()[0]; e.diff != diffNoRowsYet {
 		t.Errorf("diff state %v, want diffNoRowsYet", e.diff)
 	}
@@ -162,7 +162,7 @@ func TestTouchedRowFollowsSelection(t *testing.T) {
 	b := &fakeBackend{}
 	m := newTestModel(t, b)
 	arrive(m, rowsOfTwo(b))
-	send(m, DeliveryMsg{delivery(1, "user.updated", ada, "duplicate")})
+	send(m, DeliveriesMsg{delivery(1, "user.updated", ada, "duplicate")})
 	if m.rows.touched != ada {
 		t.Errorf("touched %q, want ada", m.rows.touched)
 	}
@@ -175,7 +175,7 @@ func TestTouchedRowFollowsSelection(t *testing.T) {
 func TestQuit(t *testing.T) {
 	for _, k := range [][]string{{"q"}, {"ctrl+c"}, {"/", "ctrl+c"}, {"enter", "q"}, {"?", "q"}} {
 		m := newTestModel(t, &fakeBackend{})
-		send(m, DeliveryMsg{delivery(0, "user.created", ada, "ignored")})
+		send(m, DeliveriesMsg{delivery(0, "user.created", ada, "ignored")})
 		var cmd tea.Cmd
 		for _, msg := range keys(k...) {
 			_, cmd = m.Update(msg)
@@ -279,7 +279,7 @@ func TestRowReadsDoNotPileUp(t *testing.T) {
 	m := newTestModel(t, b)
 	var cmds []tea.Cmd
 	for i, u := range []string{ada, ada, grace} {
-		_, cmd := m.Update(DeliveryMsg{delivery(i, "user.updated", u, "applied")})
+		_, cmd := m.Update(DeliveriesMsg{delivery(i, "user.updated", u, "applied")})
 		cmds = append(cmds, cmd)
 	}
 	if cmds[0] == nil || cmds[1] != nil || cmds[2] != nil {
@@ -294,6 +294,45 @@ func TestRowReadsDoNotPileUp(t *testing.T) {
 	}
 	if reads != 2 {
 		t.Errorf("%d reads, want 2: the first, and one for the deliveries that came during it", reads)
+	}
+	for _, e := range m.events.Entries() {
+		if e.diff != diffDone || e.after == nil {
+			t.Errorf("%s: diff %v, after %v; want done with the row", e.d.SvixID, e.diff, e.after)
+		}
+	}
+}
+
+// Under a stream of deliveries the rows are read at most once every
+// rowsEvery: a delivery soon after a read waits for its turn, and the read
+// it waits for serves every delivery that came meanwhile.
+func TestRowReadsWaitTheirTurn(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	m.rowsEvery = time.Hour
+	m.lastRead = time.Now()
+	_, cmd := m.Update(DeliveriesMsg{delivery(0, "user.updated", ada, "applied")})
+	if cmd == nil {
+		t.Fatal("no read asked for")
+	}
+	got := make(chan tea.Msg, 1)
+	go func() { got <- cmd() }()
+	select {
+	case msg := <-got:
+		t.Fatalf("the rows were read at once (%T), want a wait of rowsEvery", msg)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, cmd := m.Update(DeliveriesMsg{delivery(1, "user.updated", grace, "applied")}); cmd != nil {
+		t.Fatal("a second read was asked for while one waits")
+	}
+	b.set([]store.User{row(ada, "ada@example.com", 1), row(grace, "grace@example.com", 1)}, nil)
+	reads := 0
+	for _, msg := range send(m, readRowsMsg{}) {
+		if _, ok := msg.(rowsMsg); ok {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("%d reads when the turn came, want 1 for both deliveries", reads)
 	}
 	for _, e := range m.events.Entries() {
 		if e.diff != diffDone || e.after == nil {

@@ -25,6 +25,12 @@ type rowsModel struct {
 	showTombs  bool
 	touched    string // the user id of the selected event
 
+	// Derived from the above by index, once per reading of the table and
+	// not on every message: the table may hold thousands of rows.
+	ls     []rowLine      // what the pane lists
+	lineOf map[string]int // user id → its place in ls
+	userAt map[string]int // user id → its place in users
+
 	cursor  int
 	offset  int
 	focused bool
@@ -84,7 +90,34 @@ func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
 		}
 	}
 	m.tombs += len(m.tombstones)
+	m.userAt = make(map[string]int, len(users))
+	for i, u := range users {
+		m.userAt[u.ClerkID] = i
+	}
+	m.index()
 	m.moveTo(cur)
+}
+
+// index lists the lines that the pane shows and where each user is.
+func (m *rowsModel) index() {
+	m.ls = make([]rowLine, 0, len(m.users)+len(m.tombstones))
+	for i := range m.users {
+		u := &m.users[i]
+		tomb := u.Deleted || m.deleted[u.ClerkID]
+		if tomb && !m.showTombs {
+			continue
+		}
+		m.ls = append(m.ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
+	}
+	if m.showTombs {
+		for _, id := range m.tombstones {
+			m.ls = append(m.ls, rowLine{userID: id, tomb: true})
+		}
+	}
+	m.lineOf = make(map[string]int, len(m.ls))
+	for i, l := range m.ls {
+		m.lineOf[l.userID] = i
+	}
 }
 
 // Loaded reports whether the table was read at least once.
@@ -92,12 +125,12 @@ func (m rowsModel) Loaded() bool { return m.loaded }
 
 // Row returns a copy of the row of user id, or nil when it has none.
 func (m rowsModel) Row(id string) *store.User {
-	for _, u := range m.users {
-		if u.ClerkID == id {
-			return &u
-		}
+	i, ok := m.userAt[id]
+	if !ok {
+		return nil
 	}
-	return nil
+	u := m.users[i]
+	return &u
 }
 
 // SetTouched marks the row of user id (the selected event's user) and,
@@ -107,10 +140,8 @@ func (m *rowsModel) SetTouched(id string) {
 	if m.focused {
 		return
 	}
-	for i, l := range m.lines() {
-		if l.userID == id {
-			m.scrollTo(i)
-		}
+	if i, ok := m.lineOf[id]; ok {
+		m.scrollTo(i)
 	}
 }
 
@@ -118,14 +149,14 @@ func (m *rowsModel) SetTouched(id string) {
 func (m *rowsModel) ToggleTombstones() {
 	cur := m.Current()
 	m.showTombs = !m.showTombs
+	m.index()
 	m.moveTo(cur)
 }
 
 // Current returns the user id under the cursor, or "".
 func (m rowsModel) Current() string {
-	ls := m.lines()
-	if m.cursor >= 0 && m.cursor < len(ls) {
-		return ls[m.cursor].userID
+	if m.cursor >= 0 && m.cursor < len(m.ls) {
+		return m.ls[m.cursor].userID
 	}
 	return ""
 }
@@ -141,53 +172,31 @@ func (m rowsModel) Update(msg tea.Msg) (rowsModel, tea.Cmd) {
 
 // moveTo puts the cursor on user id, if it is still shown.
 func (m *rowsModel) moveTo(id string) {
-	for i, l := range m.lines() {
-		if l.userID == id {
-			m.cursor = i
-		}
+	if i, ok := m.lineOf[id]; ok {
+		m.cursor = i
 	}
 	m.scroll()
 }
 
 // scroll keeps the cursor within the lines and on screen.
 func (m *rowsModel) scroll() {
-	n := len(m.lines())
+	n := len(m.ls)
 	m.cursor = max(0, min(m.cursor, n-1))
 	m.scrollTo(m.cursor)
 }
 
 func (m *rowsModel) scrollTo(i int) {
-	m.offset = scroll(m.offset, i, m.bodyHeight(), len(m.lines()))
+	m.offset = scroll(m.offset, i, m.bodyHeight(), len(m.ls))
 }
 
 func (m rowsModel) bodyHeight() int { return max(0, m.height-2) }
-
-// lines returns what the pane lists: the rows, less the tombstoned ones
-// unless tombstones are shown, then the tombstones without a row.
-func (m rowsModel) lines() []rowLine {
-	var ls []rowLine
-	for i := range m.users {
-		u := &m.users[i]
-		tomb := u.Deleted || m.deleted[u.ClerkID]
-		if tomb && !m.showTombs {
-			continue
-		}
-		ls = append(ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
-	}
-	if m.showTombs {
-		for _, id := range m.tombstones {
-			ls = append(ls, rowLine{userID: id, tomb: true})
-		}
-	}
-	return ls
-}
 
 // View renders the title, the column headers and the visible lines.
 func (m rowsModel) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	ls := m.lines()
+	ls := m.ls
 	out := []string{m.title(), m.styles.Header.Render(joinColumns("  ", m.columns(nil), false))}
 	switch {
 	case !m.loaded:

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -304,65 +303,6 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 		msg += "; see " + cmd.CommandPath() + " --help"
 	}
 	return usageError{errors.New(msg)}
-}
-
-// feed hands the inspector each report without letting a flood of
-// refused requests hold up the receiver: the inspector takes one message
-// at a time, and each handler waits for it. A verified delivery is handed
-// over as it comes; a refused request is queued for one goroutine to hand
-// over at a pace a person can read, and dropped (counted in the log) when
-// the queue is full.
-type feed struct {
-	send    func(tea.Msg)
-	refused chan webhook.Report
-	dropped atomic.Int64
-}
-
-// feedQueue bounds the refused requests waiting for the inspector: each may
-// hold a body of up to --max-body beyond the handler's budget.
-const feedQueue = 8
-
-// feedPace is the least time between two refused requests handed to the
-// inspector, so that a flood of them leaves it time for real deliveries.
-const feedPace = 20 * time.Millisecond
-
-func newFeed(ctx context.Context, log *slog.Logger, send func(tea.Msg)) *feed {
-	f := &feed{send: send, refused: make(chan webhook.Report, feedQueue)}
-	go f.drain(ctx, log)
-	return f
-}
-
-func (f *feed) report(r webhook.Report) {
-	if r.Verified {
-		f.send(tui.DeliveryMsg{Delivery: r})
-		return
-	}
-	select {
-	case f.refused <- r:
-	default:
-		f.dropped.Add(1)
-	}
-}
-
-// drain hands the queued reports over until ctx ends, and says now and
-// then how many the inspector could not show.
-func (f *feed) drain(ctx context.Context, log *slog.Logger) {
-	var told time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-f.refused:
-			f.send(tui.DeliveryMsg{Delivery: r})
-			time.Sleep(feedPace)
-		}
-		if time.Since(told) > 5*time.Second {
-			if n := f.dropped.Swap(0); n > 0 {
-				log.Warn("the inspector fell behind a flood of refused requests; not shown (each is in this log)", "count", n)
-				told = time.Now()
-			}
-		}
-	}
 }
 
 // runInspector serves while the inspector runs: quitting it stops the

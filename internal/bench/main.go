@@ -59,6 +59,7 @@ type config struct {
 	table       string // "default", or a Prisma-made table of storetest
 	variants    []variant
 	hostile     *hostileConfig
+	inspector   *inspectorConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -84,6 +85,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&hc.valid, "valid", 2000, "-hostile: valid deliveries, each a new user")
 	fs.IntVar(&hc.senders, "valid-senders", 16, "-hostile: concurrent senders of the valid deliveries")
 	fs.DurationVar(&hc.settle, "settle", 20*time.Second, "-hostile: how long to watch the memory after the attack")
+	cost := fs.Bool("inspector-cost", false, "instead: what the inspector costs the receiver: mockclerk send user.created with the inspector off and on, alternating, on SQLite")
+	ic := inspectorConfig{}
+	fs.IntVar(&ic.count, "send-count", 2000, "-inspector-cost: deliveries per send")
+	fs.IntVar(&ic.senders, "send-concurrency", 16, "-inspector-cost: concurrent senders")
+	fs.IntVar(&ic.rounds, "rounds", 2, "-inspector-cost: sends with the inspector off and on, each")
 	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
@@ -105,6 +111,10 @@ Flags:
 	if *hostile {
 		hc.keep = c.keep
 		c.hostile = &hc
+	}
+	if *cost {
+		ic.keep = c.keep
+		c.inspector = &ic
 	}
 	for s := range strings.SplitSeq(*stores, ",") {
 		if s != "postgres" && s != "sqlite" {
@@ -145,6 +155,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.hostile != nil {
 		return runHostile(ctx, *cfg.hostile, stdout)
+	}
+	if cfg.inspector != nil {
+		return runInspectorCost(ctx, *cfg.inspector, stdout)
 	}
 	bin, tmp, done, err := workspace(ctx, "clerk-sync-bench-*", cfg.keep, stdout)
 	if err != nil {
