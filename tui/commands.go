@@ -14,7 +14,8 @@ import (
 // answers with a message.
 
 const (
-	// historyPage is how many ledger rows one press of o loads.
+	// historyPage is how many ledger rows are shown at start, and how
+	// many more one press of o loads.
 	historyPage = 200
 	// cmdTimeout bounds each call to the backend.
 	cmdTimeout = 15 * time.Second
@@ -32,10 +33,12 @@ type rowsMsg struct {
 	err    error
 }
 
-// historyMsg is a page of older deliveries from the ledger.
+// historyMsg is a page of older deliveries from the ledger; start says it
+// is the history read at start.
 type historyMsg struct {
-	ds  []Delivery
-	err error
+	ds    []Delivery
+	start bool
+	err   error
 }
 
 // bodyMsg is a body read from the ledger for the detail view.
@@ -90,8 +93,9 @@ func (m *Model) startRead() tea.Cmd {
 	}
 }
 
-// loadOlder asks the ledger for the deliveries before the oldest shown.
-func (m *Model) loadOlder() tea.Cmd {
+// loadHistory asks the ledger for the deliveries before the oldest shown:
+// at start the recent history, later (o) the page before it.
+func (m *Model) loadHistory(start bool) tea.Cmd {
 	var before time.Time
 	if d, ok := m.events.Oldest(); ok {
 		before = d.Received
@@ -108,7 +112,7 @@ func (m *Model) loadOlder() tea.Cmd {
 		for i, r := range recs {
 			ds[i] = fromRecord(r)
 		}
-		return historyMsg{ds: ds, err: err}
+		return historyMsg{ds: ds, start: start, err: err}
 	}
 }
 

@@ -333,6 +333,9 @@ func (m eventsModel) title(shown int) string {
 	if shown != len(m.all) {
 		count = fmt.Sprintf("%d of %s", shown, count)
 	}
+	if n := m.history(); n > 0 {
+		count += fmt.Sprintf(" (%d history)", n)
+	}
 	state := "following"
 	if !m.follow {
 		state = "paused: k to the top follows"
@@ -386,14 +389,32 @@ func (m eventsModel) columns(e *entry) []column {
 }
 
 func (m eventsModel) line(e *entry, selected bool) string {
+	marker := "  "
+	switch {
+	case selected:
+		marker = "> "
+	case e.ledger:
+		marker = "h " // history: read from the ledger
+	}
 	switch {
 	case selected && m.focused:
-		return m.styles.Selected.Render(cell(joinColumns("> ", m.columns(e), false), m.width))
+		return m.styles.Selected.Render(cell(joinColumns(marker, m.columns(e), false), m.width))
 	case selected:
-		return m.styles.SelectedDim.Render(cell(joinColumns("> ", m.columns(e), false), m.width))
+		return m.styles.SelectedDim.Render(cell(joinColumns(marker, m.columns(e), false), m.width))
 	default:
-		return joinColumns("  ", m.columns(e), true)
+		return joinColumns(marker, m.columns(e), true)
 	}
+}
+
+// history is how many of the deliveries were read from the ledger.
+func (m eventsModel) history() int {
+	n := 0
+	for _, e := range m.all {
+		if e.ledger {
+			n++
+		}
+	}
+	return n
 }
 
 // joinColumns lays cells out in their widths, one space apart, after a

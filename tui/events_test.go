@@ -186,7 +186,7 @@ func TestEventsView(t *testing.T) {
 		{"forgery", &entry{d: forgery(1)},
 			[]string{"12:00:01 —            —          msg_…Nc7E ✗ rejected  400 2.2ms bad-signature"}},
 		{"from the ledger", &entry{d: ledger, ledger: true},
-			[]string{"12:00:04 user.created user_…Cg6D msg_…Qf0H ✓ applied   —   —"}},
+			[]string{"> 12:00:04 user.created user_…Cg6D msg_…Qf0H ✓ applied   —   —", "1 delivery (1 history)"}},
 		{"slow", &entry{d: func() Delivery {
 			d := delivery(2, "user.updated", ada, "duplicate")
 			d.Latency = 1500 * time.Millisecond

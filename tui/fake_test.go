@@ -166,6 +166,9 @@ func newTestModel(t *testing.T, b *fakeBackend) *Model {
 	m.rowsEvery = 0 // the throttle has a test of its own
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
 	run(m, m.Init())
+	b.mu.Lock()
+	b.calls = nil // the history read at start
+	b.mu.Unlock()
 	return m
 }
 

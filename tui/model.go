@@ -56,9 +56,9 @@ func New(b Backend, info Info) *Model {
 	return m
 }
 
-// Init reads the users table.
+// Init reads the users table and the recent history of the ledger.
 func (m *Model) Init() tea.Cmd {
-	return m.refreshRows()
+	return tea.Batch(m.refreshRows(), m.loadHistory(true))
 }
 
 // Update implements tea.Model.
@@ -141,7 +141,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case m.inDetail():
 		m.detail, cmd = m.detail.Update(k)
 	case key.Matches(k, km.Older):
-		return m.loadOlder()
+		return m.loadHistory(false)
 	case key.Matches(k, km.Tombstones):
 		m.rows.ToggleTombstones()
 	case key.Matches(k, km.Clear):
@@ -245,7 +245,8 @@ func (m *Model) render() string {
 const legend = `Markers
   >  the cursor                *  the row that the selected event touched
   ✓  verified                  ✗  not verified (the reason follows)
-  †  a tombstone               —  not known (e.g. loaded from the ledger)`
+  †  a tombstone               —  not known (e.g. loaded from the ledger)
+  h  history: read from the ledger (at start, or with o)`
 
 // selected is the delivery that the keys act on: the one in the detail
 // view, else the one under the events cursor.
@@ -317,7 +318,11 @@ func (m *Model) showHistory(msg historyMsg) tea.Cmd {
 	if msg.err != nil {
 		return m.status.Flash("loading older deliveries: "+msg.err.Error(), true)
 	}
-	if n := m.events.AddOlder(msg.ds); n > 0 {
+	n := m.events.AddOlder(msg.ds)
+	switch {
+	case msg.start:
+		return nil // the lines say it: marked h, counted in the title
+	case n > 0:
 		return m.status.Flash("loaded "+plural(n, "older delivery")+" from the ledger", false)
 	}
 	return m.status.Flash("no older deliveries in the ledger", false)

@@ -113,8 +113,26 @@ func TestNothingSelectedFlash(t *testing.T) {
 }
 
 func TestRowsReadError(t *testing.T) {
-	m := newTestModel(t, &fakeBackend{err: errors.New("database is locked")})
+	m := newTestModel(t, &fakeBackend{})
+	m.backend = &fakeBackend{err: errors.New("database is locked")}
+	send(m, DeliveriesMsg{delivery(0, "user.created", ada, "applied")})
 	checkText(t, screen(m), []string{"✗ reading the rows: database is locked"}, nil)
+}
+
+// At start the events pane shows the ledger's recent history, marked h
+// and counted apart in the title; deliveries that arrive later go above it.
+func TestHistoryOnStart(t *testing.T) {
+	b := &fakeBackend{history: []store.Record{
+		{Delivery: store.Delivery{SvixID: "msg_2new", Type: "user.updated", UserID: ada, ReceivedAt: t0.Add(-time.Minute)}, Outcome: store.Applied},
+		{Delivery: store.Delivery{SvixID: "msg_1old", Type: "user.created", UserID: ada, ReceivedAt: t0.Add(-2 * time.Minute)}, Outcome: store.Applied},
+	}}
+	m := newTestModel(t, b)
+	send(m, DeliveriesMsg{delivery(0, "user.deleted", ada, "applied")})
+	got := screen(m)
+	checkText(t, got, []string{"3 deliveries (2 history)", "\nh 11:59:00 user.updated", "\nh 11:58:00 user.created"}, []string{"No deliveries yet", "no older deliveries"})
+	if strings.Index(got, "user.deleted") > strings.Index(got, "msg_2new") {
+		t.Errorf("the live delivery is not above the history:\n%s", got)
+	}
 }
 
 func TestRowDiff(t *testing.T) {
