@@ -27,6 +27,7 @@ type KeyMap struct {
 	Scenario   key.Binding
 	Replay     key.Binding
 	Resend     key.Binding
+	Edit       key.Binding
 	Copy       key.Binding
 	Older      key.Binding
 	Tombstones key.Binding
@@ -57,6 +58,7 @@ func DefaultKeyMap() KeyMap {
 		Scenario:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "out-of-order")),
 		Replay:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "replay")),
 		Resend:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "re-send, new id")),
+		Edit:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit in $EDITOR, send, new id")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "curl")),
 		Older:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "older")),
 		Tombstones: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tombstones")),
@@ -81,7 +83,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Open, k.Back, k.Switch},
 		{k.Filter, k.Apply, k.Clear, k.Older, k.Tombstones},
 		{k.Create, k.Update, k.Delete, k.Scenario},
-		{k.Replay, k.Resend, k.Copy, k.Help, k.Quit},
+		{k.Replay, k.Resend, k.Edit, k.Copy, k.Help, k.Quit},
 	}
 }
 
@@ -114,7 +116,7 @@ func (k *KeyMap) setMode(md mode, rowsFocused, filtered bool) {
 		return
 	}
 	list, detail, typing := md == modeList, md == modeDetail, md == modeFilter
-	for _, b := range []*key.Binding{&k.Create, &k.Update, &k.Delete, &k.Scenario, &k.Replay, &k.Resend, &k.Copy, &k.Help, &k.Quit} {
+	for _, b := range []*key.Binding{&k.Create, &k.Update, &k.Delete, &k.Scenario, &k.Replay, &k.Resend, &k.Edit, &k.Copy, &k.Help, &k.Quit} {
 		b.SetEnabled(!typing)
 	}
 	k.Up.SetEnabled(list || detail)
@@ -134,7 +136,7 @@ func (k *KeyMap) setMode(md mode, rowsFocused, filtered bool) {
 func (k *KeyMap) all() []*key.Binding {
 	return []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Open, &k.Back, &k.Switch,
 		&k.Filter, &k.Apply, &k.Clear, &k.Create, &k.Update, &k.Delete, &k.Scenario, &k.Replay,
-		&k.Resend, &k.Copy, &k.Older, &k.Tombstones, &k.Help, &k.Quit}
+		&k.Resend, &k.Edit, &k.Copy, &k.Older, &k.Tombstones, &k.Help, &k.Quit}
 }
 
 // movement is how many lines msg moves a cursor in a list whose body is

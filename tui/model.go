@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"os/exec"
 	"strings"
 	"time"
 
@@ -38,6 +39,9 @@ type Model struct {
 	reading   bool      // a read of the rows runs, or waits its turn
 	shown     int       // the refresh whose rows are shown
 	lastRead  time.Time // when the last read of the rows began
+	// exec runs the editor in the terminal: tea.ExecProcess, which tests
+	// replace with a plain run.
+	exec func(*exec.Cmd, tea.ExecCallback) tea.Cmd
 	// rowsEvery is the least time between two reads of the rows: under a
 	// stream of deliveries the table is read a few times a second, not
 	// once a delivery, so that the screen costs the receiver little.
@@ -47,7 +51,7 @@ type Model struct {
 // New returns the inspector of the receiver that b reaches; info fills
 // the status bar.
 func New(b Backend, info Info) *Model {
-	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles(), rowsEvery: rowsEvery}
+	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles(), rowsEvery: rowsEvery, exec: tea.ExecProcess}
 	m.events = newEvents(&m.keys, &m.styles)
 	m.rows = newRows(&m.keys, &m.styles)
 	m.detail = newDetail(&m.keys, &m.styles, info.Columns)
@@ -84,6 +88,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.showRows(msg)
 	case historyMsg:
 		cmd = m.showHistory(msg)
+	case editReadyMsg:
+		cmd = m.openEditor(msg)
+	case editedMsg:
+		cmd = m.sendEdited(msg)
 	case bodyMsg:
 		m.detail.SetBody(msg)
 	case doneMsg:
@@ -134,6 +142,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.act("replay", m.backend.Replay)
 	case key.Matches(k, km.Resend):
 		return m.act("re-send", m.backend.Resend)
+	case key.Matches(k, km.Edit):
+		return m.startEdit()
 	case key.Matches(k, km.Copy):
 		return m.copyCurl()
 	case key.Matches(k, km.Back):

@@ -125,7 +125,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	cmd.SuggestionsMinimumDistance = 2 // cobra's own, which it sets only when it suggests itself
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout), newBackfillCmd(stdout, stderr), newReconcileCmd(stdout, stderr))
+	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout), newBackfillCmd(stdout, stderr), newReconcileCmd(stdout, stderr), newReplayCmd(stdout, stderr))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
