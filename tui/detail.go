@@ -22,6 +22,7 @@ import (
 // indented JSON, the answer, and the row before → after, in a viewport
 // that scrolls.
 type detailModel struct {
+	keys    *KeyMap
 	styles  *Styles
 	e       *entry
 	vp      viewport.Model
@@ -41,7 +42,6 @@ func newDetail(keys *KeyMap, styles *Styles, columns map[string]string) detailMo
 		columns = mapping.Default().ColumnNames()
 	}
 	vp := viewport.New()
-	vp.SoftWrap = true
 	vp.KeyMap = viewport.KeyMap{
 		Up:           keys.Up,
 		Down:         keys.Down,
@@ -50,8 +50,9 @@ func newDetail(keys *KeyMap, styles *Styles, columns map[string]string) detailMo
 		HalfPageUp:   key.NewBinding(key.WithKeys("ctrl+u")),
 		HalfPageDown: key.NewBinding(key.WithKeys("ctrl+d")),
 	}
+	vp.SoftWrap = false // wrapLines has wrapped the lines at their words
 	vp.MouseWheelEnabled = false
-	return detailModel{styles: styles, vp: vp, columns: columns}
+	return detailModel{keys: keys, styles: styles, vp: vp, columns: columns}
 }
 
 // SetSize lays the view out in w columns and h lines.
@@ -84,12 +85,22 @@ func (m detailModel) Entry() *entry { return m.e }
 // Refresh renders the entry again, e.g. once its row after is known.
 func (m *detailModel) Refresh() {
 	if m.e != nil {
-		m.vp.SetContentLines(m.content())
+		m.vp.SetContentLines(wrapLines(m.content(), m.width))
 	}
 }
 
 // Update scrolls.
 func (m detailModel) Update(msg tea.Msg) (detailModel, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, m.keys.Top):
+			m.vp.GotoTop()
+			return m, nil
+		case key.Matches(k, m.keys.Bottom):
+			m.vp.GotoBottom()
+			return m, nil
+		}
+	}
 	var cmd tea.Cmd
 	m.vp, cmd = m.vp.Update(msg)
 	return m, cmd
@@ -100,7 +111,7 @@ func (m detailModel) View() string {
 	if m.e == nil || m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	title := fmt.Sprintf("[Delivery] %s · esc back · ↑/↓ scroll · %d%%", orNone(m.e.d.SvixID), int(m.vp.ScrollPercent()*100))
+	title := fmt.Sprintf("[Delivery] %s · %d%% · esc back · ↑/↓ g/G scroll", orNone(m.e.d.SvixID), int(m.vp.ScrollPercent()*100))
 	return block([]string{m.styles.Title.Render(cell(title, m.width)), m.vp.View()}, m.width, m.height)
 }
 

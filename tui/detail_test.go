@@ -66,12 +66,20 @@ func TestDetailScroll(t *testing.T) {
 	m := newTestDetail(80, 8)
 	m.Show(&entry{d: delivery(1, "user.updated", ada, "applied")})
 	top := m.View()
-	checkText(t, stripANSI(top), []string{"[Delivery] msg_2yF0c4Ku9MxRf2Sa6Io8Lq5Nc7E · esc back"}, nil)
+	checkText(t, stripANSI(top), []string{"[Delivery] msg_2yF0c4Ku9MxRf2Sa6Io8Lq5Nc7E · 0% · esc back"}, nil)
 	for _, k := range keys("down", "j", "pgdown") {
 		m, _ = m.Update(k)
 	}
 	if m.vp.YOffset() == 0 || m.View() == top {
 		t.Error("down, j and pgdown did not scroll")
+	}
+	m, _ = m.Update(keys("G")[0])
+	if !m.vp.AtBottom() {
+		t.Error("G did not go to the bottom")
+	}
+	m, _ = m.Update(keys("g")[0])
+	if m.vp.YOffset() != 0 {
+		t.Error("g did not go to the top")
 	}
 	if lines := strings.Split(m.View(), "\n"); len(lines) != 8 {
 		t.Errorf("the view is %d lines, want 8", len(lines))

@@ -18,6 +18,10 @@ import (
 // oldest go when more arrive, unless they were loaded on purpose (o).
 const ringSize = 1000
 
+// idWidth is the width of a whole Clerk or Svix id, such as
+// user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C.
+const idWidth = 32
+
 // keepBytes is the largest body (and answer) that the pane keeps: the ring
 // must not hold a flood of large bodies in memory. A larger verified body
 // is read from the ledger again when it is needed.
@@ -103,7 +107,7 @@ type eventsModel struct {
 func newEvents(keys *KeyMap, styles *Styles) eventsModel {
 	in := textinput.New()
 	in.Prompt = "/"
-	in.Placeholder = "type, user id or outcome"
+	in.Placeholder = "type, id, outcome, body text or a user's email/name"
 	st := in.Styles()
 	st.Cursor.Blink = false // a blinking cursor would make every frame differ
 	in.SetStyles(st)
@@ -119,7 +123,7 @@ func (m *eventsModel) SetSize(w, h int) {
 	m.userW, m.svixW = 10, 9
 	m.reasonW = max(0, w-fixed-m.userW-m.svixW)
 	if extra := m.reasonW - 24; extra > 0 {
-		grow := min(extra/2, 6)
+		grow := min(extra/2, idWidth-m.userW) // up to whole ids
 		m.userW, m.svixW, m.reasonW = m.userW+grow, m.svixW+grow, m.reasonW-2*grow
 	}
 	m.input.SetWidth(max(1, w-20))
@@ -274,7 +278,7 @@ func (m *eventsModel) index() int {
 	if len(vis) == 0 {
 		return -1
 	}
-	m.sel = vis[0].id
+	m.sel, m.follow = vis[0].id, true
 	return 0
 }
 
@@ -289,16 +293,31 @@ func (m eventsModel) visible() []*entry {
 	return vis
 }
 
+// matches reports whether the filter lets e through: its type, user id,
+// svix id, outcome, reason or body holds the query, in any case.
 func (m eventsModel) matches(e *entry) bool {
 	if m.query == "" {
 		return true
 	}
-	for _, s := range []string{e.d.EventType, e.d.UserID, e.d.Outcome} {
+	for _, s := range []string{e.d.EventType, e.d.UserID, e.d.SvixID, e.d.Outcome, e.d.Reason} {
 		if strings.Contains(strings.ToLower(s), m.query) {
 			return true
 		}
 	}
-	return false
+	return bytes.Contains(bytes.ToLower(e.d.Body), []byte(m.query))
+}
+
+// Query is the filter in effect, lower case.
+func (m eventsModel) Query() string { return m.query }
+
+// SetFilter applies q as the filter, as if typed.
+func (m *eventsModel) SetFilter(q string) {
+	m.typing = false
+	m.input.SetValue(q)
+	m.input.Blur()
+	m.query = strings.ToLower(q)
+	m.offset = 0
+	m.scrollTo(m.index())
 }
 
 func (m eventsModel) bodyHeight() int { return max(0, m.height-2) }
@@ -337,8 +356,8 @@ func (m eventsModel) title(shown int) string {
 		count += fmt.Sprintf(" (%d history)", n)
 	}
 	state := "following"
-	if !m.follow {
-		state = "paused: k to the top follows"
+	if !m.follow && m.index() > 0 {
+		state = "paused: g to the top follows"
 	}
 	if m.typing {
 		head := fmt.Sprintf("%s %s · filter ", name, count)

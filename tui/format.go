@@ -92,3 +92,32 @@ func clock(t time.Time) string {
 	}
 	return t.Format("15:04:05")
 }
+
+// wrapLines wraps each line at its words to w columns; only a word wider
+// than w is broken.
+func wrapLines(lines []string, w int) []string {
+	if w <= 0 {
+		return lines
+	}
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
+	}
+	return out
+}
+
+// cutStart fits s in w columns by cutting its start: …/clerk-sync.log.
+// The end of a path or URL says more than its beginning.
+func cutStart(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	if w <= 1 {
+		return ansi.Truncate(s, w, "")
+	}
+	r := []rune(s)
+	for len(r) > 0 && ansi.StringWidth(string(r))+1 > w {
+		r = r[1:]
+	}
+	return "…" + string(r)
+}

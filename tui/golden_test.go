@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -43,6 +44,27 @@ func TestGolden(t *testing.T) {
 			g.arrive(deliveries(g.b)...)
 			g.press("j", "t") // the deletion, and the tombstone it left
 		}},
+	}
+	// Each view at the smallest supported terminal and at a wide one.
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
+		w, h := size[0], size[1]
+		name := fmt.Sprintf("_%dx%d", w, h)
+		tests = append(tests, []struct {
+			name string
+			w, h int
+			play func(g *goldenRun)
+		}{
+			{"events" + name, w, h, func(g *goldenRun) { g.arrive(deliveries(g.b)...) }},
+			{"rows" + name, w, h, func(g *goldenRun) {
+				g.arrive(rowsOfTwo(g.b)...)
+				g.press("tab", "j")
+			}},
+			{"detail" + name, w, h, func(g *goldenRun) {
+				g.arrive(lifecycle(g.b)...)
+				g.press("j", "enter")
+			}},
+			{"help" + name, w, h, func(g *goldenRun) { g.press("?") }},
+		}...)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,14 @@ import (
 // events; a narrower one shows them below.
 const sideBySide = 140
 
+// wholeIDs is the width of an events pane that shows whole user and svix
+// ids; sideRows is the rows pane beside it when the terminal is wide
+// enough for both.
+const (
+	wholeIDs = 135
+	sideRows = 64
+)
+
 // Model is the inspector, the root tea.Model: it holds one model per pane
 // (events, rows, detail, status bar), routes keys and messages to them,
 // and turns the keys that act into commands on the Backend.
@@ -32,8 +40,11 @@ type Model struct {
 
 	showHelp    bool
 	rowsFocused bool
-	width       int
-	height      int
+	// jumped is the user whose deliveries enter on a row showed: esc
+	// clears that filter and goes back to the row.
+	jumped string
+	width  int
+	height int
 
 	refreshes int       // the last refresh of the rows asked for
 	reading   bool      // a read of the rows runs, or waits its turn
@@ -156,11 +167,23 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.rows.ToggleTombstones()
 	case key.Matches(k, km.Clear):
 		m.events.ClearFilter()
+		if m.jumped != "" {
+			m.focus(true)
+			m.rows.moveTo(m.jumped)
+			m.jumped = ""
+		}
 	case key.Matches(k, km.Switch):
 		m.focus(!m.rowsFocused)
 	case key.Matches(k, km.Filter):
 		m.focus(false)
 		cmd = m.events.StartFilter()
+	case key.Matches(k, km.Open) && m.rowsFocused:
+		// The user's deliveries: the filter holds the user id.
+		if id := m.rows.Current(); id != "" {
+			m.jumped = id
+			m.events.SetFilter(id)
+			m.focus(false)
+		}
 	case key.Matches(k, km.Open):
 		if e := m.events.Selected(); e != nil {
 			m.detail.Show(e)
@@ -174,7 +197,14 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
+// focus gives the cursor keys to the rows, or to the events. The rows'
+// cursor goes to the row of the selected delivery, if it has one.
 func (m *Model) focus(rows bool) {
+	if rows && !m.rowsFocused {
+		if e := m.events.Selected(); e != nil {
+			m.rows.moveTo(e.d.UserID)
+		}
+	}
 	m.rowsFocused = rows
 	m.rows.Focus(rows)
 	m.events.Focus(!rows)
@@ -193,6 +223,7 @@ func (m *Model) sync() {
 		md = modeDetail
 	}
 	m.keys.setMode(md, m.rowsFocused, m.events.Filtered())
+	m.rows.SetQuery(m.events.Query())
 	if e := m.selected(); e != nil {
 		m.rows.SetTouched(e.d.UserID)
 	} else {
@@ -209,6 +240,9 @@ func (m *Model) layout() {
 	m.detail.SetSize(w, body)
 	if w >= sideBySide {
 		ew := max(80, w*11/20)
+		if w >= wholeIDs+sideRows+1 { // room for whole ids beside a useful rows pane
+			ew = max(ew, min(wholeIDs, w-sideRows-1))
+		}
 		m.events.SetSize(ew, body)
 		m.rows.SetSize(w-ew-1, body)
 		return

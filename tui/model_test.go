@@ -358,3 +358,66 @@ func TestRowReadsWaitTheirTurn(t *testing.T) {
 		}
 	}
 }
+
+// At any width from 40 columns, in every view, the help row shows ? (the
+// key that lists the others), and the detail view never breaks a word
+// that fits on a line.
+func TestLayoutKeepsHelpAndWords(t *testing.T) {
+	for _, w := range []int{40, 60, 80, 100, 140, 200} {
+		b := &fakeBackend{}
+		m := newTestModel(t, b)
+		send(m, tea.WindowSizeMsg{Width: w, Height: 24})
+		arrive(m, lifecycle(b))
+		for _, press := range [][]string{nil, {"tab"}, {"tab", "enter"}, {"esc", "tab", "enter"}, {"esc", "?"}} {
+			send(m, keys(press...)...)
+			lines := strings.Split(strings.TrimRight(screen(m), "\n"), "\n")
+			if help := lines[len(lines)-1]; !strings.HasPrefix(help, "? help") && !strings.HasPrefix(help, "? close") {
+				t.Errorf("%d columns, after %q: the help row is %q", w, press, help)
+			}
+			if m.showHelp && w >= 80 && (strings.Contains(strings.Join(lines[:len(lines)-4], "\n"), "…") || !strings.Contains(screen(m), "q quit")) {
+				t.Errorf("%d columns: the help screen cuts keys off:\n%s", w, screen(m))
+			}
+		}
+		b = &fakeBackend{}
+		m = newTestModel(t, b)
+		send(m, tea.WindowSizeMsg{Width: w, Height: 24})
+		arrive(m, lifecycle(b))
+		send(m, keys("j", "enter")...)
+		content := strings.Join(m.detail.content(), "\n")
+		shown := stripANSI(m.detail.vp.GetContent())
+		for _, l := range strings.Split(shown, "\n") {
+			if lipgloss.Width(l) > w {
+				t.Errorf("%d columns: a detail line is %d wide, to be cut or broken anywhere: %q", w, lipgloss.Width(l), l)
+			}
+		}
+		for _, word := range strings.Fields(stripANSI(content)) {
+			if len([]rune(word)) <= w && !strings.Contains(shown, word) {
+				t.Errorf("%d columns: the word %q is broken across lines", w, word)
+			}
+		}
+	}
+}
+
+// enter on a user row shows that user's deliveries (the filter holds its
+// id) and esc goes back to the row; / searches the rows and the bodies.
+func TestJumpAndSearch(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	arrive(m, rowsOfTwo(b))
+	d := delivery(1, "user.updated", ada, "duplicate")
+	d.Body = []byte(`{"data":{"id":"` + ada + `","last_name":"Lovelace"},"type":"user.updated"}`)
+	send(m, DeliveriesMsg{d})
+	send(m, keys("tab", "enter")...) // tab: the row of the selected delivery's user
+	checkText(t, screen(m), []string{`filter "` + strings.ToLower(ada) + `"`, "[Events]"}, []string{"[Users]"})
+	if vis := m.events.visible(); len(vis) != 1 || vis[0].d.UserID != ada {
+		t.Errorf("jumped to %s's deliveries, shown %d", ada, len(vis))
+	}
+	send(m, keys("esc")...)
+	if !m.rowsFocused || m.rows.Current() != ada || m.events.Filtered() {
+		t.Errorf("esc: rows focused %v on %q, filtered %v; want back on %s's row", m.rowsFocused, m.rows.Current(), m.events.Filtered(), ada)
+	}
+	send(m, keys("/", "LOVELACE", "enter")...) // in a body only
+	checkText(t, screen(m), []string{"1 of 2 deliveries", "msg_…8Lq5Nc7E"}, nil)
+	send(m, keys("esc", "/", "grace@", "enter")...) // in a row only
+	checkText(t, screen(m), []string{"1 shown of 2 users", "grace@example.com"}, []string{"ada@example.com"})
+}

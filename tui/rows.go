@@ -24,6 +24,7 @@ type rowsModel struct {
 	loaded     bool
 	showTombs  bool
 	touched    string // the user id of the selected event
+	query      string // the filter (/), lower case: rows that hold it
 
 	// Derived from the above by index, once per reading of the table and
 	// not on every message: the table may hold thousands of rows.
@@ -98,20 +99,47 @@ func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
 	m.moveTo(cur)
 }
 
+// matches reports whether any of fields holds the filter, in any case.
+func (m *rowsModel) matches(fields ...string) bool {
+	if m.query == "" {
+		return true
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), m.query) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetQuery filters the rows by q (lower case): the user id, email, name or
+// username holds it.
+func (m *rowsModel) SetQuery(q string) {
+	if q == m.query {
+		return
+	}
+	cur := m.Current()
+	m.query = q
+	m.index()
+	m.moveTo(cur)
+}
+
 // index lists the lines that the pane shows and where each user is.
 func (m *rowsModel) index() {
 	m.ls = make([]rowLine, 0, len(m.users)+len(m.tombstones))
 	for i := range m.users {
 		u := &m.users[i]
 		tomb := u.Deleted || m.deleted[u.ClerkID]
-		if tomb && !m.showTombs {
+		if (tomb && !m.showTombs) || !m.matches(u.ClerkID, deref(u.Email), deref(u.FirstName)+" "+deref(u.LastName), deref(u.Username)) {
 			continue
 		}
 		m.ls = append(m.ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
 	}
 	if m.showTombs {
 		for _, id := range m.tombstones {
-			m.ls = append(m.ls, rowLine{userID: id, tomb: true})
+			if m.matches(id) {
+				m.ls = append(m.ls, rowLine{userID: id, tomb: true})
+			}
 		}
 	}
 	m.lineOf = make(map[string]int, len(m.ls))
@@ -201,6 +229,8 @@ func (m rowsModel) View() string {
 	switch {
 	case !m.loaded:
 		out = append(out, m.styles.Muted.Render("  Reading the users table…"))
+	case len(ls) == 0 && m.query != "":
+		out = append(out, m.styles.Muted.Render(fmt.Sprintf("  No row matches %q (esc clears the filter).", m.query)))
 	case len(ls) == 0:
 		out = append(out, m.styles.Muted.Render("  No users yet."))
 	}
@@ -217,6 +247,9 @@ func (m rowsModel) title() string {
 	}
 	tombs := m.tombs
 	parts := []string{plural(len(m.users)+len(m.tombstones)-tombs, "user")}
+	if m.query != "" {
+		parts[0] = fmt.Sprintf("%d shown of %s · filter %q", len(m.ls), parts[0], m.query)
+	}
 	switch {
 	case tombs == 0:
 	case m.showTombs:

@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
@@ -109,9 +110,8 @@ func (m statusModel) View() string {
 		}
 		lines = append(lines, strings.Join(parts, dot))
 	}
-	lines = append(lines,
-		label("db", m.info.Database)+dot+label("secret", m.info.Fingerprint)+dot+label("log", m.info.LogFile),
-		m.countsView())
+	head := label("db", m.info.Database) + dot + label("secret", m.info.Fingerprint) + dot + s.Label.Render("log") + " "
+	lines = append(lines, head+cutStart(orNone(m.info.LogFile), max(12, m.width-lipgloss.Width(head))), m.countsView())
 	switch {
 	case m.flash != "" && m.isError:
 		lines = append(lines, s.FlashError.Render("✗ "+m.flash))
