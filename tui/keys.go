@@ -134,7 +134,7 @@ func (k *KeyMap) setMode(md mode, rowsFocused, filtered bool) {
 	k.Open.SetEnabled(list)
 	k.Open.SetHelp("enter", "detail")
 	if rowsFocused {
-		k.Open.SetHelp("enter", "its deliveries")
+		k.Open.SetHelp("enter", "deliveries")
 	}
 	k.Back.SetEnabled(detail)
 	k.Switch.SetEnabled(list)
