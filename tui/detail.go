@@ -16,6 +16,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
 // detailModel is one delivery in full: its request headers, its body as
@@ -29,15 +30,16 @@ type detailModel struct {
 	width   int
 	height  int
 	columns map[string]string // see Info.Columns; never nil
+	info    Info
 	// body is e's body read from the ledger when the events pane did not
 	// keep it, or why it could not be read; both go with e.
 	body    []byte
 	bodyErr error
 }
 
-// newDetail is the detail view; columns names the table's columns (see
-// Info.Columns), the default mapping's when nil.
-func newDetail(keys *KeyMap, styles *Styles, columns map[string]string) detailModel {
+// newDetail is the detail view of the receiver that info describes.
+func newDetail(keys *KeyMap, styles *Styles, info Info) detailModel {
+	columns := info.Columns
 	if columns == nil {
 		columns = mapping.Default().ColumnNames()
 	}
@@ -52,7 +54,7 @@ func newDetail(keys *KeyMap, styles *Styles, columns map[string]string) detailMo
 	}
 	vp.SoftWrap = false // wrapLines has wrapped the lines at their words
 	vp.MouseWheelEnabled = false
-	return detailModel{keys: keys, styles: styles, vp: vp, columns: columns}
+	return detailModel{keys: keys, styles: styles, vp: vp, columns: columns, info: info}
 }
 
 // SetSize lays the view out in w columns and h lines.
@@ -129,6 +131,9 @@ func (m detailModel) content() []string {
 	if why := joinNonEmpty(": ", d.Reason, d.Error); why != "" {
 		lines = append(lines, s.Outcome[d.Outcome].Render(printable(why)))
 	}
+	if d.Reason == webhook.ReasonBadSignature {
+		lines = append(lines, m.badSignature()...)
+	}
 
 	lines = append(lines, "", s.Section.Render("Row before → after"))
 	switch e.diff {
@@ -156,6 +161,11 @@ func (m detailModel) content() []string {
 		lines = append(lines, pretty(d.Response)...)
 	}
 
+	if len(d.AppHeader) > 0 {
+		lines = append(lines, "", s.Section.Render("The app's response headers"))
+		lines = append(lines, headerLines(s, d.AppHeader)...)
+	}
+
 	lines = append(lines, "", s.Section.Render("Request headers"))
 	switch {
 	case e.ledger:
@@ -163,11 +173,7 @@ func (m detailModel) content() []string {
 	case len(d.Header) == 0:
 		lines = append(lines, s.Muted.Render("  none"))
 	}
-	for _, k := range slices.Sorted(maps.Keys(d.Header)) {
-		for _, v := range d.Header[k] {
-			lines = append(lines, "  "+s.Label.Render(k+":")+" "+printable(v))
-		}
-	}
+	lines = append(lines, headerLines(s, d.Header)...)
 
 	lines = append(lines, "", s.Section.Render(fmt.Sprintf("Body (%d bytes)", e.bodySize())))
 	switch {
@@ -181,6 +187,37 @@ func (m detailModel) content() []string {
 		lines = append(lines, pretty(m.body)...)
 	}
 
+	return lines
+}
+
+// headerLines lists h, sorted by name.
+func headerLines(s *Styles, h map[string][]string) []string {
+	var lines []string
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			lines = append(lines, "  "+s.Label.Render(k+":")+" "+printable(v))
+		}
+	}
+	return lines
+}
+
+// badSignature says which secret checked a delivery refused as
+// bad-signature, and what usually causes one.
+func (m detailModel) badSignature() []string {
+	s := m.styles
+	made := "not generated on this machine"
+	if m.info.LocalSecret {
+		made = "generated on this machine (mockclerk secret): the real Clerk cannot know it; use the Signing Secret Clerk's Dashboard shows for the endpoint"
+	}
+	from := ""
+	if m.info.SecretSource != "" {
+		from = " from " + m.info.SecretSource
+	}
+	lines := []string{"", s.Section.Render("Why bad-signature?"),
+		fmt.Sprintf("  Checked with the secret %s%s, %s.", orNone(m.info.Fingerprint), from, made), "  Usually one of:"}
+	for _, c := range webhook.BadSignatureCauses {
+		lines = append(lines, "  - "+c)
+	}
 	return lines
 }
 

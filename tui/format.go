@@ -40,9 +40,9 @@ func shortID(id string, w int) string {
 	return ansi.Truncate(id, w, "…")
 }
 
-// fit cuts a styled line to w columns and pads it to w.
+// fit cuts a styled line to w columns, with an ellipsis, and pads it to w.
 func fit(line string, w int) string {
-	line = ansi.Truncate(line, w, "")
+	line = ansi.Truncate(line, w, "…")
 	return line + strings.Repeat(" ", max(0, w-lipgloss.Width(line)))
 }
 

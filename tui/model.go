@@ -65,7 +65,7 @@ func New(b Backend, info Info) *Model {
 	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles(), rowsEvery: rowsEvery, exec: tea.ExecProcess}
 	m.events = newEvents(&m.keys, &m.styles)
 	m.rows = newRows(&m.keys, &m.styles)
-	m.detail = newDetail(&m.keys, &m.styles, info.Columns)
+	m.detail = newDetail(&m.keys, &m.styles, info)
 	m.status = newStatus(info, &m.keys, &m.styles)
 	m.sync()
 	return m

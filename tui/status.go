@@ -96,7 +96,11 @@ func (m statusModel) View() string {
 	s := m.styles
 	label := func(l, v string) string { return s.Label.Render(l) + " " + orNone(v) }
 	dot := s.Muted.Render(" · ")
-	lines := []string{label("listen", m.info.Listen) + dot + label("webhook", m.info.WebhookURL)}
+	first := label("listen", m.info.Listen) + dot + label("webhook", m.info.WebhookURL)
+	if m.info.ForwardTo != "" { // the webhook URL holds the listen address
+		first = label("webhook", m.info.WebhookURL) + dot + label("forward to", m.info.ForwardTo)
+	}
+	lines := []string{first}
 	if t := m.tunnel; t != nil {
 		parts := []string{label("tunnel", publicURL(t.URL, m.info.WebhookURL)), string(t.State)}
 		if t.Latency > 0 {

@@ -22,6 +22,12 @@ func TestReplay(t *testing.T) {
 	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
 	lines, _, _ := start(t, "--addr", "127.0.0.1:0")
 	url := strings.Fields(until(t, lines, "POST "))[2]
+	// The endpoint's checklist comes at start, tunnel or not.
+	until(t, lines, "Local URL        "+url+" (local: Clerk reaches it only through a tunnel, --tunnel")
+	until(t, lines, "Subscribe to     user.created, user.updated, user.deleted")
+	if l := until(t, lines, "Signing Secret"); !strings.Contains(l, "from environment") && !strings.Contains(l, "CLERK_WEBHOOK_SIGNING_SECRET") {
+		t.Errorf("the checklist does not say where the secret came from: %q", l)
+	}
 
 	signer, err := fake.NewSigner(secret)
 	if err != nil {

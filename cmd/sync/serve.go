@@ -262,6 +262,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	webhookURL := "http://" + ln.Addr().String() + f.path
 	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "table", m.QualifiedName(), "mapping", m.Source, "on_delete", m.OnDelete, "retention", describeRetention(f.retention))
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
+	printChecklist(banner, webhookURL, secret.Fingerprint(), source, localSecret, pub != nil)
 	if !f.tui {
 		return server.Run(ctx, log, ln, local, pub, public)
 	}
@@ -271,7 +272,8 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
-		Fingerprint: secret.Fingerprint(), LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(),
+		Fingerprint: secret.Fingerprint(), SecretSource: source, ForwardTo: config.Redact(f.forwardTo),
+		LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(),
 	}), tea.WithContext(ctx))
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
