@@ -336,7 +336,7 @@ func (m eventsModel) View() string {
 	case len(vis) == 0:
 		lines = append(lines, m.styles.Muted.Render("  No deliveries yet. c sends a user.created; s runs the out-of-order scenario."),
 			m.styles.Muted.Render("  From Clerk: Dashboard → Webhooks → Add endpoint, the tunnel's URL (--tunnel),"),
-			m.styles.Muted.Render("  subscribed to user.created, user.updated, user.deleted; its secret in .env.local."))
+			m.styles.Muted.Render("  subscribed to user.created, user.updated, user.deleted; secret in .env.local."))
 	}
 	for j := m.offset; j < len(vis) && j < m.offset+m.bodyHeight(); j++ {
 		lines = append(lines, m.line(vis[j], j == i))
