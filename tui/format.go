@@ -119,5 +119,9 @@ func cutStart(s string, w int) string {
 	for len(r) > 0 && ansi.StringWidth(string(r))+1 > w {
 		r = r[1:]
 	}
-	return "…" + string(r)
+	tail := string(r)
+	if i := strings.IndexByte(tail, '/'); i > 0 && i < len(tail)-1 { // at a whole name
+		tail = tail[i:]
+	}
+	return "…" + tail
 }
