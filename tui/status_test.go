@@ -102,7 +102,7 @@ func TestStatusRelayAndLongPath(t *testing.T) {
 	m.info.ForwardTo = "http://localhost:3000/api/webhooks/clerk"
 	m.info.LogFile = "/home/someone/with/a/rather/long/home/.cache/clerk-sync/clerk-sync.log"
 	got := stripANSI(m.View())
-	checkText(t, got, []string{"forward to http://localhost:3000", "log …/clerk-sync/clerk-sync.log"}, []string{"/home/someone", "listen"})
+	checkText(t, got, []string{"forward to http://localhost:3000", "log …/clerk-sync.log\n"}, []string{"/home/someone", "listen"})
 	for _, l := range strings.Split(strings.TrimSpace(got), "\n") {
 		if lipgloss.Width(l) > 80 {
 			t.Errorf("a line %d wide: %q", lipgloss.Width(l), l)
