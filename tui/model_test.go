@@ -304,20 +304,27 @@ func TestRowReadsDoNotPileUp(t *testing.T) {
 		t.Fatalf("reads started by three deliveries: %v, want only the first", []bool{cmds[0] != nil, cmds[1] != nil, cmds[2] != nil})
 	}
 	b.set([]store.User{row(ada, "ada@example.com", 1), row(grace, "grace@example.com", 1)}, nil)
+	if reads := readsDone(t, m, run(m, cmds[0])); reads != 2 {
+		t.Errorf("%d reads, want 2: the first, and one for the deliveries that came during it", reads)
+	}
+}
+
+// readsDone counts the readings of the rows among msgs, and checks that
+// every delivery now knows its row after.
+func readsDone(t *testing.T, m *Model, msgs []tea.Msg) int {
+	t.Helper()
 	reads := 0
-	for _, msg := range run(m, cmds[0]) {
+	for _, msg := range msgs {
 		if _, ok := msg.(rowsMsg); ok {
 			reads++
 		}
-	}
-	if reads != 2 {
-		t.Errorf("%d reads, want 2: the first, and one for the deliveries that came during it", reads)
 	}
 	for _, e := range m.events.Entries() {
 		if e.diff != diffDone || e.after == nil {
 			t.Errorf("%s: diff %v, after %v; want done with the row", e.d.SvixID, e.diff, e.after)
 		}
 	}
+	return reads
 }
 
 // Under a stream of deliveries the rows are read at most once every
@@ -343,19 +350,8 @@ func TestRowReadsWaitTheirTurn(t *testing.T) {
 		t.Fatal("a second read was asked for while one waits")
 	}
 	b.set([]store.User{row(ada, "ada@example.com", 1), row(grace, "grace@example.com", 1)}, nil)
-	reads := 0
-	for _, msg := range send(m, readRowsMsg{}) {
-		if _, ok := msg.(rowsMsg); ok {
-			reads++
-		}
-	}
-	if reads != 1 {
+	if reads := readsDone(t, m, send(m, readRowsMsg{})); reads != 1 {
 		t.Errorf("%d reads when the turn came, want 1 for both deliveries", reads)
-	}
-	for _, e := range m.events.Entries() {
-		if e.diff != diffDone || e.after == nil {
-			t.Errorf("%s: diff %v, after %v; want done with the row", e.d.SvixID, e.diff, e.after)
-		}
 	}
 }
 
