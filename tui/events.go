@@ -43,6 +43,9 @@ type entry struct {
 	before  *store.User
 	after   *store.User
 	refresh int // the refresh whose result is "after"
+
+	rendered    string  // the entry's line as last rendered, for renderedFor
+	renderedFor lineKey // the layout it was rendered in
 }
 
 // newEntry is d as the pane keeps it: a body or answer over keepBytes is
@@ -409,7 +412,25 @@ func (m eventsModel) columns(e *entry) []column {
 	}
 }
 
+// line renders e, or returns its line as last rendered when nothing it
+// depends on changed: under a stream of deliveries most lines of a frame
+// were in the frame before, only lower.
 func (m eventsModel) line(e *entry, selected bool) string {
+	key := lineKey{m.width, m.userW, m.svixW, m.reasonW, selected, m.focused}
+	if e.rendered != "" && e.renderedFor == key {
+		return e.rendered
+	}
+	e.rendered, e.renderedFor = m.render(e, selected), key
+	return e.rendered
+}
+
+// lineKey is what a rendered line depends on besides its entry.
+type lineKey struct {
+	width, userW, svixW, reasonW int
+	selected, focused            bool
+}
+
+func (m eventsModel) render(e *entry, selected bool) string {
 	marker := "  "
 	switch {
 	case selected:
