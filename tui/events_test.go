@@ -220,3 +220,22 @@ func TestEventsViewSize(t *testing.T) {
 		}
 	}
 }
+
+// "paused" shows only when the cursor is below the top: g goes back to the
+// top and follows again, and so does a filter that hides the selection.
+func TestPausedOnlyBelowTheTop(t *testing.T) {
+	m := newTestEvents(100, 10)
+	for n := range 3 {
+		m.Add(&entry{d: numbered(n)})
+	}
+	move := func(k string) {
+		m, _ = m.Update(keys(k)[0])
+	}
+	move("j")
+	checkText(t, stripANSI(m.View()), []string{"paused: g to the top follows"}, nil)
+	move("g")
+	checkText(t, stripANSI(m.View()), []string{"following"}, []string{"paused"})
+	move("G")
+	m.SetFilter(m.all[2].d.SvixID) // the newest only: the selection is hidden
+	checkText(t, stripANSI(m.View()), []string{"following"}, []string{"paused"})
+}
