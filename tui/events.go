@@ -370,7 +370,7 @@ func (m eventsModel) title(shown int) string {
 	}
 	parts := []string{count, state}
 	if m.query != "" {
-		parts = append(parts, fmt.Sprintf("filter %q (esc clears)", m.query))
+		parts = append(parts, fmt.Sprintf("filter %q (esc clears)", strings.TrimSpace(m.input.Value())))
 	}
 	return st.Render(cell(name+" "+strings.Join(parts, " · "), m.width))
 }

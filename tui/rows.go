@@ -248,7 +248,7 @@ func (m rowsModel) title() string {
 	tombs := m.tombs
 	parts := []string{plural(len(m.users)+len(m.tombstones)-tombs, "user")}
 	if m.query != "" {
-		parts[0] = fmt.Sprintf("%d shown of %s · filter %q", len(m.ls), parts[0], m.query)
+		parts[0] = fmt.Sprintf("%d of %s match the filter", len(m.ls), parts[0])
 	}
 	switch {
 	case tombs == 0:
