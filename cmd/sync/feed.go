@@ -25,6 +25,7 @@ type feed struct {
 	mu      sync.Mutex
 	pending []webhook.Report
 	refused int // refused reports in pending
+	bytes   int // of the bodies and answers in pending
 	dropped atomic.Int64
 }
 
@@ -36,9 +37,11 @@ const (
 	// a body of up to --max-body beyond the handler's budget, and a flood
 	// of them must leave the inspector time for real deliveries.
 	feedRefused = 8
-	// feedMax bounds a batch of verified deliveries, should the inspector
-	// stop taking them; the events pane keeps fewer than that anyway.
-	feedMax = 10_000
+	// feedMax and feedBytes bound a batch, should the inspector stop
+	// taking them for a while (an editor open, a terminal stopped): the
+	// events pane keeps fewer deliveries than that anyway.
+	feedMax   = 10_000
+	feedBytes = 16 << 20
 )
 
 func newFeed(ctx context.Context, log *slog.Logger, send func(tea.Msg)) *feed {
@@ -51,8 +54,9 @@ func newFeed(ctx context.Context, log *slog.Logger, send func(tea.Msg)) *feed {
 // batch's share is dropped and counted.
 func (f *feed) report(r webhook.Report) {
 	f.mu.Lock()
+	size := len(r.Body) + len(r.Response)
 	switch {
-	case !r.Verified && f.refused >= feedRefused, len(f.pending) >= feedMax:
+	case !r.Verified && f.refused >= feedRefused, len(f.pending) >= feedMax, f.bytes+size > feedBytes:
 		f.mu.Unlock()
 		f.dropped.Add(1)
 		return
@@ -60,6 +64,7 @@ func (f *feed) report(r webhook.Report) {
 		f.refused++
 	}
 	f.pending = append(f.pending, r)
+	f.bytes += size
 	f.mu.Unlock()
 	select {
 	case f.wake <- struct{}{}:
@@ -72,7 +77,7 @@ func (f *feed) take() []webhook.Report {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b := f.pending
-	f.pending, f.refused = nil, 0
+	f.pending, f.refused, f.bytes = nil, 0, 0
 	return b
 }
 

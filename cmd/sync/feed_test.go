@@ -60,3 +60,25 @@ func TestFeedNeverHoldsUpTheHandlers(t *testing.T) {
 		t.Errorf("second message: %d verified and %d refused, want 100 and %d", real, forged, feedRefused)
 	}
 }
+
+// A batch that the inspector does not take holds at most feedBytes of
+// bodies: beyond that, reports are dropped and counted.
+func TestFeedBoundsItsBytes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	release := make(chan struct{})
+	defer close(release)
+	fd := newFeed(ctx, slog.New(slog.DiscardHandler), func(tea.Msg) { <-release })
+	fd.report(webhook.Report{Verified: true}) // the drain now waits on the busy inspector
+	time.Sleep(50 * time.Millisecond)
+	body := make([]byte, 1<<20)
+	for range 20 {
+		fd.report(webhook.Report{Verified: true, Body: body})
+	}
+	fd.mu.Lock()
+	held, n := fd.bytes, len(fd.pending)
+	fd.mu.Unlock()
+	if held > feedBytes || n != feedBytes/len(body) || fd.dropped.Load() != int64(20-n) {
+		t.Errorf("%d bytes in %d reports held, %d dropped; want at most %d bytes", held, n, fd.dropped.Load(), feedBytes)
+	}
+}
