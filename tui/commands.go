@@ -195,8 +195,9 @@ func (m *Model) scenario() tea.Cmd {
 	})
 }
 
-// act runs f (Replay or Resend) on the selected delivery.
-func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cmd {
+// onSelected runs f on the selected delivery, with its exact body, inside
+// the command it returns; what names the action in messages.
+func (m *Model) onSelected(what string, f func(context.Context, Backend, Delivery) tea.Msg) tea.Cmd {
 	e := m.selected()
 	if e == nil {
 		return m.status.Flash(what+": no delivery selected", true)
@@ -206,31 +207,27 @@ func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cm
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
 		d, err := withBody(ctx, b, d, dropped)
-		if err == nil {
-			err = f(ctx, d)
+		if err != nil {
+			return doneMsg{what: what + " " + d.SvixID, err: err}
 		}
-		return doneMsg{what: what + " " + d.SvixID, err: err}
+		return f(ctx, b, d)
 	}
+}
+
+// act runs f (Replay or Resend) on the selected delivery.
+func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cmd {
+	return m.onSelected(what, func(ctx context.Context, _ Backend, d Delivery) tea.Msg {
+		return doneMsg{what: what + " " + d.SvixID, err: f(ctx, d)}
+	})
 }
 
 // copyCurl puts the selected delivery on the clipboard as a curl command,
 // with OSC 52, which the terminal (and tmux, with set-clipboard on)
 // passes on.
 func (m *Model) copyCurl() tea.Cmd {
-	e := m.selected()
-	if e == nil {
-		return m.status.Flash("copy: no delivery selected", true)
-	}
-	d, dropped, b := e.d, e.droppedBody, m.backend
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		d, err := withBody(ctx, b, d, dropped)
-		if err != nil {
-			return doneMsg{what: "copy " + d.SvixID, err: err}
-		}
+	return m.onSelected("copy", func(_ context.Context, b Backend, d Delivery) tea.Msg {
 		return tea.BatchMsg{tea.SetClipboard(b.Curl(d)), func() tea.Msg {
 			return doneMsg{ok: "copied: curl for " + orNone(d.SvixID)}
 		}}
-	}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,20 +43,9 @@ func editor() string {
 // startEdit writes the selected delivery's body, indented when it is
 // JSON, to a temporary file.
 func (m *Model) startEdit() tea.Cmd {
-	e := m.selected()
-	if e == nil {
-		return m.status.Flash("edit: no delivery selected", true)
-	}
-	d, dropped, b := e.d, e.droppedBody, m.backend
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		d, err := withBody(ctx, b, d, dropped)
-		if err == nil && len(d.Body) == 0 {
-			err = fmt.Errorf("it has no body")
-		}
-		if err != nil {
-			return doneMsg{what: "edit " + d.SvixID, err: err}
+	return m.onSelected("edit", func(_ context.Context, _ Backend, d Delivery) tea.Msg {
+		if len(d.Body) == 0 {
+			return doneMsg{what: "edit " + d.SvixID, err: errors.New("it has no body")}
 		}
 		text := d.Body
 		var pretty bytes.Buffer
@@ -70,7 +60,7 @@ func (m *Model) startEdit() tea.Cmd {
 			}
 		}
 		return doneMsg{what: "edit " + d.SvixID, err: err}
-	}
+	})
 }
 
 // openEditor hands the terminal to the editor until it quits.
