@@ -22,7 +22,7 @@ const (
 	// scenarioName is the scenario that s runs.
 	scenarioName = "out-of-order"
 	// rowsEvery is the least time between two reads of the users table.
-	rowsEvery = 500 * time.Millisecond
+	rowsEvery = time.Second
 )
 
 // rowsMsg is a reading of the users table, the answer to refresh seq.

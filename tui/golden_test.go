@@ -96,7 +96,9 @@ func startGolden(t *testing.T, w, h int) *goldenRun {
 		}
 		return msg
 	}
-	g.tm = teatest.NewTestModel(t, New(g.b, testInfo),
+	m := New(g.b, testInfo)
+	m.rowsEvery = 0 // the throttle has a test of its own
+	g.tm = teatest.NewTestModel(t, m,
 		teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII), tea.WithFilter(seeRows)))
 	teatest.WaitFor(t, g.tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Events]")) },

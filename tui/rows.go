@@ -31,6 +31,8 @@ type rowsModel struct {
 	ls     []rowLine      // what the pane lists
 	lineOf map[string]int // user id → its place in ls
 	userAt map[string]int // user id → its place in users
+	// rendered holds each line as last drawn, for the reading shown.
+	rendered map[string]renderedRow
 
 	cursor  int
 	offset  int
@@ -49,7 +51,7 @@ type rowLine struct {
 }
 
 func newRows(keys *KeyMap, styles *Styles) rowsModel {
-	return rowsModel{keys: keys, styles: styles, deleted: map[string]bool{}}
+	return rowsModel{keys: keys, styles: styles, deleted: map[string]bool{}, rendered: map[string]renderedRow{}}
 }
 
 // SetSize lays the pane out in w columns and h lines.
@@ -92,6 +94,7 @@ func (m *rowsModel) SetRows(users []store.User, states []store.UserState) {
 	}
 	m.tombs += len(m.tombstones)
 	m.userAt = make(map[string]int, len(users))
+	m.rendered = make(map[string]renderedRow, len(users))
 	for i, u := range users {
 		m.userAt[u.ClerkID] = i
 	}
@@ -286,7 +289,34 @@ func (m rowsModel) columns(l *rowLine) []column {
 		{orNone(name), w[2], plain}, {orNone(deref(u.Username)), w[3], plain}, {updated, w[4], plain}}
 }
 
+// line renders l, or returns it as last rendered when neither the row
+// read nor the layout changed: the table is read a few times a second,
+// and drawn every frame.
 func (m rowsModel) line(l rowLine, cursor bool) string {
+	key := rowKey{l.user, m.widths, m.width, cursor, m.focused, l.userID == m.touched, l.tomb}
+	if c, ok := m.rendered[l.userID]; ok && c.key == key {
+		return c.line
+	}
+	text := m.render(l, cursor)
+	m.rendered[l.userID] = renderedRow{key, text}
+	return text
+}
+
+// rowKey is what a rendered line depends on.
+type rowKey struct {
+	user                           *store.User
+	widths                         [5]int
+	width                          int
+	cursor, focused, touched, tomb bool
+}
+
+// renderedRow is a line as last rendered, and for what.
+type renderedRow struct {
+	key  rowKey
+	line string
+}
+
+func (m rowsModel) render(l rowLine, cursor bool) string {
 	marker := []byte("  ")
 	if cursor && m.focused {
 		marker[0] = '>'
