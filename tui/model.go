@@ -54,7 +54,7 @@ type Model struct {
 	// replace with a plain run.
 	exec func(*exec.Cmd, tea.ExecCallback) tea.Cmd
 	// rowsEvery is the least time between two reads of the rows: under a
-	// stream of deliveries the table is read a few times a second, not
+	// stream of deliveries the table is read once a second, not
 	// once a delivery, so that the screen costs the receiver little.
 	rowsEvery time.Duration
 }

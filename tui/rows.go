@@ -290,7 +290,7 @@ func (m rowsModel) columns(l *rowLine) []column {
 }
 
 // line renders l, or returns it as last rendered when neither the row
-// read nor the layout changed: the table is read a few times a second,
+// read nor the layout changed: the table is read once a second at most,
 // and drawn every frame.
 func (m rowsModel) line(l rowLine, cursor bool) string {
 	key := rowKey{l.user, m.widths, m.width, cursor, m.focused, l.userID == m.touched, l.tomb}
