@@ -48,7 +48,12 @@ type Info struct {
 	WebhookURL  string // the local webhook URL
 	Database    string // e.g. "sqlite clerk-sync.db" (never a password)
 	Fingerprint string // the secret's fingerprint, never the secret
-	LogFile     string // where the logs go while the TUI owns the terminal
+	// SecretSource says where the secret came from, e.g.
+	// "CLERK_WEBHOOK_SIGNING_SECRET (.env.local)".
+	SecretSource string
+	// ForwardTo is the app's handler in relay mode, else "".
+	ForwardTo string
+	LogFile   string // where the logs go while the TUI owns the terminal
 	// LocalSecret is true when the secret was generated on this machine:
 	// the real Clerk cannot know it, which the tunnel line says.
 	LocalSecret bool
@@ -58,9 +63,10 @@ type Info struct {
 	Columns map[string]string
 }
 
-// DeliveryMsg tells the inspector that a delivery was answered. The
-// receiver sends it with tea.Program.Send.
-type DeliveryMsg struct{ Delivery Delivery }
+// DeliveriesMsg tells the inspector that deliveries were answered, oldest
+// first. The receiver gathers them and sends at most one such message a
+// frame with tea.Program.Send, so that no delivery waits for the screen.
+type DeliveriesMsg []Delivery
 
 // TunnelMsg tells the inspector that the tunnel's state changed.
 type TunnelMsg struct{ Status tunnel.Status }

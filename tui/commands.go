@@ -14,12 +14,15 @@ import (
 // answers with a message.
 
 const (
-	// historyPage is how many ledger rows one press of o loads.
+	// historyPage is how many ledger rows are shown at start, and how
+	// many more one press of o loads.
 	historyPage = 200
 	// cmdTimeout bounds each call to the backend.
 	cmdTimeout = 15 * time.Second
 	// scenarioName is the scenario that s runs.
 	scenarioName = "out-of-order"
+	// rowsEvery is the least time between two reads of the users table.
+	rowsEvery = time.Second
 )
 
 // rowsMsg is a reading of the users table, the answer to refresh seq.
@@ -30,10 +33,12 @@ type rowsMsg struct {
 	err    error
 }
 
-// historyMsg is a page of older deliveries from the ledger.
+// historyMsg is a page of older deliveries from the ledger; start says it
+// is the history read at start.
 type historyMsg struct {
-	ds  []Delivery
-	err error
+	ds    []Delivery
+	start bool
+	err   error
 }
 
 // bodyMsg is a body read from the ledger for the detail view.
@@ -50,10 +55,14 @@ type doneMsg struct {
 	err  error
 }
 
+// readRowsMsg starts a read of the rows that waited its turn.
+type readRowsMsg struct{}
+
 // refreshRows asks for a reading of the users table. One read runs at a
-// time: asked for while one runs, the next starts when it ends (showRows)
-// and serves every request made meanwhile, so a burst of deliveries costs
-// two reads, not one each.
+// time, at most one every rowsEvery: asked for while one runs or waits,
+// the next starts when it ends (showRows) and serves every request made
+// meanwhile, so a stream of deliveries costs a few reads a second, not
+// one each.
 func (m *Model) refreshRows() tea.Cmd {
 	m.refreshes++
 	if m.reading {
@@ -62,9 +71,19 @@ func (m *Model) refreshRows() tea.Cmd {
 	return m.readRows()
 }
 
-// readRows reads the users table for every refresh asked for so far.
+// readRows reads the users table now, or once rowsEvery has passed since
+// the last read began.
 func (m *Model) readRows() tea.Cmd {
 	m.reading = true
+	if wait := m.rowsEvery - time.Since(m.lastRead); wait > 0 {
+		return tea.Tick(wait, func(time.Time) tea.Msg { return readRowsMsg{} })
+	}
+	return m.startRead()
+}
+
+// startRead reads the users table for every refresh asked for so far.
+func (m *Model) startRead() tea.Cmd {
+	m.lastRead = time.Now()
 	seq, b := m.refreshes, m.backend
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
@@ -74,8 +93,9 @@ func (m *Model) readRows() tea.Cmd {
 	}
 }
 
-// loadOlder asks the ledger for the deliveries before the oldest shown.
-func (m *Model) loadOlder() tea.Cmd {
+// loadHistory asks the ledger for the deliveries before the oldest shown:
+// at start the recent history, later (o) the page before it.
+func (m *Model) loadHistory(start bool) tea.Cmd {
 	var before time.Time
 	if d, ok := m.events.Oldest(); ok {
 		before = d.Received
@@ -92,7 +112,7 @@ func (m *Model) loadOlder() tea.Cmd {
 		for i, r := range recs {
 			ds[i] = fromRecord(r)
 		}
-		return historyMsg{ds: ds, err: err}
+		return historyMsg{ds: ds, start: start, err: err}
 	}
 }
 
@@ -175,8 +195,9 @@ func (m *Model) scenario() tea.Cmd {
 	})
 }
 
-// act runs f (Replay or Resend) on the selected delivery.
-func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cmd {
+// onSelected runs f on the selected delivery, with its exact body, inside
+// the command it returns; what names the action in messages.
+func (m *Model) onSelected(what string, f func(context.Context, Backend, Delivery) tea.Msg) tea.Cmd {
 	e := m.selected()
 	if e == nil {
 		return m.status.Flash(what+": no delivery selected", true)
@@ -186,31 +207,27 @@ func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cm
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
 		d, err := withBody(ctx, b, d, dropped)
-		if err == nil {
-			err = f(ctx, d)
+		if err != nil {
+			return doneMsg{what: what + " " + d.SvixID, err: err}
 		}
-		return doneMsg{what: what + " " + d.SvixID, err: err}
+		return f(ctx, b, d)
 	}
+}
+
+// act runs f (Replay or Resend) on the selected delivery.
+func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cmd {
+	return m.onSelected(what, func(ctx context.Context, _ Backend, d Delivery) tea.Msg {
+		return doneMsg{what: what + " " + d.SvixID, err: f(ctx, d)}
+	})
 }
 
 // copyCurl puts the selected delivery on the clipboard as a curl command,
 // with OSC 52, which the terminal (and tmux, with set-clipboard on)
 // passes on.
 func (m *Model) copyCurl() tea.Cmd {
-	e := m.selected()
-	if e == nil {
-		return m.status.Flash("copy: no delivery selected", true)
-	}
-	d, dropped, b := e.d, e.droppedBody, m.backend
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		d, err := withBody(ctx, b, d, dropped)
-		if err != nil {
-			return doneMsg{what: "copy " + d.SvixID, err: err}
-		}
+	return m.onSelected("copy", func(_ context.Context, b Backend, d Delivery) tea.Msg {
 		return tea.BatchMsg{tea.SetClipboard(b.Curl(d)), func() tea.Msg {
 			return doneMsg{ok: "copied: curl for " + orNone(d.SvixID)}
 		}}
-	}
+	})
 }

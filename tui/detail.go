@@ -16,32 +16,34 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
 // detailModel is one delivery in full: its request headers, its body as
 // indented JSON, the answer, and the row before → after, in a viewport
 // that scrolls.
 type detailModel struct {
+	keys    *KeyMap
 	styles  *Styles
 	e       *entry
 	vp      viewport.Model
 	width   int
 	height  int
 	columns map[string]string // see Info.Columns; never nil
+	info    Info
 	// body is e's body read from the ledger when the events pane did not
 	// keep it, or why it could not be read; both go with e.
 	body    []byte
 	bodyErr error
 }
 
-// newDetail is the detail view; columns names the table's columns (see
-// Info.Columns), the default mapping's when nil.
-func newDetail(keys *KeyMap, styles *Styles, columns map[string]string) detailModel {
+// newDetail is the detail view of the receiver that info describes.
+func newDetail(keys *KeyMap, styles *Styles, info Info) detailModel {
+	columns := info.Columns
 	if columns == nil {
 		columns = mapping.Default().ColumnNames()
 	}
 	vp := viewport.New()
-	vp.SoftWrap = true
 	vp.KeyMap = viewport.KeyMap{
 		Up:           keys.Up,
 		Down:         keys.Down,
@@ -50,8 +52,9 @@ func newDetail(keys *KeyMap, styles *Styles, columns map[string]string) detailMo
 		HalfPageUp:   key.NewBinding(key.WithKeys("ctrl+u")),
 		HalfPageDown: key.NewBinding(key.WithKeys("ctrl+d")),
 	}
+	vp.SoftWrap = false // wrapLines has wrapped the lines at their words
 	vp.MouseWheelEnabled = false
-	return detailModel{styles: styles, vp: vp, columns: columns}
+	return detailModel{keys: keys, styles: styles, vp: vp, columns: columns, info: info}
 }
 
 // SetSize lays the view out in w columns and h lines.
@@ -84,12 +87,22 @@ func (m detailModel) Entry() *entry { return m.e }
 // Refresh renders the entry again, e.g. once its row after is known.
 func (m *detailModel) Refresh() {
 	if m.e != nil {
-		m.vp.SetContentLines(m.content())
+		m.vp.SetContentLines(wrapLines(m.content(), m.width))
 	}
 }
 
 // Update scrolls.
 func (m detailModel) Update(msg tea.Msg) (detailModel, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, m.keys.Top):
+			m.vp.GotoTop()
+			return m, nil
+		case key.Matches(k, m.keys.Bottom):
+			m.vp.GotoBottom()
+			return m, nil
+		}
+	}
 	var cmd tea.Cmd
 	m.vp, cmd = m.vp.Update(msg)
 	return m, cmd
@@ -100,7 +113,7 @@ func (m detailModel) View() string {
 	if m.e == nil || m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	title := fmt.Sprintf("[Delivery] %s · esc back · ↑/↓ scroll · %d%%", orNone(m.e.d.SvixID), int(m.vp.ScrollPercent()*100))
+	title := fmt.Sprintf("[Delivery] %s · %d%% · esc back · ↑/↓ g/G scroll", orNone(m.e.d.SvixID), int(m.vp.ScrollPercent()*100))
 	return block([]string{m.styles.Title.Render(cell(title, m.width)), m.vp.View()}, m.width, m.height)
 }
 
@@ -117,6 +130,9 @@ func (m detailModel) content() []string {
 	}, "  ")}
 	if why := joinNonEmpty(": ", d.Reason, d.Error); why != "" {
 		lines = append(lines, s.Outcome[d.Outcome].Render(printable(why)))
+	}
+	if d.Reason == webhook.ReasonBadSignature {
+		lines = append(lines, m.badSignature()...)
 	}
 
 	lines = append(lines, "", s.Section.Render("Row before → after"))
@@ -145,6 +161,11 @@ func (m detailModel) content() []string {
 		lines = append(lines, pretty(d.Response)...)
 	}
 
+	if len(d.AppHeader) > 0 {
+		lines = append(lines, "", s.Section.Render("The app's response headers"))
+		lines = append(lines, headerLines(s, d.AppHeader)...)
+	}
+
 	lines = append(lines, "", s.Section.Render("Request headers"))
 	switch {
 	case e.ledger:
@@ -152,11 +173,7 @@ func (m detailModel) content() []string {
 	case len(d.Header) == 0:
 		lines = append(lines, s.Muted.Render("  none"))
 	}
-	for _, k := range slices.Sorted(maps.Keys(d.Header)) {
-		for _, v := range d.Header[k] {
-			lines = append(lines, "  "+s.Label.Render(k+":")+" "+printable(v))
-		}
-	}
+	lines = append(lines, headerLines(s, d.Header)...)
 
 	lines = append(lines, "", s.Section.Render(fmt.Sprintf("Body (%d bytes)", e.bodySize())))
 	switch {
@@ -170,6 +187,37 @@ func (m detailModel) content() []string {
 		lines = append(lines, pretty(m.body)...)
 	}
 
+	return lines
+}
+
+// headerLines lists h, sorted by name.
+func headerLines(s *Styles, h map[string][]string) []string {
+	var lines []string
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			lines = append(lines, "  "+s.Label.Render(k+":")+" "+printable(v))
+		}
+	}
+	return lines
+}
+
+// badSignature says which secret checked a delivery refused as
+// bad-signature, and what usually causes one.
+func (m detailModel) badSignature() []string {
+	s := m.styles
+	made := "not generated on this machine"
+	if m.info.LocalSecret {
+		made = "generated on this machine (mockclerk secret): the real Clerk cannot know it; use the Signing Secret Clerk's Dashboard shows for the endpoint"
+	}
+	from := ""
+	if m.info.SecretSource != "" {
+		from = " from " + m.info.SecretSource
+	}
+	lines := []string{"", s.Section.Render("Why bad-signature?"),
+		fmt.Sprintf("  Checked with the secret %s%s, %s.", orNone(m.info.Fingerprint), from, made), "  Usually one of:"}
+	for _, c := range webhook.BadSignatureCauses {
+		lines = append(lines, "  - "+c)
+	}
 	return lines
 }
 

@@ -8,7 +8,7 @@ import (
 func newTestDetail(w, h int) detailModel {
 	k, s := DefaultKeyMap(), DefaultStyles()
 	k.setMode(modeDetail, false, false)
-	m := newDetail(&k, &s, nil)
+	m := newDetail(&k, &s, Info{})
 	m.SetSize(w, h)
 	return m
 }
@@ -66,12 +66,20 @@ func TestDetailScroll(t *testing.T) {
 	m := newTestDetail(80, 8)
 	m.Show(&entry{d: delivery(1, "user.updated", ada, "applied")})
 	top := m.View()
-	checkText(t, stripANSI(top), []string{"[Delivery] msg_2yF0c4Ku9MxRf2Sa6Io8Lq5Nc7E · esc back"}, nil)
+	checkText(t, stripANSI(top), []string{"[Delivery] msg_2yF0c4Ku9MxRf2Sa6Io8Lq5Nc7E · 0% · esc back"}, nil)
 	for _, k := range keys("down", "j", "pgdown") {
 		m, _ = m.Update(k)
 	}
 	if m.vp.YOffset() == 0 || m.View() == top {
 		t.Error("down, j and pgdown did not scroll")
+	}
+	m, _ = m.Update(keys("G")[0])
+	if !m.vp.AtBottom() {
+		t.Error("G did not go to the bottom")
+	}
+	m, _ = m.Update(keys("g")[0])
+	if m.vp.YOffset() != 0 {
+		t.Error("g did not go to the top")
 	}
 	if lines := strings.Split(m.View(), "\n"); len(lines) != 8 {
 		t.Errorf("the view is %d lines, want 8", len(lines))
@@ -94,4 +102,27 @@ func TestDetailUsesTheTablesColumnNames(t *testing.T) {
 		[]string{"    clerk_id: " + ada, `  - email_address: "ada@example.com"`, `    first_name: "Ada"`,
 			"  - meta: null", `  + meta: {"plan":"pro"}`, "    deleted_at: —"},
 		[]string{"clerkId", "firstName", "lastName", "username", "public_metadata"})
+}
+
+// A bad-signature says which secret checked it, whether it was made on
+// this machine, and the usual causes; a relayed delivery shows the app's
+// response headers.
+func TestDetailHints(t *testing.T) {
+	k, s := DefaultKeyMap(), DefaultStyles()
+	for _, local := range []bool{true, false} {
+		m := newDetail(&k, &s, Info{Fingerprint: "whsec_…1a2b3c4d", SecretSource: ".env.local", LocalSecret: local})
+		m.SetSize(100, 40)
+		m.Show(&entry{d: forgery(1)})
+		want := []string{"Why bad-signature?", "Checked with the secret whsec_…1a2b3c4d from .env.local, not generated on this machine.",
+			"- the secret is not this endpoint's"}
+		if local {
+			want[1] = "Checked with the secret whsec_…1a2b3c4d from .env.local, generated on this machine (mockclerk secret)"
+		}
+		checkText(t, stripANSI(strings.Join(m.content(), "\n")), want, nil)
+	}
+	m := newTestDetail(100, 40)
+	d := delivery(0, "user.created", ada, "forwarded")
+	d.AppHeader = map[string][]string{"X-Request-Id": {"req_42"}}
+	m.Show(&entry{d: d})
+	checkText(t, stripANSI(strings.Join(m.content(), "\n")), []string{"The app's response headers", "X-Request-Id: req_42"}, []string{"Why bad-signature?"})
 }

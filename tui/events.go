@@ -18,6 +18,10 @@ import (
 // oldest go when more arrive, unless they were loaded on purpose (o).
 const ringSize = 1000
 
+// idWidth is the width of a whole Clerk or Svix id, such as
+// user_2pQm8Vd1Ke4ZsR7u0Nx3Wa9Bf5C.
+const idWidth = 32
+
 // keepBytes is the largest body (and answer) that the pane keeps: the ring
 // must not hold a flood of large bodies in memory. A larger verified body
 // is read from the ledger again when it is needed.
@@ -39,6 +43,9 @@ type entry struct {
 	before  *store.User
 	after   *store.User
 	refresh int // the refresh whose result is "after"
+
+	rendered    string  // the entry's line as last rendered, for renderedFor
+	renderedFor lineKey // the layout it was rendered in
 }
 
 // newEntry is d as the pane keeps it: a body or answer over keepBytes is
@@ -103,7 +110,7 @@ type eventsModel struct {
 func newEvents(keys *KeyMap, styles *Styles) eventsModel {
 	in := textinput.New()
 	in.Prompt = "/"
-	in.Placeholder = "type, user id or outcome"
+	in.Placeholder = "type, id, outcome, body text or a user's email/name"
 	st := in.Styles()
 	st.Cursor.Blink = false // a blinking cursor would make every frame differ
 	in.SetStyles(st)
@@ -119,7 +126,7 @@ func (m *eventsModel) SetSize(w, h int) {
 	m.userW, m.svixW = 10, 9
 	m.reasonW = max(0, w-fixed-m.userW-m.svixW)
 	if extra := m.reasonW - 24; extra > 0 {
-		grow := min(extra/2, 6)
+		grow := min(extra/2, idWidth-m.userW) // up to whole ids
 		m.userW, m.svixW, m.reasonW = m.userW+grow, m.svixW+grow, m.reasonW-2*grow
 	}
 	m.input.SetWidth(max(1, w-20))
@@ -135,21 +142,23 @@ func (m eventsModel) Typing() bool { return m.typing }
 // Filtered reports whether a filter is in effect.
 func (m eventsModel) Filtered() bool { return m.query != "" }
 
-// Add puts a new delivery at the top. The oldest deliveries beyond the
-// ring's size go.
-func (m *eventsModel) Add(e *entry) {
-	m.lastID++
-	e.id = m.lastID
-	m.all = append(m.all, e)
+// Add puts new deliveries (oldest first) at the top. The oldest
+// deliveries beyond the ring's size go.
+func (m *eventsModel) Add(es ...*entry) {
+	for _, e := range es {
+		m.lastID++
+		e.id = m.lastID
+		m.all = append(m.all, e)
+		if m.matches(e) {
+			if m.follow || m.sel == 0 {
+				m.sel, m.offset = e.id, 0
+			} else {
+				m.offset++ // keep the lines on screen where they were
+			}
+		}
+	}
 	if over := len(m.all) - m.limit; over > 0 {
 		m.all = slices.Delete(m.all, 0, over)
-	}
-	if m.matches(e) {
-		if m.follow || m.sel == 0 {
-			m.sel, m.offset = e.id, 0
-		} else {
-			m.offset++ // keep the lines on screen where they were
-		}
 	}
 	m.scrollTo(m.index())
 }
@@ -272,7 +281,7 @@ func (m *eventsModel) index() int {
 	if len(vis) == 0 {
 		return -1
 	}
-	m.sel = vis[0].id
+	m.sel, m.follow = vis[0].id, true
 	return 0
 }
 
@@ -287,16 +296,31 @@ func (m eventsModel) visible() []*entry {
 	return vis
 }
 
+// matches reports whether the filter lets e through: its type, user id,
+// svix id, outcome, reason or body holds the query, in any case.
 func (m eventsModel) matches(e *entry) bool {
 	if m.query == "" {
 		return true
 	}
-	for _, s := range []string{e.d.EventType, e.d.UserID, e.d.Outcome} {
+	for _, s := range []string{e.d.EventType, e.d.UserID, e.d.SvixID, e.d.Outcome, e.d.Reason} {
 		if strings.Contains(strings.ToLower(s), m.query) {
 			return true
 		}
 	}
-	return false
+	return bytes.Contains(bytes.ToLower(e.d.Body), []byte(m.query))
+}
+
+// Query is the filter in effect, lower case.
+func (m eventsModel) Query() string { return m.query }
+
+// SetFilter applies q as the filter, as if typed.
+func (m *eventsModel) SetFilter(q string) {
+	m.typing = false
+	m.input.SetValue(q)
+	m.input.Blur()
+	m.query = strings.ToLower(q)
+	m.offset = 0
+	m.scrollTo(m.index())
 }
 
 func (m eventsModel) bodyHeight() int { return max(0, m.height-2) }
@@ -313,7 +337,9 @@ func (m eventsModel) View() string {
 	case len(vis) == 0 && m.query != "":
 		lines = append(lines, m.styles.Muted.Render(fmt.Sprintf("  No delivery matches %q (esc clears the filter).", m.query)))
 	case len(vis) == 0:
-		lines = append(lines, m.styles.Muted.Render("  No deliveries yet. c sends a user.created; s runs the out-of-order scenario."))
+		lines = append(lines, m.styles.Muted.Render("  No deliveries yet. c sends a user.created; s runs the out-of-order scenario."),
+			m.styles.Muted.Render("  From Clerk: Dashboard → Webhooks → Add endpoint, the tunnel's URL (--tunnel),"),
+			m.styles.Muted.Render("  subscribed to user.created, user.updated, user.deleted; secret in .env.local."))
 	}
 	for j := m.offset; j < len(vis) && j < m.offset+m.bodyHeight(); j++ {
 		lines = append(lines, m.line(vis[j], j == i))
@@ -331,9 +357,12 @@ func (m eventsModel) title(shown int) string {
 	if shown != len(m.all) {
 		count = fmt.Sprintf("%d of %s", shown, count)
 	}
+	if n := m.history(); n > 0 {
+		count += fmt.Sprintf(" (%d history)", n)
+	}
 	state := "following"
-	if !m.follow {
-		state = "paused: k to the top follows"
+	if !m.follow && m.index() > 0 {
+		state = "paused: g to the top follows"
 	}
 	if m.typing {
 		head := fmt.Sprintf("%s %s · filter ", name, count)
@@ -341,7 +370,7 @@ func (m eventsModel) title(shown int) string {
 	}
 	parts := []string{count, state}
 	if m.query != "" {
-		parts = append(parts, fmt.Sprintf("filter %q (esc clears)", m.query))
+		parts = append(parts, fmt.Sprintf("filter %q (esc clears)", strings.TrimSpace(m.input.Value())))
 	}
 	return st.Render(cell(name+" "+strings.Join(parts, " · "), m.width))
 }
@@ -383,15 +412,51 @@ func (m eventsModel) columns(e *entry) []column {
 	}
 }
 
+// line renders e, or returns its line as last rendered when nothing it
+// depends on changed: under a stream of deliveries most lines of a frame
+// were in the frame before, only lower.
 func (m eventsModel) line(e *entry, selected bool) string {
+	key := lineKey{m.width, m.userW, m.svixW, m.reasonW, selected, m.focused}
+	if e.rendered != "" && e.renderedFor == key {
+		return e.rendered
+	}
+	e.rendered, e.renderedFor = m.render(e, selected), key
+	return e.rendered
+}
+
+// lineKey is what a rendered line depends on besides its entry.
+type lineKey struct {
+	width, userW, svixW, reasonW int
+	selected, focused            bool
+}
+
+func (m eventsModel) render(e *entry, selected bool) string {
+	marker := "  "
+	switch {
+	case selected:
+		marker = "> "
+	case e.ledger:
+		marker = "h " // history: read from the ledger
+	}
 	switch {
 	case selected && m.focused:
-		return m.styles.Selected.Render(cell(joinColumns("> ", m.columns(e), false), m.width))
+		return m.styles.Selected.Render(cell(joinColumns(marker, m.columns(e), false), m.width))
 	case selected:
-		return m.styles.SelectedDim.Render(cell(joinColumns("> ", m.columns(e), false), m.width))
+		return m.styles.SelectedDim.Render(cell(joinColumns(marker, m.columns(e), false), m.width))
 	default:
-		return joinColumns("  ", m.columns(e), true)
+		return joinColumns(marker, m.columns(e), true)
 	}
+}
+
+// history is how many of the deliveries were read from the ledger.
+func (m eventsModel) history() int {
+	n := 0
+	for _, e := range m.all {
+		if e.ledger {
+			n++
+		}
+	}
+	return n
 }
 
 // joinColumns lays cells out in their widths, one space apart, after a

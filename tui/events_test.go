@@ -124,7 +124,7 @@ func TestEventsFilter(t *testing.T) {
 		{"2qrn", []string{"user.updated"}},
 		{"rejected", []string{""}},
 		{"stale", []string{"user.updated"}},
-		{"msg_", nil}, // svix ids are not searched
+		{"no-such-thing", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -186,7 +186,7 @@ func TestEventsView(t *testing.T) {
 		{"forgery", &entry{d: forgery(1)},
 			[]string{"12:00:01 —            —          msg_…Nc7E ✗ rejected  400 2.2ms bad-signature"}},
 		{"from the ledger", &entry{d: ledger, ledger: true},
-			[]string{"12:00:04 user.created user_…Cg6D msg_…Qf0H ✓ applied   —   —"}},
+			[]string{"> 12:00:04 user.created user_…Cg6D msg_…Qf0H ✓ applied   —   —", "1 delivery (1 history)"}},
 		{"slow", &entry{d: func() Delivery {
 			d := delivery(2, "user.updated", ada, "duplicate")
 			d.Latency = 1500 * time.Millisecond
@@ -219,4 +219,23 @@ func TestEventsViewSize(t *testing.T) {
 			}
 		}
 	}
+}
+
+// "paused" shows only when the cursor is below the top: g goes back to the
+// top and follows again, and so does a filter that hides the selection.
+func TestPausedOnlyBelowTheTop(t *testing.T) {
+	m := newTestEvents(100, 10)
+	for n := range 3 {
+		m.Add(&entry{d: numbered(n)})
+	}
+	move := func(k string) {
+		m, _ = m.Update(keys(k)[0])
+	}
+	move("j")
+	checkText(t, stripANSI(m.View()), []string{"paused: g to the top follows"}, nil)
+	move("g")
+	checkText(t, stripANSI(m.View()), []string{"following"}, []string{"paused"})
+	move("G")
+	m.SetFilter(m.all[2].d.SvixID) // the newest only: the selection is hidden
+	checkText(t, stripANSI(m.View()), []string{"following"}, []string{"paused"})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ type fakeBackend struct {
 	history []store.Record
 	bodies  map[string][]byte // the ledger's payloads by svix-id
 	curled  Delivery          // what Curl was last given
+	resent  []string          // the bodies Resend was given
 	err     error             // returned by every call that can fail
 	calls   []string
 }
@@ -78,6 +80,9 @@ func (f *fakeBackend) Replay(_ context.Context, d Delivery) error {
 
 func (f *fakeBackend) Resend(_ context.Context, d Delivery) error {
 	f.record("resend %s", d.SvixID)
+	f.mu.Lock()
+	f.resent = append(f.resent, string(d.Body))
+	f.mu.Unlock()
 	return f.err
 }
 
@@ -163,8 +168,15 @@ func newTestModel(t *testing.T, b *fakeBackend) *Model {
 	t.Helper()
 	m := New(b, testInfo)
 	m.status.tick = func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
+	m.rowsEvery = 0 // the throttle has a test of its own
+	m.exec = func(c *exec.Cmd, done tea.ExecCallback) tea.Cmd {
+		return func() tea.Msg { return done(c.Run()) }
+	}
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
 	run(m, m.Init())
+	b.mu.Lock()
+	b.calls = nil // the history read at start
+	b.mu.Unlock()
 	return m
 }
 
@@ -229,15 +241,15 @@ func lifecycle(b *fakeBackend) []func() tea.Msg {
 	return []func() tea.Msg{
 		func() tea.Msg {
 			b.set([]store.User{row(ada, "ada@example.com", 0)}, []store.State{{Kind: store.KindUser, ID: ada, Version: 1}})
-			return DeliveryMsg{delivery(0, "user.created", ada, "applied")}
+			return DeliveriesMsg{delivery(0, "user.created", ada, "applied")}
 		},
 		func() tea.Msg {
 			b.set([]store.User{row(ada, "ada@lovelace.dev", 1)}, []store.State{{Kind: store.KindUser, ID: ada, Version: 2}})
-			return DeliveryMsg{delivery(1, "user.updated", ada, "applied")}
+			return DeliveriesMsg{delivery(1, "user.updated", ada, "applied")}
 		},
 		func() tea.Msg {
 			b.set(nil, []store.State{{Kind: store.KindUser, ID: ada, Version: 3, Deleted: true}})
-			return DeliveryMsg{delivery(2, "user.deleted", ada, "applied")}
+			return DeliveriesMsg{delivery(2, "user.deleted", ada, "applied")}
 		},
 	}
 }

@@ -40,9 +40,9 @@ func shortID(id string, w int) string {
 	return ansi.Truncate(id, w, "…")
 }
 
-// fit cuts a styled line to w columns and pads it to w.
+// fit cuts a styled line to w columns, with an ellipsis, and pads it to w.
 func fit(line string, w int) string {
-	line = ansi.Truncate(line, w, "")
+	line = ansi.Truncate(line, w, "…")
 	return line + strings.Repeat(" ", max(0, w-lipgloss.Width(line)))
 }
 
@@ -91,4 +91,37 @@ func clock(t time.Time) string {
 		return strings.Repeat(" ", 8)
 	}
 	return t.Format("15:04:05")
+}
+
+// wrapLines wraps each line at its words to w columns; only a word wider
+// than w is broken.
+func wrapLines(lines []string, w int) []string {
+	if w <= 0 {
+		return lines
+	}
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, strings.Split(ansi.Wrap(l, w, ""), "\n")...)
+	}
+	return out
+}
+
+// cutStart fits s in w columns by cutting its start: …/clerk-sync.log.
+// The end of a path or URL says more than its beginning.
+func cutStart(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	if w <= 1 {
+		return ansi.Truncate(s, w, "")
+	}
+	r := []rune(s)
+	for len(r) > 0 && ansi.StringWidth(string(r))+1 > w {
+		r = r[1:]
+	}
+	tail := string(r)
+	if i := strings.IndexByte(tail, '/'); i > 0 && i < len(tail)-1 { // at a whole name
+		tail = tail[i:]
+	}
+	return "…" + tail
 }

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,7 +26,7 @@ func TestGolden(t *testing.T) {
 		{"empty_80x24", 80, 24, nil},
 		{"lifecycle", 100, 30, func(g *goldenRun) { g.arrive(lifecycle(g.b)...) }},
 		{"forgery", 100, 30, func(g *goldenRun) {
-			g.arrive(lifecycle(g.b)[0], func() tea.Msg { return DeliveryMsg{forgery(3)} })
+			g.arrive(lifecycle(g.b)[0], func() tea.Msg { return DeliveriesMsg{forgery(3)} })
 		}},
 		{"detail", 100, 30, func(g *goldenRun) {
 			g.arrive(lifecycle(g.b)...)
@@ -42,6 +44,27 @@ func TestGolden(t *testing.T) {
 			g.arrive(deliveries(g.b)...)
 			g.press("j", "t") // the deletion, and the tombstone it left
 		}},
+	}
+	// Each view at the smallest supported terminal and at a wide one.
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
+		w, h := size[0], size[1]
+		name := fmt.Sprintf("_%dx%d", w, h)
+		tests = append(tests, []struct {
+			name string
+			w, h int
+			play func(g *goldenRun)
+		}{
+			{"events" + name, w, h, func(g *goldenRun) { g.arrive(deliveries(g.b)...) }},
+			{"rows" + name, w, h, func(g *goldenRun) {
+				g.arrive(rowsOfTwo(g.b)...)
+				g.press("tab", "j")
+			}},
+			{"detail" + name, w, h, func(g *goldenRun) {
+				g.arrive(lifecycle(g.b)...)
+				g.press("j", "enter")
+			}},
+			{"help" + name, w, h, func(g *goldenRun) { g.press("?") }},
+		}...)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +96,9 @@ func startGolden(t *testing.T, w, h int) *goldenRun {
 		}
 		return msg
 	}
-	g.tm = teatest.NewTestModel(t, New(g.b, testInfo),
+	m := New(g.b, testInfo)
+	m.rowsEvery = 0 // the throttle has a test of its own
+	g.tm = teatest.NewTestModel(t, m,
 		teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII), tea.WithFilter(seeRows)))
 	teatest.WaitFor(t, g.tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Events]")) },
@@ -88,7 +113,7 @@ func (g *goldenRun) arrive(fs ...func() tea.Msg) {
 	for _, f := range fs {
 		msg := f()
 		g.tm.Send(msg)
-		if d, ok := msg.(DeliveryMsg); ok && d.Delivery.Outcome == "applied" {
+		if ds, ok := msg.(DeliveriesMsg); ok && slices.ContainsFunc(ds, func(d Delivery) bool { return d.Outcome == "applied" }) {
 			g.waitRows()
 		}
 	}

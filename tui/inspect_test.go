@@ -110,7 +110,7 @@ func startReceiverTUI(t *testing.T, cfg server.Config, st store.Store, rows stor
 	t.Helper()
 	var tm *teatest.TestModel
 	cfg.Path, cfg.Secret = "/hook", mustSecret(t)
-	cfg.Observe = func(r webhook.Report) { tm.Send(tui.DeliveryMsg{Delivery: r}) }
+	cfg.Observe = func(r webhook.Report) { tm.Send(tui.DeliveriesMsg{r}) }
 	h, _, err := server.Handlers(cfg, st)
 	if err != nil {
 		t.Fatal(err)

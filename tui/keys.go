@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"math"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
@@ -14,6 +16,8 @@ type KeyMap struct {
 	Down     key.Binding
 	PageUp   key.Binding
 	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
 	Open     key.Binding
 	Back     key.Binding
 	Switch   key.Binding
@@ -27,6 +31,7 @@ type KeyMap struct {
 	Scenario   key.Binding
 	Replay     key.Binding
 	Resend     key.Binding
+	Edit       key.Binding
 	Copy       key.Binding
 	Older      key.Binding
 	Tombstones key.Binding
@@ -44,19 +49,22 @@ func DefaultKeyMap() KeyMap {
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "bottom")),
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Switch:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "pane")),
-		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
 		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
-		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear")),
 
 		Create:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "send user.created")),
 		Update:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "send user.updated")),
 		Delete:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "send user.deleted")),
 		Scenario:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "out-of-order")),
 		Replay:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "replay")),
-		Resend:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "re-send, new id")),
+		Resend:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "new svix-id")),
+		Edit:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit, new id")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "curl")),
 		Older:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "older")),
 		Tombstones: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tombstones")),
@@ -78,10 +86,10 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the help screen (?), one column per group.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Open, k.Back, k.Switch},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back, k.Switch},
 		{k.Filter, k.Apply, k.Clear, k.Older, k.Tombstones},
 		{k.Create, k.Update, k.Delete, k.Scenario},
-		{k.Replay, k.Resend, k.Copy, k.Help, k.Quit},
+		{k.Replay, k.Resend, k.Edit, k.Copy, k.Help, k.Quit},
 	}
 }
 
@@ -114,14 +122,20 @@ func (k *KeyMap) setMode(md mode, rowsFocused, filtered bool) {
 		return
 	}
 	list, detail, typing := md == modeList, md == modeDetail, md == modeFilter
-	for _, b := range []*key.Binding{&k.Create, &k.Update, &k.Delete, &k.Scenario, &k.Replay, &k.Resend, &k.Copy, &k.Help, &k.Quit} {
+	for _, b := range []*key.Binding{&k.Create, &k.Update, &k.Delete, &k.Scenario, &k.Replay, &k.Resend, &k.Edit, &k.Copy, &k.Help, &k.Quit} {
 		b.SetEnabled(!typing)
 	}
 	k.Up.SetEnabled(list || detail)
 	k.Down.SetEnabled(list || detail)
 	k.PageUp.SetEnabled(list || detail)
 	k.PageDown.SetEnabled(list || detail)
-	k.Open.SetEnabled(list && !rowsFocused)
+	k.Top.SetEnabled(list || detail)
+	k.Bottom.SetEnabled(list || detail)
+	k.Open.SetEnabled(list)
+	k.Open.SetHelp("enter", "detail")
+	if rowsFocused {
+		k.Open.SetHelp("enter", "deliveries")
+	}
 	k.Back.SetEnabled(detail)
 	k.Switch.SetEnabled(list)
 	k.Filter.SetEnabled(list)
@@ -132,9 +146,9 @@ func (k *KeyMap) setMode(md mode, rowsFocused, filtered bool) {
 }
 
 func (k *KeyMap) all() []*key.Binding {
-	return []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Open, &k.Back, &k.Switch,
+	return []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Top, &k.Bottom, &k.Open, &k.Back, &k.Switch,
 		&k.Filter, &k.Apply, &k.Clear, &k.Create, &k.Update, &k.Delete, &k.Scenario, &k.Replay,
-		&k.Resend, &k.Copy, &k.Older, &k.Tombstones, &k.Help, &k.Quit}
+		&k.Resend, &k.Edit, &k.Copy, &k.Older, &k.Tombstones, &k.Help, &k.Quit}
 }
 
 // movement is how many lines msg moves a cursor in a list whose body is
@@ -154,6 +168,10 @@ func (k KeyMap) movement(msg tea.Msg, h int) (int, bool) {
 		return -page, true
 	case key.Matches(press, k.PageDown):
 		return page, true
+	case key.Matches(press, k.Top):
+		return math.MinInt / 2, true
+	case key.Matches(press, k.Bottom):
+		return math.MaxInt / 2, true
 	}
 	return 0, false
 }

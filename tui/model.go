@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"os/exec"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -14,6 +16,14 @@ import (
 // sideBySide is the narrowest terminal that shows the rows beside the
 // events; a narrower one shows them below.
 const sideBySide = 140
+
+// wholeIDs is the width of an events pane that shows whole user and svix
+// ids; sideRows is the rows pane beside it when the terminal is wide
+// enough for both.
+const (
+	wholeIDs = 135
+	sideRows = 64
+)
 
 // Model is the inspector, the root tea.Model: it holds one model per pane
 // (events, rows, detail, status bar), routes keys and messages to them,
@@ -30,29 +40,40 @@ type Model struct {
 
 	showHelp    bool
 	rowsFocused bool
-	width       int
-	height      int
+	// jumped is the user whose deliveries enter on a row showed: esc
+	// clears that filter and goes back to the row.
+	jumped string
+	width  int
+	height int
 
-	refreshes int  // the last refresh of the rows asked for
-	reading   bool // a read of the rows runs
-	shown     int  // the refresh whose rows are shown
+	refreshes int       // the last refresh of the rows asked for
+	reading   bool      // a read of the rows runs, or waits its turn
+	shown     int       // the refresh whose rows are shown
+	lastRead  time.Time // when the last read of the rows began
+	// exec runs the editor in the terminal: tea.ExecProcess, which tests
+	// replace with a plain run.
+	exec func(*exec.Cmd, tea.ExecCallback) tea.Cmd
+	// rowsEvery is the least time between two reads of the rows: under a
+	// stream of deliveries the table is read once a second, not
+	// once a delivery, so that the screen costs the receiver little.
+	rowsEvery time.Duration
 }
 
 // New returns the inspector of the receiver that b reaches; info fills
 // the status bar.
 func New(b Backend, info Info) *Model {
-	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles()}
+	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles(), rowsEvery: rowsEvery, exec: tea.ExecProcess}
 	m.events = newEvents(&m.keys, &m.styles)
 	m.rows = newRows(&m.keys, &m.styles)
-	m.detail = newDetail(&m.keys, &m.styles, info.Columns)
+	m.detail = newDetail(&m.keys, &m.styles, info)
 	m.status = newStatus(info, &m.keys, &m.styles)
 	m.sync()
 	return m
 }
 
-// Init reads the users table.
+// Init reads the users table and the recent history of the ledger.
 func (m *Model) Init() tea.Cmd {
-	return m.refreshRows()
+	return tea.Batch(m.refreshRows(), m.loadHistory(true))
 }
 
 // Update implements tea.Model.
@@ -64,18 +85,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 	case tea.KeyPressMsg:
 		cmd = m.key(msg)
-	case DeliveryMsg:
-		cmd = m.add(msg.Delivery)
+	case DeliveriesMsg:
+		cmd = m.add(msg)
 	case TunnelMsg:
 		h := m.status.Height()
 		m.status.SetTunnel(msg.Status)
 		if m.status.Height() != h { // the first status adds the tunnel line
 			m.layout()
 		}
+	case readRowsMsg:
+		cmd = m.startRead()
 	case rowsMsg:
 		cmd = m.showRows(msg)
 	case historyMsg:
 		cmd = m.showHistory(msg)
+	case editReadyMsg:
+		cmd = m.openEditor(msg)
+	case editedMsg:
+		cmd = m.sendEdited(msg)
 	case bodyMsg:
 		m.detail.SetBody(msg)
 	case doneMsg:
@@ -126,6 +153,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.act("replay", m.backend.Replay)
 	case key.Matches(k, km.Resend):
 		return m.act("re-send", m.backend.Resend)
+	case key.Matches(k, km.Edit):
+		return m.startEdit()
 	case key.Matches(k, km.Copy):
 		return m.copyCurl()
 	case key.Matches(k, km.Back):
@@ -133,16 +162,28 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case m.inDetail():
 		m.detail, cmd = m.detail.Update(k)
 	case key.Matches(k, km.Older):
-		return m.loadOlder()
+		return m.loadHistory(false)
 	case key.Matches(k, km.Tombstones):
 		m.rows.ToggleTombstones()
 	case key.Matches(k, km.Clear):
 		m.events.ClearFilter()
+		if m.jumped != "" {
+			m.focus(true)
+			m.rows.moveTo(m.jumped)
+			m.jumped = ""
+		}
 	case key.Matches(k, km.Switch):
 		m.focus(!m.rowsFocused)
 	case key.Matches(k, km.Filter):
 		m.focus(false)
 		cmd = m.events.StartFilter()
+	case key.Matches(k, km.Open) && m.rowsFocused:
+		// The user's deliveries: the filter holds the user id.
+		if id := m.rows.Current(); id != "" {
+			m.jumped = id
+			m.events.SetFilter(id)
+			m.focus(false)
+		}
 	case key.Matches(k, km.Open):
 		if e := m.events.Selected(); e != nil {
 			m.detail.Show(e)
@@ -156,7 +197,14 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
+// focus gives the cursor keys to the rows, or to the events. The rows'
+// cursor goes to the row of the selected delivery, if it has one.
 func (m *Model) focus(rows bool) {
+	if rows && !m.rowsFocused {
+		if e := m.events.Selected(); e != nil {
+			m.rows.moveTo(e.d.UserID)
+		}
+	}
 	m.rowsFocused = rows
 	m.rows.Focus(rows)
 	m.events.Focus(!rows)
@@ -175,6 +223,7 @@ func (m *Model) sync() {
 		md = modeDetail
 	}
 	m.keys.setMode(md, m.rowsFocused, m.events.Filtered())
+	m.rows.SetQuery(m.events.Query())
 	if e := m.selected(); e != nil {
 		m.rows.SetTouched(e.d.UserID)
 	} else {
@@ -191,6 +240,9 @@ func (m *Model) layout() {
 	m.detail.SetSize(w, body)
 	if w >= sideBySide {
 		ew := max(80, w*11/20)
+		if w >= wholeIDs+sideRows+1 { // room for whole ids beside a useful rows pane
+			ew = max(ew, min(wholeIDs, w-sideRows-1))
+		}
 		m.events.SetSize(ew, body)
 		m.rows.SetSize(w-ew-1, body)
 		return
@@ -237,7 +289,8 @@ func (m *Model) render() string {
 const legend = `Markers
   >  the cursor                *  the row that the selected event touched
   ✓  verified                  ✗  not verified (the reason follows)
-  †  a tombstone               —  not known (e.g. loaded from the ledger)`
+  †  a tombstone               —  not known (e.g. loaded from the ledger)
+  h  history: read from the ledger (at start, or with o)`
 
 // selected is the delivery that the keys act on: the one in the detail
 // view, else the one under the events cursor.
@@ -251,22 +304,32 @@ func (m *Model) selected() *entry {
 	return m.events.Selected()
 }
 
-// add shows a new delivery; one that changed the table — applied, or
-// forwarded to an app that accepted it — refreshes the rows, and keeps its
-// row as it was before that refresh.
-func (m *Model) add(d Delivery) tea.Cmd {
-	m.status.Count(d.Outcome)
-	e := newEntry(d, false)
-	var cmd tea.Cmd
-	if d.Outcome == string(store.Applied) || (d.Outcome == webhook.OutcomeForwarded && d.Status >= 200 && d.Status < 300) {
-		e.diff = diffNoRowsYet
-		if m.rows.Loaded() {
-			e.diff, e.before = diffPending, m.rows.Row(d.UserID)
+// add shows new deliveries; those that changed the table — applied, or
+// forwarded to an app that accepted them — refresh the rows (once for
+// all), and keep their row as it was before that refresh.
+func (m *Model) add(ds []Delivery) tea.Cmd {
+	es := make([]*entry, len(ds))
+	var changed []*entry
+	for i, d := range ds {
+		m.status.Count(d.Outcome)
+		e := newEntry(d, false)
+		if d.Outcome == string(store.Applied) || (d.Outcome == webhook.OutcomeForwarded && d.Status >= 200 && d.Status < 300) {
+			e.diff = diffNoRowsYet
+			if m.rows.Loaded() {
+				e.diff, e.before = diffPending, m.rows.Row(d.UserID)
+			}
+			changed = append(changed, e)
 		}
-		cmd = m.refreshRows()
-		e.refresh = m.refreshes
+		es[i] = e
 	}
-	m.events.Add(e)
+	var cmd tea.Cmd
+	if len(changed) > 0 {
+		cmd = m.refreshRows()
+		for _, e := range changed {
+			e.refresh = m.refreshes
+		}
+	}
+	m.events.Add(es...)
 	return cmd
 }
 
@@ -299,7 +362,11 @@ func (m *Model) showHistory(msg historyMsg) tea.Cmd {
 	if msg.err != nil {
 		return m.status.Flash("loading older deliveries: "+msg.err.Error(), true)
 	}
-	if n := m.events.AddOlder(msg.ds); n > 0 {
+	n := m.events.AddOlder(msg.ds)
+	switch {
+	case msg.start:
+		return nil // the lines say it: marked h, counted in the title
+	case n > 0:
 		return m.status.Flash("loaded "+plural(n, "older delivery")+" from the ledger", false)
 	}
 	return m.status.Flash("no older deliveries in the ledger", false)

@@ -16,7 +16,7 @@ import (
 
 // deliveries is a user's lifecycle and a forgery.
 func deliveries(b *fakeBackend) []func() tea.Msg {
-	return append(lifecycle(b), func() tea.Msg { return DeliveryMsg{forgery(3)} })
+	return append(lifecycle(b), func() tea.Msg { return DeliveriesMsg{forgery(3)} })
 }
 
 // arrive hands m what each of fs returns, one after the other, as the
@@ -67,7 +67,7 @@ func TestKeysAct(t *testing.T) {
 func rowsOfTwo(b *fakeBackend) []func() tea.Msg {
 	return []func() tea.Msg{func() tea.Msg {
 		b.set([]store.User{row(ada, "ada@example.com", 0), row(grace, "grace@example.com", 1)}, nil)
-		return DeliveryMsg{delivery(0, "user.created", grace, "applied")}
+		return DeliveriesMsg{delivery(0, "user.created", grace, "applied")}
 	}}
 }
 
@@ -113,8 +113,26 @@ func TestNothingSelectedFlash(t *testing.T) {
 }
 
 func TestRowsReadError(t *testing.T) {
-	m := newTestModel(t, &fakeBackend{err: errors.New("database is locked")})
+	m := newTestModel(t, &fakeBackend{})
+	m.backend = &fakeBackend{err: errors.New("database is locked")}
+	send(m, DeliveriesMsg{delivery(0, "user.created", ada, "applied")})
 	checkText(t, screen(m), []string{"✗ reading the rows: database is locked"}, nil)
+}
+
+// At start the events pane shows the ledger's recent history, marked h
+// and counted apart in the title; deliveries that arrive later go above it.
+func TestHistoryOnStart(t *testing.T) {
+	b := &fakeBackend{history: []store.Record{
+		{Delivery: store.Delivery{SvixID: "msg_2new", Type: "user.updated", UserID: ada, ReceivedAt: t0.Add(-time.Minute)}, Outcome: store.Applied},
+		{Delivery: store.Delivery{SvixID: "msg_1old", Type: "user.created", UserID: ada, ReceivedAt: t0.Add(-2 * time.Minute)}, Outcome: store.Applied},
+	}}
+	m := newTestModel(t, b)
+	send(m, DeliveriesMsg{delivery(0, "user.deleted", ada, "applied")})
+	got := screen(m)
+	checkText(t, got, []string{"3 deliveries (2 history)", "\nh 11:59:00 user.updated", "\nh 11:58:00 user.created"}, []string{"No deliveries yet", "no older deliveries"})
+	if strings.Index(got, "user.deleted") > strings.Index(got, "msg_2new") {
+		t.Errorf("the live delivery is not above the history:\n%s", got)
+	}
 }
 
 func TestRowDiff(t *testing.T) {
@@ -152,7 +170,7 @@ func TestLateRowsIgnored(t *testing.T) {
 
 func TestDeliveryBeforeTheFirstRows(t *testing.T) {
 	m := New(&fakeBackend{}, testInfo)
-	m.Update(DeliveryMsg{delivery(0, "user.created", ada, "applied")})
+	m.Update(DeliveriesMsg{delivery(0, "user.created", ada, "applied")})
 	if e := m.events.Entries()[0]; e.diff != diffNoRowsYet {
 		t.Errorf("diff state %v, want diffNoRowsYet", e.diff)
 	}
@@ -162,7 +180,7 @@ func TestTouchedRowFollowsSelection(t *testing.T) {
 	b := &fakeBackend{}
 	m := newTestModel(t, b)
 	arrive(m, rowsOfTwo(b))
-	send(m, DeliveryMsg{delivery(1, "user.updated", ada, "duplicate")})
+	send(m, DeliveriesMsg{delivery(1, "user.updated", ada, "duplicate")})
 	if m.rows.touched != ada {
 		t.Errorf("touched %q, want ada", m.rows.touched)
 	}
@@ -175,7 +193,7 @@ func TestTouchedRowFollowsSelection(t *testing.T) {
 func TestQuit(t *testing.T) {
 	for _, k := range [][]string{{"q"}, {"ctrl+c"}, {"/", "ctrl+c"}, {"enter", "q"}, {"?", "q"}} {
 		m := newTestModel(t, &fakeBackend{})
-		send(m, DeliveryMsg{delivery(0, "user.created", ada, "ignored")})
+		send(m, DeliveriesMsg{delivery(0, "user.created", ada, "ignored")})
 		var cmd tea.Cmd
 		for _, msg := range keys(k...) {
 			_, cmd = m.Update(msg)
@@ -279,25 +297,123 @@ func TestRowReadsDoNotPileUp(t *testing.T) {
 	m := newTestModel(t, b)
 	var cmds []tea.Cmd
 	for i, u := range []string{ada, ada, grace} {
-		_, cmd := m.Update(DeliveryMsg{delivery(i, "user.updated", u, "applied")})
+		_, cmd := m.Update(DeliveriesMsg{delivery(i, "user.updated", u, "applied")})
 		cmds = append(cmds, cmd)
 	}
 	if cmds[0] == nil || cmds[1] != nil || cmds[2] != nil {
 		t.Fatalf("reads started by three deliveries: %v, want only the first", []bool{cmds[0] != nil, cmds[1] != nil, cmds[2] != nil})
 	}
 	b.set([]store.User{row(ada, "ada@example.com", 1), row(grace, "grace@example.com", 1)}, nil)
+	if reads := readsDone(t, m, run(m, cmds[0])); reads != 2 {
+		t.Errorf("%d reads, want 2: the first, and one for the deliveries that came during it", reads)
+	}
+}
+
+// readsDone counts the readings of the rows among msgs, and checks that
+// every delivery now knows its row after.
+func readsDone(t *testing.T, m *Model, msgs []tea.Msg) int {
+	t.Helper()
 	reads := 0
-	for _, msg := range run(m, cmds[0]) {
+	for _, msg := range msgs {
 		if _, ok := msg.(rowsMsg); ok {
 			reads++
 		}
-	}
-	if reads != 2 {
-		t.Errorf("%d reads, want 2: the first, and one for the deliveries that came during it", reads)
 	}
 	for _, e := range m.events.Entries() {
 		if e.diff != diffDone || e.after == nil {
 			t.Errorf("%s: diff %v, after %v; want done with the row", e.d.SvixID, e.diff, e.after)
 		}
 	}
+	return reads
+}
+
+// Under a stream of deliveries the rows are read at most once every
+// rowsEvery: a delivery soon after a read waits for its turn, and the read
+// it waits for serves every delivery that came meanwhile.
+func TestRowReadsWaitTheirTurn(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	m.rowsEvery = time.Hour
+	m.lastRead = time.Now()
+	_, cmd := m.Update(DeliveriesMsg{delivery(0, "user.updated", ada, "applied")})
+	if cmd == nil {
+		t.Fatal("no read asked for")
+	}
+	got := make(chan tea.Msg, 1)
+	go func() { got <- cmd() }()
+	select {
+	case msg := <-got:
+		t.Fatalf("the rows were read at once (%T), want a wait of rowsEvery", msg)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, cmd := m.Update(DeliveriesMsg{delivery(1, "user.updated", grace, "applied")}); cmd != nil {
+		t.Fatal("a second read was asked for while one waits")
+	}
+	b.set([]store.User{row(ada, "ada@example.com", 1), row(grace, "grace@example.com", 1)}, nil)
+	if reads := readsDone(t, m, send(m, readRowsMsg{})); reads != 1 {
+		t.Errorf("%d reads when the turn came, want 1 for both deliveries", reads)
+	}
+}
+
+// At any width from 40 columns, in every view, the help row shows ? (the
+// key that lists the others), and the detail view never breaks a word
+// that fits on a line.
+func TestLayoutKeepsHelpAndWords(t *testing.T) {
+	for _, w := range []int{40, 60, 80, 100, 140, 200} {
+		b := &fakeBackend{}
+		m := newTestModel(t, b)
+		send(m, tea.WindowSizeMsg{Width: w, Height: 24})
+		arrive(m, lifecycle(b))
+		for _, press := range [][]string{nil, {"tab"}, {"tab", "enter"}, {"esc", "tab", "enter"}, {"esc", "?"}} {
+			send(m, keys(press...)...)
+			lines := strings.Split(strings.TrimRight(screen(m), "\n"), "\n")
+			if help := lines[len(lines)-1]; !strings.HasPrefix(help, "? help") && !strings.HasPrefix(help, "? close") {
+				t.Errorf("%d columns, after %q: the help row is %q", w, press, help)
+			}
+			if m.showHelp && w >= 80 && (strings.Contains(strings.Join(lines[:len(lines)-4], "\n"), "…") || !strings.Contains(screen(m), "q quit")) {
+				t.Errorf("%d columns: the help screen cuts keys off:\n%s", w, screen(m))
+			}
+		}
+		b = &fakeBackend{}
+		m = newTestModel(t, b)
+		send(m, tea.WindowSizeMsg{Width: w, Height: 24})
+		arrive(m, lifecycle(b))
+		send(m, keys("j", "enter")...)
+		content := strings.Join(m.detail.content(), "\n")
+		shown := stripANSI(m.detail.vp.GetContent())
+		for _, l := range strings.Split(shown, "\n") {
+			if lipgloss.Width(l) > w {
+				t.Errorf("%d columns: a detail line is %d wide, to be cut or broken anywhere: %q", w, lipgloss.Width(l), l)
+			}
+		}
+		for _, word := range strings.Fields(stripANSI(content)) {
+			if len([]rune(word)) <= w && !strings.Contains(shown, word) {
+				t.Errorf("%d columns: the word %q is broken across lines", w, word)
+			}
+		}
+	}
+}
+
+// enter on a user row shows that user's deliveries (the filter holds its
+// id) and esc goes back to the row; / searches the rows and the bodies.
+func TestJumpAndSearch(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	arrive(m, rowsOfTwo(b))
+	d := delivery(1, "user.updated", ada, "duplicate")
+	d.Body = []byte(`{"data":{"id":"` + ada + `","last_name":"Lovelace"},"type":"user.updated"}`)
+	send(m, DeliveriesMsg{d})
+	send(m, keys("tab", "enter")...) // tab: the row of the selected delivery's user
+	checkText(t, screen(m), []string{`filter "` + ada + `"`, "[Events]"}, []string{"[Users]"})
+	if vis := m.events.visible(); len(vis) != 1 || vis[0].d.UserID != ada {
+		t.Errorf("jumped to %s's deliveries, shown %d", ada, len(vis))
+	}
+	send(m, keys("esc")...)
+	if !m.rowsFocused || m.rows.Current() != ada || m.events.Filtered() {
+		t.Errorf("esc: rows focused %v on %q, filtered %v; want back on %s's row", m.rowsFocused, m.rows.Current(), m.events.Filtered(), ada)
+	}
+	send(m, keys("/", "LOVELACE", "enter")...) // in a body only
+	checkText(t, screen(m), []string{"1 of 2 deliveries", "msg_…8Lq5Nc7E"}, nil)
+	send(m, keys("esc", "/", "grace@", "enter")...) // in a row only
+	checkText(t, screen(m), []string{"1 of 2 users match the filter", "grace@example.com"}, []string{"ada@example.com"})
 }

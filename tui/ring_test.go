@@ -26,7 +26,7 @@ func TestRingKeepsNoLargeBodies(t *testing.T) {
 	m := newTestModel(t, b)
 	big, small := large(0), delivery(1, "user.updated", ada, "applied")
 	smallBody := bytes.Clone(small.Body)
-	send(m, DeliveryMsg{big}, DeliveryMsg{small})
+	send(m, DeliveriesMsg{big}, DeliveriesMsg{small})
 	small.Body[0] = '!' // the receiver reuses its buffer
 	b.history = []store.Record{{Delivery: store.Delivery{SvixID: "msg_older", Payload: big.Body}, Outcome: store.Applied}}
 	send(m, keys("o")...)
@@ -53,7 +53,7 @@ func TestDroppedBodyIsReadFromTheLedger(t *testing.T) {
 	big := large(0)
 	b := &fakeBackend{bodies: map[string][]byte{big.SvixID: big.Body}}
 	m := newTestModel(t, b)
-	send(m, DeliveryMsg{big})
+	send(m, DeliveriesMsg{big})
 
 	send(m, keys("enter")...)
 	checkText(t, screen(m), nil, []string{"reading it from the ledger"})
@@ -83,7 +83,7 @@ func TestDroppedBodyNotInTheLedger(t *testing.T) {
 	forged.Verified, forged.Outcome, forged.Reason = false, "rejected", "bad-signature"
 	b := &fakeBackend{}
 	m := newTestModel(t, b)
-	send(m, DeliveryMsg{forged})
+	send(m, DeliveriesMsg{forged})
 	send(m, keys("enter")...)
 	checkText(t, stripANSI(strings.Join(m.detail.content(), "\n")),
 		[]string{"not kept (larger than 16384 bytes), and not in the ledger: no delivery " + forged.SvixID}, nil)

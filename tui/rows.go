@@ -24,6 +24,15 @@ type rowsModel struct {
 	loaded     bool
 	showTombs  bool
 	touched    string // the user id of the selected event
+	query      string // the filter (/), lower case: rows that hold it
+
+	// Derived from the above by index, once per reading of the table and
+	// not on every message: the table may hold thousands of rows.
+	ls     []rowLine      // what the pane lists
+	lineOf map[string]int // user id → its place in ls
+	userAt map[string]int // user id → its place in users
+	// rendered holds each line as last drawn, for the reading shown.
+	rendered map[string]renderedRow
 
 	cursor  int
 	offset  int
@@ -42,7 +51,7 @@ type rowLine struct {
 }
 
 func newRows(keys *KeyMap, styles *Styles) rowsModel {
-	return rowsModel{keys: keys, styles: styles, deleted: map[string]bool{}}
+	return rowsModel{keys: keys, styles: styles, deleted: map[string]bool{}, rendered: map[string]renderedRow{}}
 }
 
 // SetSize lays the pane out in w columns and h lines.
@@ -84,7 +93,62 @@ func (m *rowsModel) SetRows(users []store.User, states []store.State) {
 		}
 	}
 	m.tombs += len(m.tombstones)
+	m.userAt = make(map[string]int, len(users))
+	m.rendered = make(map[string]renderedRow, len(users))
+	for i, u := range users {
+		m.userAt[u.ClerkID] = i
+	}
+	m.index()
 	m.moveTo(cur)
+}
+
+// matches reports whether any of fields holds the filter, in any case.
+func (m *rowsModel) matches(fields ...string) bool {
+	if m.query == "" {
+		return true
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), m.query) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetQuery filters the rows by q (lower case): the user id, email, name or
+// username holds it.
+func (m *rowsModel) SetQuery(q string) {
+	if q == m.query {
+		return
+	}
+	cur := m.Current()
+	m.query = q
+	m.index()
+	m.moveTo(cur)
+}
+
+// index lists the lines that the pane shows and where each user is.
+func (m *rowsModel) index() {
+	m.ls = make([]rowLine, 0, len(m.users)+len(m.tombstones))
+	for i := range m.users {
+		u := &m.users[i]
+		tomb := u.Deleted || m.deleted[u.ClerkID]
+		if (tomb && !m.showTombs) || !m.matches(u.ClerkID, deref(u.Email), deref(u.FirstName)+" "+deref(u.LastName), deref(u.Username)) {
+			continue
+		}
+		m.ls = append(m.ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
+	}
+	if m.showTombs {
+		for _, id := range m.tombstones {
+			if m.matches(id) {
+				m.ls = append(m.ls, rowLine{userID: id, tomb: true})
+			}
+		}
+	}
+	m.lineOf = make(map[string]int, len(m.ls))
+	for i, l := range m.ls {
+		m.lineOf[l.userID] = i
+	}
 }
 
 // Loaded reports whether the table was read at least once.
@@ -92,12 +156,12 @@ func (m rowsModel) Loaded() bool { return m.loaded }
 
 // Row returns a copy of the row of user id, or nil when it has none.
 func (m rowsModel) Row(id string) *store.User {
-	for _, u := range m.users {
-		if u.ClerkID == id {
-			return &u
-		}
+	i, ok := m.userAt[id]
+	if !ok {
+		return nil
 	}
-	return nil
+	u := m.users[i]
+	return &u
 }
 
 // SetTouched marks the row of user id (the selected event's user) and,
@@ -107,10 +171,8 @@ func (m *rowsModel) SetTouched(id string) {
 	if m.focused {
 		return
 	}
-	for i, l := range m.lines() {
-		if l.userID == id {
-			m.scrollTo(i)
-		}
+	if i, ok := m.lineOf[id]; ok {
+		m.scrollTo(i)
 	}
 }
 
@@ -118,14 +180,14 @@ func (m *rowsModel) SetTouched(id string) {
 func (m *rowsModel) ToggleTombstones() {
 	cur := m.Current()
 	m.showTombs = !m.showTombs
+	m.index()
 	m.moveTo(cur)
 }
 
 // Current returns the user id under the cursor, or "".
 func (m rowsModel) Current() string {
-	ls := m.lines()
-	if m.cursor >= 0 && m.cursor < len(ls) {
-		return ls[m.cursor].userID
+	if m.cursor >= 0 && m.cursor < len(m.ls) {
+		return m.ls[m.cursor].userID
 	}
 	return ""
 }
@@ -141,57 +203,37 @@ func (m rowsModel) Update(msg tea.Msg) (rowsModel, tea.Cmd) {
 
 // moveTo puts the cursor on user id, if it is still shown.
 func (m *rowsModel) moveTo(id string) {
-	for i, l := range m.lines() {
-		if l.userID == id {
-			m.cursor = i
-		}
+	if i, ok := m.lineOf[id]; ok {
+		m.cursor = i
 	}
 	m.scroll()
 }
 
 // scroll keeps the cursor within the lines and on screen.
 func (m *rowsModel) scroll() {
-	n := len(m.lines())
+	n := len(m.ls)
 	m.cursor = max(0, min(m.cursor, n-1))
 	m.scrollTo(m.cursor)
 }
 
 func (m *rowsModel) scrollTo(i int) {
-	m.offset = scroll(m.offset, i, m.bodyHeight(), len(m.lines()))
+	m.offset = scroll(m.offset, i, m.bodyHeight(), len(m.ls))
 }
 
 func (m rowsModel) bodyHeight() int { return max(0, m.height-2) }
-
-// lines returns what the pane lists: the rows, less the tombstoned ones
-// unless tombstones are shown, then the tombstones without a row.
-func (m rowsModel) lines() []rowLine {
-	var ls []rowLine
-	for i := range m.users {
-		u := &m.users[i]
-		tomb := u.Deleted || m.deleted[u.ClerkID]
-		if tomb && !m.showTombs {
-			continue
-		}
-		ls = append(ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
-	}
-	if m.showTombs {
-		for _, id := range m.tombstones {
-			ls = append(ls, rowLine{userID: id, tomb: true})
-		}
-	}
-	return ls
-}
 
 // View renders the title, the column headers and the visible lines.
 func (m rowsModel) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	ls := m.lines()
+	ls := m.ls
 	out := []string{m.title(), m.styles.Header.Render(joinColumns("  ", m.columns(nil), false))}
 	switch {
 	case !m.loaded:
 		out = append(out, m.styles.Muted.Render("  Reading the users table…"))
+	case len(ls) == 0 && m.query != "":
+		out = append(out, m.styles.Muted.Render(fmt.Sprintf("  No row matches %q (esc clears the filter).", m.query)))
 	case len(ls) == 0:
 		out = append(out, m.styles.Muted.Render("  No users yet."))
 	}
@@ -208,6 +250,9 @@ func (m rowsModel) title() string {
 	}
 	tombs := m.tombs
 	parts := []string{plural(len(m.users)+len(m.tombstones)-tombs, "user")}
+	if m.query != "" {
+		parts[0] = fmt.Sprintf("%d of %s match the filter", len(m.ls), parts[0])
+	}
 	switch {
 	case tombs == 0:
 	case m.showTombs:
@@ -244,7 +289,34 @@ func (m rowsModel) columns(l *rowLine) []column {
 		{orNone(name), w[2], plain}, {orNone(deref(u.Username)), w[3], plain}, {updated, w[4], plain}}
 }
 
+// line renders l, or returns it as last rendered when neither the row
+// read nor the layout changed: the table is read once a second at most,
+// and drawn every frame.
 func (m rowsModel) line(l rowLine, cursor bool) string {
+	key := rowKey{l.user, m.widths, m.width, cursor, m.focused, l.userID == m.touched, l.tomb}
+	if c, ok := m.rendered[l.userID]; ok && c.key == key {
+		return c.line
+	}
+	text := m.render(l, cursor)
+	m.rendered[l.userID] = renderedRow{key, text}
+	return text
+}
+
+// rowKey is what a rendered line depends on.
+type rowKey struct {
+	user                           *store.User
+	widths                         [5]int
+	width                          int
+	cursor, focused, touched, tomb bool
+}
+
+// renderedRow is a line as last rendered, and for what.
+type renderedRow struct {
+	key  rowKey
+	line string
+}
+
+func (m rowsModel) render(l rowLine, cursor bool) string {
 	marker := []byte("  ")
 	if cursor && m.focused {
 		marker[0] = '>'

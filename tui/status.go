@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
@@ -95,7 +96,11 @@ func (m statusModel) View() string {
 	s := m.styles
 	label := func(l, v string) string { return s.Label.Render(l) + " " + orNone(v) }
 	dot := s.Muted.Render(" · ")
-	lines := []string{label("listen", m.info.Listen) + dot + label("webhook", m.info.WebhookURL)}
+	first := label("listen", m.info.Listen) + dot + label("webhook", m.info.WebhookURL)
+	if m.info.ForwardTo != "" { // the webhook URL holds the listen address
+		first = label("webhook", m.info.WebhookURL) + dot + label("forward to", m.info.ForwardTo)
+	}
+	lines := []string{first}
 	if t := m.tunnel; t != nil {
 		parts := []string{label("tunnel", publicURL(t.URL, m.info.WebhookURL)), string(t.State)}
 		if t.Latency > 0 {
@@ -109,9 +114,8 @@ func (m statusModel) View() string {
 		}
 		lines = append(lines, strings.Join(parts, dot))
 	}
-	lines = append(lines,
-		label("db", m.info.Database)+dot+label("secret", m.info.Fingerprint)+dot+label("log", m.info.LogFile),
-		m.countsView())
+	head := label("db", m.info.Database) + dot + label("secret", m.info.Fingerprint) + dot + s.Label.Render("log") + " "
+	lines = append(lines, head+cutStart(orNone(m.info.LogFile), max(12, m.width-lipgloss.Width(head))), m.countsView())
 	switch {
 	case m.flash != "" && m.isError:
 		lines = append(lines, s.FlashError.Render("✗ "+m.flash))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/clerk-sync/clerk-sync/internal/tunnel"
 )
@@ -91,5 +92,20 @@ func TestStatusWarnsOfALocalSecretWithATunnel(t *testing.T) {
 	m.SetTunnel(tunnel.Status{State: tunnel.Connected, URL: "https://x.ngrok-free.app"})
 	if !strings.Contains(m.View(), "made here") {
 		t.Fatalf("no warning:\n%s", m.View())
+	}
+}
+
+// Relay mode names the forward target; a log path too long for the bar
+// loses its beginning, not its end.
+func TestStatusRelayAndLongPath(t *testing.T) {
+	m := newTestStatus(80)
+	m.info.ForwardTo = "http://localhost:3000/api/webhooks/clerk"
+	m.info.LogFile = "/home/someone/with/a/rather/long/home/.cache/clerk-sync/clerk-sync.log"
+	got := stripANSI(m.View())
+	checkText(t, got, []string{"forward to http://localhost:3000", "log …/clerk-sync.log\n"}, []string{"/home/someone", "listen"})
+	for _, l := range strings.Split(strings.TrimSpace(got), "\n") {
+		if lipgloss.Width(l) > 80 {
+			t.Errorf("a line %d wide: %q", lipgloss.Width(l), l)
+		}
 	}
 }

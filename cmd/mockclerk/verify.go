@@ -78,11 +78,10 @@ func (c *verifyCmd) run(stdout io.Writer) error {
 	if rej := v.CheckSignature(header, body); rej != nil {
 		fmt.Fprintf(stdout, "FAIL %s: %s\n", rej.Reason, rej.Msg)
 		if rej.Reason == webhook.ReasonBadSignature {
-			fmt.Fprint(stdout, `Usually one of:
-  - the secret is not this endpoint's: each endpoint in Clerk's Dashboard has its own whsec_…;
-  - the body is not the raw bytes that were sent (parsed and re-serialised, pretty-printed, trimmed);
-  - svix-id or svix-timestamp were copied from another delivery (a retry is re-signed with a new timestamp).
-`)
+			fmt.Fprintln(stdout, "Usually one of:")
+			for _, c := range webhook.BadSignatureCauses {
+				fmt.Fprintln(stdout, "  - "+c)
+			}
 		}
 		return &runFailed{failed: 1}
 	}

@@ -244,7 +244,7 @@ func TestNoSecretOnInspectorScreens(t *testing.T) {
 	}), teatest.WithInitialTermSize(140, 40), teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
 	mu.Lock()
 	for _, r := range reports {
-		tm.Send(tui.DeliveryMsg{Delivery: r})
+		tm.Send(tui.DeliveriesMsg{r})
 	}
 	n := len(reports)
 	mu.Unlock()

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -133,7 +132,7 @@ CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET.`,
 	cmd.SuggestionsMinimumDistance = 2 // cobra's own, which it sets only when it suggests itself
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
-	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout), newBackfillCmd(stdout, stderr), newReconcileCmd(stdout, stderr))
+	cmd.AddCommand(newSchemaCmd(stdout), newMigrateCmd(stdout), newDoctorCmd(stdout), newBackfillCmd(stdout, stderr), newReconcileCmd(stdout, stderr), newReplayCmd(stdout, stderr))
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "localhost:8080", "listen address [CLERK_SYNC_ADDR]")
 	fl.StringVar(&f.path, "path", "/api/webhooks/clerk", "webhook path [CLERK_SYNC_PATH]")
@@ -277,6 +276,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	webhookURL := "http://" + ln.Addr().String() + f.path
 	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "tables", describe(m), "mapping", m.Source, "on_delete", m.OnDelete, "retention", describeRetention(f.retention))
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
+	printChecklist(banner, webhookURL, secret.Fingerprint(), source, localSecret, pub != nil)
 	if !f.tui {
 		return server.Run(ctx, log, ln, local, pub, public)
 	}
@@ -286,7 +286,8 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
-		Fingerprint: secret.Fingerprint(), LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(),
+		Fingerprint: secret.Fingerprint(), SecretSource: source, ForwardTo: config.Redact(f.forwardTo),
+		LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(),
 	}), tea.WithContext(ctx))
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
@@ -318,65 +319,6 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 		msg += "; see " + cmd.CommandPath() + " --help"
 	}
 	return usageError{errors.New(msg)}
-}
-
-// feed hands the inspector each report without letting a flood of
-// refused requests hold up the receiver: the inspector takes one message
-// at a time, and each handler waits for it. A verified delivery is handed
-// over as it comes; a refused request is queued for one goroutine to hand
-// over at a pace a person can read, and dropped (counted in the log) when
-// the queue is full.
-type feed struct {
-	send    func(tea.Msg)
-	refused chan webhook.Report
-	dropped atomic.Int64
-}
-
-// feedQueue bounds the refused requests waiting for the inspector: each may
-// hold a body of up to --max-body beyond the handler's budget.
-const feedQueue = 8
-
-// feedPace is the least time between two refused requests handed to the
-// inspector, so that a flood of them leaves it time for real deliveries.
-const feedPace = 20 * time.Millisecond
-
-func newFeed(ctx context.Context, log *slog.Logger, send func(tea.Msg)) *feed {
-	f := &feed{send: send, refused: make(chan webhook.Report, feedQueue)}
-	go f.drain(ctx, log)
-	return f
-}
-
-func (f *feed) report(r webhook.Report) {
-	if r.Verified {
-		f.send(tui.DeliveryMsg{Delivery: r})
-		return
-	}
-	select {
-	case f.refused <- r:
-	default:
-		f.dropped.Add(1)
-	}
-}
-
-// drain hands the queued reports over until ctx ends, and says now and
-// then how many the inspector could not show.
-func (f *feed) drain(ctx context.Context, log *slog.Logger) {
-	var told time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-f.refused:
-			f.send(tui.DeliveryMsg{Delivery: r})
-			time.Sleep(feedPace)
-		}
-		if time.Since(told) > 5*time.Second {
-			if n := f.dropped.Swap(0); n > 0 {
-				log.Warn("the inspector fell behind a flood of refused requests; not shown (each is in this log)", "count", n)
-				told = time.Now()
-			}
-		}
-	}
 }
 
 // runInspector serves while the inspector runs: quitting it stops the

@@ -61,6 +61,7 @@ type config struct {
 	repeat      int    // runs of each measurement, builds alternating
 	orgs        int    // organizations in the workload
 	members     int    // memberships per organization
+	inspector   *inspectorConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -90,6 +91,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.repeat, "repeat", 1, "run each measurement this many times (with -baseline, the two builds alternate), to see the machine's noise")
 	fs.IntVar(&c.orgs, "orgs", 0, "organizations in the workload (a mixed stream): each created, updated once, 10% deleted, with -members memberships each")
 	fs.IntVar(&c.members, "members", 5, "-orgs: memberships per organization (users drawn at random), each created and its role changed once")
+	cost := fs.Bool("inspector-cost", false, "instead: what the inspector costs the receiver: mockclerk send user.created with the inspector off and on, alternating, on SQLite")
+	ic := inspectorConfig{}
+	fs.IntVar(&ic.count, "send-count", 2000, "-inspector-cost: deliveries per send")
+	fs.IntVar(&ic.senders, "send-concurrency", 16, "-inspector-cost: concurrent senders")
+	fs.IntVar(&ic.rounds, "rounds", 2, "-inspector-cost: sends with the inspector off and on, each")
 	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
@@ -111,6 +117,10 @@ Flags:
 	if *hostile {
 		hc.keep = c.keep
 		c.hostile = &hc
+	}
+	if *cost {
+		ic.keep = c.keep
+		c.inspector = &ic
 	}
 	for s := range strings.SplitSeq(*stores, ",") {
 		if s != "postgres" && s != "sqlite" {
@@ -157,6 +167,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.hostile != nil {
 		return runHostile(ctx, *cfg.hostile, stdout)
+	}
+	if cfg.inspector != nil {
+		return runInspectorCost(ctx, *cfg.inspector, stdout)
 	}
 	bin, tmp, done, err := workspace(ctx, "clerk-sync-bench-*", cfg.keep, stdout)
 	if err != nil {

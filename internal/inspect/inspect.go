@@ -15,6 +15,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/replay"
 	"github.com/clerk-sync/clerk-sync/internal/scenario"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/tui"
@@ -127,13 +128,10 @@ func (b *Backend) Scenario(ctx context.Context, name string) error {
 	return nil
 }
 
-// ErrPruned: the ledger row is there, its body no longer.
-var ErrPruned = errors.New("its body is no longer stored: the ledger keeps bodies for --keep-payloads (30 days by default), and erases a user's at once when the user is deleted")
-
 // Replay implements tui.Backend: the same bytes and headers again.
 func (b *Backend) Replay(ctx context.Context, d tui.Delivery) error {
 	if len(d.Body) == 0 {
-		return fmt.Errorf("delivery %s: %w", d.SvixID, ErrPruned)
+		return fmt.Errorf("delivery %s: %w", d.SvixID, replay.ErrPruned)
 	}
 	if d.Header == nil {
 		return fmt.Errorf("delivery %s: its request is not kept (loaded from the ledger?)", d.SvixID)
@@ -146,7 +144,7 @@ func (b *Backend) Replay(ctx context.Context, d tui.Delivery) error {
 // signed now.
 func (b *Backend) Resend(ctx context.Context, d tui.Delivery) error {
 	if len(d.Body) == 0 {
-		return fmt.Errorf("delivery %s: %w", d.SvixID, ErrPruned)
+		return fmt.Errorf("delivery %s: %w", d.SvixID, replay.ErrPruned)
 	}
 	b.mu.Lock()
 	id := b.gen.ID("msg")
@@ -166,15 +164,9 @@ func (b *Backend) Body(ctx context.Context, svixID string) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("relay mode keeps no ledger")
 	}
-	rec, err := st.Delivery(ctx, svixID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errors.New("the ledger has no delivery " + svixID + " (refused before the database?)")
-	}
+	rec, err := replay.Find(ctx, st, svixID)
 	if err != nil {
-		return nil, fmt.Errorf("read delivery %s from the ledger: %w", svixID, err)
-	}
-	if len(rec.Payload) == 0 {
-		return nil, fmt.Errorf("delivery %s: %w", svixID, ErrPruned)
+		return nil, err
 	}
 	return rec.Payload, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/inspect"
+	"github.com/clerk-sync/clerk-sync/internal/replay"
 	"github.com/clerk-sync/clerk-sync/internal/server"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
@@ -196,7 +197,7 @@ func TestPrunedBodySaysSo(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := b.Body(ctx, id); !errors.Is(err, inspect.ErrPruned) {
+	if _, err := b.Body(ctx, id); !errors.Is(err, replay.ErrPruned) {
 		t.Fatalf("the body of a pruned delivery: %v, want ErrPruned", err)
 	}
 	recs, err := b.History(ctx, time.Now().Add(time.Hour), 10)
@@ -205,7 +206,7 @@ func TestPrunedBodySaysSo(t *testing.T) {
 	}
 	d := tui.Delivery{SvixID: id, Body: recs[0].Payload}
 	for name, act := range map[string]func(context.Context, tui.Delivery) error{"replay": b.Replay, "resend": b.Resend} {
-		if err := act(ctx, d); !errors.Is(err, inspect.ErrPruned) {
+		if err := act(ctx, d); !errors.Is(err, replay.ErrPruned) {
 			t.Errorf("%s of a pruned delivery: %v, want ErrPruned", name, err)
 		}
 	}

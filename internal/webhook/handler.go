@@ -36,6 +36,8 @@ type Report struct {
 	Header    http.Header
 	Body      []byte
 	Response  []byte // the answer's body
+	// AppHeader is the app's answer's headers, in relay mode.
+	AppHeader http.Header
 }
 
 // Answer is the JSON body of every response.

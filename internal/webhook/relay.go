@@ -107,7 +107,7 @@ func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(resp.StatusCode)
 	w.Write(body) //nolint:errcheck // the sender may be gone
-	rep.Status, rep.Response = resp.StatusCode, body
+	rep.Status, rep.Response, rep.AppHeader = resp.StatusCode, body, resp.Header.Clone()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		rep.Error = "the app answered " + http.StatusText(resp.StatusCode) + ": " + string(body)
 	}

@@ -69,3 +69,30 @@ func TestRelayFailuresAgree(t *testing.T) {
 		})
 	}
 }
+
+// The report of a relayed delivery holds the app's answer's headers, for
+// the inspector to show.
+func TestRelayReportsTheAppsHeaders(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req_42")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer app.Close()
+	secret, _ := ParseSecret(vectorSecret)
+	v, _ := NewVerifier(secret)
+	reports := make(chan Report, 1)
+	relay := httptest.NewServer(NewRelay(v, app.URL, nil, Options{Observe: func(r Report) { reports <- r }}))
+	defer relay.Close()
+	signer, _ := fake.NewSigner(vectorSecret)
+	g := fake.New(6, time.Now())
+	d, err := g.Deliver(signer, g.Created(g.NewUser()), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.Post(t.Context(), http.DefaultClient, relay.URL, d); err != nil {
+		t.Fatal(err)
+	}
+	if rep := <-reports; rep.AppHeader.Get("X-Request-Id") != "req_42" {
+		t.Errorf("the report's app headers: %v", rep.AppHeader)
+	}
+}

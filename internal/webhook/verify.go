@@ -220,3 +220,11 @@ func LoadSecret(env *config.Env, flag string) (Secret, string, error) {
 	}
 	return s, source, nil
 }
+
+// BadSignatureCauses are the usual reasons for a bad-signature, most
+// common first, as mockclerk verify and the inspector give them.
+var BadSignatureCauses = []string{
+	"the secret is not this endpoint's: each endpoint in Clerk's Dashboard has its own whsec_…;",
+	"the body is not the raw bytes that were sent (parsed and re-serialised, pretty-printed, trimmed);",
+	"svix-id or svix-timestamp were copied from another delivery (a retry is re-signed with a new timestamp).",
+}
