@@ -19,9 +19,10 @@ type Delivery = webhook.Report
 // Backend is what the inspector asks of the running receiver. Its methods
 // do I/O and are only called inside tea.Cmd functions.
 type Backend interface {
-	// Rows returns the users table (ordered by id) and the bookkeeping of
-	// every user seen, tombstones included.
-	Rows(ctx context.Context) ([]store.User, []store.State, error)
+	// Rows returns the table of kind (users, organizations or
+	// memberships; ordered by id) and the bookkeeping of every entity of
+	// that kind seen, tombstones included.
+	Rows(ctx context.Context, kind store.Kind) ([]store.User, []store.State, error)
 	// History returns up to n ledger rows received before t, newest first.
 	History(ctx context.Context, before time.Time, n int) ([]store.Record, error)
 	// Send fires a signed mock event at the receiver: eventType is
@@ -61,6 +62,9 @@ type Info struct {
 	// "id" (the primary key), "key" and "deleted": mapping.ColumnNames.
 	// Nil means the default mapping's.
 	Columns map[string]string
+	// KindColumns is Columns for the organizations' and memberships'
+	// tables, when the mapping keeps them.
+	KindColumns map[store.Kind]map[string]string
 }
 
 // DeliveriesMsg tells the inspector that deliveries were answered, oldest

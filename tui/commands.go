@@ -28,6 +28,7 @@ const (
 // rowsMsg is a reading of the users table, the answer to refresh seq.
 type rowsMsg struct {
 	seq    int
+	kind   store.Kind
 	users  []store.User
 	states []store.State
 	err    error
@@ -84,12 +85,12 @@ func (m *Model) readRows() tea.Cmd {
 // startRead reads the users table for every refresh asked for so far.
 func (m *Model) startRead() tea.Cmd {
 	m.lastRead = time.Now()
-	seq, b := m.refreshes, m.backend
+	seq, b, kind := m.refreshes, m.backend, m.rows.kind
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
-		users, states, err := b.Rows(ctx)
-		return rowsMsg{seq: seq, users: users, states: states, err: err}
+		users, states, err := b.Rows(ctx, kind)
+		return rowsMsg{seq: seq, kind: kind, users: users, states: states, err: err}
 	}
 }
 

@@ -125,7 +125,7 @@ func (m detailModel) content() []string {
 		ver = s.Unverified.Render("✗ not verified")
 	}
 	lines := []string{strings.Join([]string{
-		clock(d.Received), orNone(d.EventType), "user " + orNone(d.UserID), ver,
+		clock(d.Received), orNone(d.EventType), entityLabel(d), ver,
 		s.Outcome[d.Outcome].Render(orNone(d.Outcome)), "HTTP " + status(d.Status), latency(d.Latency),
 	}, "  ")}
 	if why := joinNonEmpty(": ", d.Reason, d.Error); why != "" {
@@ -147,6 +147,8 @@ func (m detailModel) content() []string {
 		lines = append(lines, s.Muted.Render("  reading the rows…"))
 	case diffNoRowsYet:
 		lines = append(lines, s.Muted.Render("  not known: it arrived before the rows were first read"))
+	case diffOtherTable:
+		lines = append(lines, s.Muted.Render("  not known: it arrived while the rows pane showed another table"))
 	case diffDone:
 		lines = append(lines, m.diff(e.before, e.after)...)
 	}
@@ -221,6 +223,17 @@ func (m detailModel) badSignature() []string {
 	return lines
 }
 
+// entityLabel names what d is about: "user user_…", "organization org_…",
+// "membership orgmem_… of user user_…".
+func entityLabel(d Delivery) string {
+	kind, id := kindOf(d), entityOf(d)
+	label := string(kind) + " " + orNone(id)
+	if kind == store.KindMembership && d.UserID != "" {
+		label += " of user " + d.UserID
+	}
+	return label
+}
+
 // diff shows a row before and after a delivery, field by field: "- old"
 // and "+ new" for a change, the value alone when it stayed.
 func (m detailModel) diff(before, after *store.User) []string {
@@ -277,9 +290,18 @@ func (m detailModel) diff(before, after *store.User) []string {
 
 type field struct{ name, value string }
 
-// rowFields is a row as the columns of the users table, under their
-// names in that table.
+// rowFields is a row as the columns of its table, under their names in
+// that table: the table of the shown delivery's kind.
 func (m detailModel) rowFields(u *store.User) []field {
+	columns := m.columns
+	if k := kindOf(m.e.d); k != store.KindUser {
+		columns = m.info.KindColumns[k]
+		if columns == nil {
+			if d, ok := mapping.Default().For(k); ok {
+				columns = d.ColumnNames()
+			}
+		}
+	}
 	t := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.000") }
 	deleted := none
 	switch {
@@ -294,18 +316,18 @@ func (m detailModel) rowFields(u *store.User) []field {
 		}
 		return fmt.Sprintf("%q", *s)
 	}
-	fields := []field{{m.columns["id"], u.ID}, {m.columns["key"], u.ClerkID}}
+	fields := []field{{columns["id"], u.ID}, {columns["key"], u.ClerkID}}
 	for _, f := range []struct{ field, value string }{
 		{"email", opt(u.Email)}, {"first_name", opt(u.FirstName)}, {"last_name", opt(u.LastName)},
 		{"username", opt(u.Username)}, {"image_url", opt(u.ImageURL)}, {"created_at", t(u.CreatedAt)},
 		{"updated_at", t(u.UpdatedAt)}, {"deleted", deleted},
 	} {
-		if c := m.columns[f.field]; c != "" { // only the columns the mapping has
+		if c := columns[f.field]; c != "" { // only the columns the mapping has
 			fields = append(fields, field{c, f.value})
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(u.Other)) {
-		name := m.columns[k]
+		name := columns[k]
 		if name == "" {
 			name = k
 		}

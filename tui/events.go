@@ -77,10 +77,11 @@ func (e *entry) bodySize() int { return max(e.droppedBody, len(e.d.Body)) }
 type diffState int
 
 const (
-	diffNone      diffState = iota // the delivery changed no row
-	diffPending                    // waiting for the refresh after it
-	diffDone                       // before and after are known
-	diffNoRowsYet                  // it arrived before the rows were first read
+	diffNone       diffState = iota // the delivery changed no row
+	diffPending                     // waiting for the refresh after it
+	diffDone                        // before and after are known
+	diffNoRowsYet                   // it arrived before the rows were first read
+	diffOtherTable                  // it changed a table the rows pane did not show
 )
 
 // eventsModel is the events pane: deliveries newest first, a cursor that
@@ -339,7 +340,7 @@ func (m eventsModel) View() string {
 	case len(vis) == 0:
 		lines = append(lines, m.styles.Muted.Render("  No deliveries yet. c sends a user.created; s runs the out-of-order scenario."),
 			m.styles.Muted.Render("  From Clerk: Dashboard → Webhooks → Add endpoint, the tunnel's URL (--tunnel),"),
-			m.styles.Muted.Render("  subscribed to user.created, user.updated, user.deleted; secret in .env.local."))
+			m.styles.Muted.Render("  for user.*, organization.*, organizationMembership.*; secret in .env.local."))
 	}
 	for j := m.offset; j < len(vis) && j < m.offset+m.bodyHeight(); j++ {
 		lines = append(lines, m.line(vis[j], j == i))

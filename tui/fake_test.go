@@ -23,6 +23,7 @@ type fakeBackend struct {
 	mu      sync.Mutex
 	users   []store.User
 	states  []store.State
+	others  map[store.Kind][]store.User // the organizations' and memberships' tables
 	history []store.Record
 	bodies  map[string][]byte // the ledger's payloads by svix-id
 	curled  Delivery          // what Curl was last given
@@ -52,9 +53,22 @@ func (f *fakeBackend) set(users []store.User, states []store.State) {
 	f.users, f.states = users, states
 }
 
-func (f *fakeBackend) Rows(context.Context) ([]store.User, []store.State, error) {
+// setKind replaces the table of another kind than users.
+func (f *fakeBackend) setKind(kind store.Kind, rows []store.User) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.others == nil {
+		f.others = map[store.Kind][]store.User{}
+	}
+	f.others[kind] = rows
+}
+
+func (f *fakeBackend) Rows(_ context.Context, kind store.Kind) ([]store.User, []store.State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if kind != store.KindUser {
+		return slices.Clone(f.others[kind]), nil, f.err
+	}
 	return slices.Clone(f.users), slices.Clone(f.states), f.err
 }
 

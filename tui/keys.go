@@ -35,6 +35,7 @@ type KeyMap struct {
 	Copy       key.Binding
 	Older      key.Binding
 	Tombstones key.Binding
+	Table      key.Binding // the rows pane's table: users, organizations, memberships
 
 	Help key.Binding
 	Quit key.Binding
@@ -68,6 +69,7 @@ func DefaultKeyMap() KeyMap {
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "curl")),
 		Older:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "older")),
 		Tombstones: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tombstones")),
+		Table:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "table")),
 
 		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
@@ -87,7 +89,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Open, k.Back, k.Switch},
-		{k.Filter, k.Apply, k.Clear, k.Older, k.Tombstones},
+		{k.Filter, k.Apply, k.Clear, k.Older, k.Tombstones, k.Table},
 		{k.Create, k.Update, k.Delete, k.Scenario},
 		{k.Replay, k.Resend, k.Edit, k.Copy, k.Help, k.Quit},
 	}
@@ -141,6 +143,7 @@ func (k *KeyMap) setMode(md mode, rowsFocused, filtered bool) {
 	k.Filter.SetEnabled(list)
 	k.Older.SetEnabled(list)
 	k.Tombstones.SetEnabled(list)
+	k.Table.SetEnabled(list)
 	k.Apply.SetEnabled(typing)
 	k.Clear.SetEnabled(typing || (list && filtered))
 }
@@ -148,7 +151,7 @@ func (k *KeyMap) setMode(md mode, rowsFocused, filtered bool) {
 func (k *KeyMap) all() []*key.Binding {
 	return []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Top, &k.Bottom, &k.Open, &k.Back, &k.Switch,
 		&k.Filter, &k.Apply, &k.Clear, &k.Create, &k.Update, &k.Delete, &k.Scenario, &k.Replay,
-		&k.Resend, &k.Edit, &k.Copy, &k.Older, &k.Tombstones, &k.Help, &k.Quit}
+		&k.Resend, &k.Edit, &k.Copy, &k.Older, &k.Tombstones, &k.Table, &k.Help, &k.Quit}
 }
 
 // movement is how many lines msg moves a cursor in a list whose body is

@@ -165,6 +165,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.loadHistory(false)
 	case key.Matches(k, km.Tombstones):
 		m.rows.ToggleTombstones()
+	case key.Matches(k, km.Table):
+		return m.showKind(nextKind(m.rows.kind))
 	case key.Matches(k, km.Clear):
 		m.events.ClearFilter()
 		if m.jumped != "" {
@@ -187,7 +189,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Open):
 		if e := m.events.Selected(); e != nil {
 			m.detail.Show(e)
-			return m.loadBody(e)
+			// The delivery's kind selects the table beside it.
+			return tea.Batch(m.loadBody(e), m.showKind(kindOf(e.d)))
 		}
 	case m.rowsFocused:
 		m.rows, cmd = m.rows.Update(k)
@@ -201,8 +204,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 // cursor goes to the row of the selected delivery, if it has one.
 func (m *Model) focus(rows bool) {
 	if rows && !m.rowsFocused {
-		if e := m.events.Selected(); e != nil {
-			m.rows.moveTo(e.d.UserID)
+		if e := m.events.Selected(); e != nil && kindOf(e.d) == m.rows.kind {
+			m.rows.moveTo(entityOf(e.d))
 		}
 	}
 	m.rowsFocused = rows
@@ -224,8 +227,8 @@ func (m *Model) sync() {
 	}
 	m.keys.setMode(md, m.rowsFocused, m.events.Filtered())
 	m.rows.SetQuery(m.events.Query())
-	if e := m.selected(); e != nil {
-		m.rows.SetTouched(e.d.UserID)
+	if e := m.selected(); e != nil && kindOf(e.d) == m.rows.kind {
+		m.rows.SetTouched(entityOf(e.d))
 	} else {
 		m.rows.SetTouched("")
 	}
@@ -314,9 +317,15 @@ func (m *Model) add(ds []Delivery) tea.Cmd {
 		m.status.Count(d.Outcome)
 		e := newEntry(d, false)
 		if d.Outcome == string(store.Applied) || (d.Outcome == webhook.OutcomeForwarded && d.Status >= 200 && d.Status < 300) {
-			e.diff = diffNoRowsYet
-			if m.rows.Loaded() {
-				e.diff, e.before = diffPending, m.rows.Row(d.UserID)
+			// The change is seen in the table shown, when it is the
+			// delivery's kind's.
+			e.diff = diffOtherTable
+			switch {
+			case kindOf(d) != m.rows.kind:
+			case m.rows.Loaded():
+				e.diff, e.before = diffPending, m.rows.Row(entityOf(d))
+			default:
+				e.diff = diffNoRowsYet
 			}
 			changed = append(changed, e)
 		}
@@ -333,6 +342,21 @@ func (m *Model) add(ds []Delivery) tea.Cmd {
 	return cmd
 }
 
+// showKind puts the table of kind in the rows pane and reads it.
+func (m *Model) showKind(kind store.Kind) tea.Cmd {
+	if kind == m.rows.kind {
+		return nil
+	}
+	m.rows.SetKind(kind)
+	m.detail.Refresh()
+	// A reading under way is of the table shown before: another follows.
+	m.refreshes++
+	if m.reading {
+		return nil
+	}
+	return m.readRows()
+}
+
 // showRows shows a reading of the table, unless a later one is already
 // shown, and completes the row changes that waited for it.
 func (m *Model) showRows(msg rowsMsg) tea.Cmd {
@@ -340,6 +364,9 @@ func (m *Model) showRows(msg rowsMsg) tea.Cmd {
 	var again tea.Cmd
 	if msg.seq < m.refreshes {
 		again = m.readRows() // asked for while this one ran
+	}
+	if msg.kind != m.rows.kind {
+		return again // a reading of the table shown before
 	}
 	if msg.err != nil {
 		return tea.Batch(m.status.Flash("reading the rows: "+msg.err.Error(), true), again)
@@ -350,8 +377,8 @@ func (m *Model) showRows(msg rowsMsg) tea.Cmd {
 	m.shown = msg.seq
 	m.rows.SetRows(msg.users, msg.states)
 	for _, e := range m.events.Entries() {
-		if e.diff == diffPending && e.refresh <= msg.seq {
-			e.after, e.diff = m.rows.Row(e.d.UserID), diffDone
+		if e.diff == diffPending && e.refresh <= msg.seq && kindOf(e.d) == m.rows.kind {
+			e.after, e.diff = m.rows.Row(entityOf(e.d)), diffDone
 		}
 	}
 	m.detail.Refresh()

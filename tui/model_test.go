@@ -161,8 +161,8 @@ func TestLateRowsIgnored(t *testing.T) {
 	b := &fakeBackend{}
 	m := newTestModel(t, b)
 	fresh := []store.User{row(ada, "ada@example.com", 0)}
-	send(m, rowsMsg{seq: 5, users: fresh})
-	send(m, rowsMsg{seq: 4, users: nil})
+	send(m, rowsMsg{seq: 5, kind: store.KindUser, users: fresh})
+	send(m, rowsMsg{seq: 4, kind: store.KindUser, users: nil})
 	if m.rows.Row(ada) == nil {
 		t.Error("the late, older reading replaced the newer one")
 	}
@@ -416,4 +416,54 @@ func TestJumpAndSearch(t *testing.T) {
 	checkText(t, screen(m), []string{"1 of 2 deliveries", "msg_…8Lq5Nc7E"}, nil)
 	send(m, keys("esc", "/", "grace@", "enter")...) // in a row only
 	checkText(t, screen(m), []string{"1 of 2 users match the filter", "grace@example.com"}, []string{"ada@example.com"})
+}
+
+// An organization's delivery, opened, puts the organizations table in
+// the rows pane with its row marked and its change in the detail; v
+// cycles the pane through users, organizations and memberships.
+func TestRowsPaneFollowsTheKind(t *testing.T) {
+	const org = "org_2pQmE5n2Rb8Wc1Yt4Kd7Hs0Lx3V"
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	orgRow := store.User{ID: org, ClerkID: org, UpdatedAt: t0,
+		Other: map[string]string{"name": "Analytical Engines", "slug": "analytical-engines", "created_by": ada}}
+	b.setKind(store.KindOrganization, []store.User{orgRow})
+	d := delivery(0, "organization.created", "", "applied")
+	d.ID = org
+	send(m, DeliveriesMsg{d})
+	if m.rows.kind != store.KindUser {
+		t.Fatalf("the pane left the users before a delivery was opened: %s", m.rows.kind)
+	}
+	send(m, keys("enter")...)
+	if m.rows.kind != store.KindOrganization || m.rows.Row(org) == nil || m.rows.touched != org {
+		t.Fatalf("after opening the delivery: kind %s, row %v, touched %q", m.rows.kind, m.rows.Row(org), m.rows.touched)
+	}
+	if view := m.View().Content; !strings.Contains(view, "organization "+org) || !strings.Contains(view, "another table") {
+		t.Errorf("the detail names no organization, or claims a change it did not see:\n%s", view)
+	}
+	send(m, keys("esc")...)
+	view := m.View().Content
+	for _, want := range []string{"Organizations", "analytical-engines", "slug"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the screen has no %q:\n%s", want, view)
+		}
+	}
+	// With the organizations shown, the next change of one is seen.
+	renamed := orgRow
+	renamed.Other = map[string]string{"name": "Difference Engines", "slug": "analytical-engines", "created_by": ada}
+	b.setKind(store.KindOrganization, []store.User{renamed})
+	d2 := delivery(1, "organization.updated", "", "applied")
+	d2.ID = org
+	send(m, DeliveriesMsg{d2})
+	if e := m.events.Entries()[1]; e.diff != diffDone || e.before == nil || e.after == nil || e.after.Other["name"] != "Difference Engines" {
+		t.Fatalf("the rename's change: %+v", e)
+	}
+	send(m, keys("v")...)
+	if m.rows.kind != store.KindMembership || !strings.Contains(m.View().Content, "No memberships yet") {
+		t.Fatalf("v after organizations: %s\n%s", m.rows.kind, m.View().Content)
+	}
+	send(m, keys("v")...)
+	if m.rows.kind != store.KindUser {
+		t.Fatalf("v after memberships: %s", m.rows.kind)
+	}
 }

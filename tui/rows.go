@@ -10,12 +10,14 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
-// rowsModel is the rows pane: the users table as the last refresh read
-// it, the row that the selected event touched marked, and the tombstones
-// of deleted users when they are toggled on.
+// rowsModel is the rows pane: the table of one kind (users,
+// organizations or memberships) as the last refresh read it, the row that
+// the selected event touched marked, and the tombstones of deleted
+// entities when they are toggled on.
 type rowsModel struct {
 	keys   *KeyMap
 	styles *Styles
+	kind   store.Kind // whose table is shown
 
 	users      []store.User
 	deleted    map[string]bool // tombstoned user ids
@@ -51,7 +53,19 @@ type rowLine struct {
 }
 
 func newRows(keys *KeyMap, styles *Styles) rowsModel {
-	return rowsModel{keys: keys, styles: styles, deleted: map[string]bool{}, rendered: map[string]renderedRow{}}
+	return rowsModel{keys: keys, styles: styles, kind: store.KindUser, deleted: map[string]bool{}, rendered: map[string]renderedRow{}}
+}
+
+// SetKind shows the table of kind from its next reading on.
+func (m *rowsModel) SetKind(kind store.Kind) {
+	if kind == m.kind {
+		return
+	}
+	m.kind, m.loaded, m.users, m.tombstones, m.tombs = kind, false, nil, nil, 0
+	m.deleted, m.userAt = map[string]bool{}, map[string]int{}
+	m.rendered = map[string]renderedRow{}
+	m.cursor, m.offset = 0, 0
+	m.index()
 }
 
 // SetSize lays the pane out in w columns and h lines.
@@ -133,7 +147,7 @@ func (m *rowsModel) index() {
 	for i := range m.users {
 		u := &m.users[i]
 		tomb := u.Deleted || m.deleted[u.ClerkID]
-		if (tomb && !m.showTombs) || !m.matches(u.ClerkID, deref(u.Email), deref(u.FirstName)+" "+deref(u.LastName), deref(u.Username)) {
+		if (tomb && !m.showTombs) || !m.matches(m.cells(u)...) {
 			continue
 		}
 		m.ls = append(m.ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
@@ -176,7 +190,7 @@ func (m *rowsModel) SetTouched(id string) {
 	}
 }
 
-// ToggleTombstones shows or hides the deleted users.
+// ToggleTombstones shows or hides the deleted entities.
 func (m *rowsModel) ToggleTombstones() {
 	cur := m.Current()
 	m.showTombs = !m.showTombs
@@ -231,11 +245,11 @@ func (m rowsModel) View() string {
 	out := []string{m.title(), m.styles.Header.Render(joinColumns("  ", m.columns(nil), false))}
 	switch {
 	case !m.loaded:
-		out = append(out, m.styles.Muted.Render("  Reading the users table…"))
+		out = append(out, m.styles.Muted.Render("  Reading the "+m.noun()+"s table…"))
 	case len(ls) == 0 && m.query != "":
 		out = append(out, m.styles.Muted.Render(fmt.Sprintf("  No row matches %q (esc clears the filter).", m.query)))
 	case len(ls) == 0:
-		out = append(out, m.styles.Muted.Render("  No users yet."))
+		out = append(out, m.styles.Muted.Render("  No "+m.noun()+"s yet."))
 	}
 	for i := m.offset; i < len(ls) && i < m.offset+m.bodyHeight(); i++ {
 		out = append(out, m.line(ls[i], i == m.cursor))
@@ -243,13 +257,16 @@ func (m rowsModel) View() string {
 	return block(out, m.width, m.height)
 }
 
+// noun is what one row of the pane is: user, organization, membership.
+func (m rowsModel) noun() string { return string(m.kind) }
+
 func (m rowsModel) title() string {
-	name, st := " Users ", m.styles.TitleBlurred
+	name, st := " "+kindTitle(m.kind)+" ", m.styles.TitleBlurred
 	if m.focused {
-		name, st = "[Users]", m.styles.Title
+		name, st = "["+kindTitle(m.kind)+"]", m.styles.Title
 	}
 	tombs := m.tombs
-	parts := []string{plural(len(m.users)+len(m.tombstones)-tombs, "user")}
+	parts := []string{plural(len(m.users)+len(m.tombstones)-tombs, m.noun())}
 	if m.query != "" {
 		parts[0] = fmt.Sprintf("%d of %s match the filter", len(m.ls), parts[0])
 	}
@@ -267,8 +284,9 @@ func (m rowsModel) title() string {
 func (m rowsModel) columns(l *rowLine) []column {
 	w, plain := m.widths, lipgloss.NewStyle()
 	if l == nil {
-		return []column{{"user id", w[0], plain}, {"email", w[1], plain}, {"name", w[2], plain},
-			{"username", w[3], plain}, {"updated", w[4], plain}}
+		h := m.headers()
+		return []column{{h[0], w[0], plain}, {h[1], w[1], plain}, {h[2], w[2], plain},
+			{h[3], w[3], plain}, {"updated", w[4], plain}}
 	}
 	if l.user == nil {
 		rest := -1 // the other columns and the gaps before them
@@ -284,9 +302,31 @@ func (m rowsModel) columns(l *rowLine) []column {
 	if l.tomb {
 		updated = "† deleted"
 	}
-	name := strings.TrimSpace(deref(u.FirstName) + " " + deref(u.LastName))
-	return []column{{shortID(u.ClerkID, w[0]), w[0], plain}, {orNone(deref(u.Email)), w[1], plain},
-		{orNone(name), w[2], plain}, {orNone(deref(u.Username)), w[3], plain}, {updated, w[4], plain}}
+	c := m.cells(u)
+	return []column{{shortID(c[0], w[0]), w[0], plain}, {orNone(c[1]), w[1], plain},
+		{orNone(c[2]), w[2], plain}, {orNone(c[3]), w[3], plain}, {updated, w[4], plain}}
+}
+
+// headers are the first four columns' names for the pane's kind.
+func (m rowsModel) headers() [4]string {
+	switch m.kind {
+	case store.KindOrganization:
+		return [4]string{"organization id", "name", "slug", "created by"}
+	case store.KindMembership:
+		return [4]string{"membership id", "organization", "user", "role"}
+	}
+	return [4]string{"user id", "email", "name", "username"}
+}
+
+// cells are a row's values under headers, which the filter searches too.
+func (m rowsModel) cells(u *store.User) []string {
+	switch m.kind {
+	case store.KindOrganization:
+		return []string{u.ClerkID, u.Other["name"], u.Other["slug"], u.Other["created_by"]}
+	case store.KindMembership:
+		return []string{u.ClerkID, u.Other["organization_id"], u.Other["user_id"], u.Other["role"]}
+	}
+	return []string{u.ClerkID, deref(u.Email), strings.TrimSpace(deref(u.FirstName) + " " + deref(u.LastName)), deref(u.Username)}
 }
 
 // line renders l, or returns it as last rendered when neither the row

@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/clerk-sync/clerk-sync/internal/clerk"
 )
 
 // printChecklist prints, at start, what an endpoint in Clerk's Dashboard
 // needs — the way `stripe listen` prints its secret — so that nobody
 // waits for a tunnel to learn it. Behind a tunnel, the public URL
 // follows once it is up.
-func printChecklist(w io.Writer, webhookURL, fingerprint, source string, local, tunnel bool) {
+func printChecklist(w io.Writer, webhookURL string, events []string, fingerprint, source string, local, tunnel bool) {
 	where := "local: Clerk reaches it only through a tunnel, --tunnel or go tool task dev:tunnel"
 	if tunnel {
 		where = "local; the tunnel's public URL follows once it is up"
@@ -27,5 +25,5 @@ func printChecklist(w io.Writer, webhookURL, fingerprint, source string, local, 
   Local URL        %s (%s)
   Subscribe to     %s
   Signing Secret   %s
-`, webhookURL, where, strings.Join([]string{clerk.UserCreated, clerk.UserUpdated, clerk.UserDeleted}, ", "), secret)
+`, webhookURL, where, strings.Join(events, ", "), secret)
 }

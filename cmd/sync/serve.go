@@ -276,7 +276,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	webhookURL := "http://" + ln.Addr().String() + f.path
 	log.Info("clerk-sync listening", "webhook_url", webhookURL, "database", desc, "secret", secret, "secret_from", source, "tables", describe(m), "mapping", m.Source, "on_delete", m.OnDelete, "retention", describeRetention(f.retention))
 	fmt.Fprintf(banner, "clerk-sync: POST %s  (database: %s)\n", webhookURL, desc)
-	printChecklist(banner, webhookURL, secret.Fingerprint(), source, localSecret, pub != nil)
+	printChecklist(banner, webhookURL, subscribeTo(m), secret.Fingerprint(), source, localSecret, pub != nil)
 	if !f.tui {
 		return server.Run(ctx, log, ln, local, pub, public)
 	}
@@ -287,7 +287,7 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
 		Fingerprint: secret.Fingerprint(), SecretSource: source, ForwardTo: config.Redact(f.forwardTo),
-		LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(),
+		LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(), KindColumns: kindColumns(m),
 	}), tea.WithContext(ctx))
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
@@ -359,6 +359,16 @@ func openLogFile() (*os.File, string, error) {
 		return nil, "", fmt.Errorf("open the log file: %w", err)
 	}
 	return f, path, nil
+}
+
+// kindColumns names the columns of the organizations' and memberships'
+// tables that m keeps, for the inspector.
+func kindColumns(m mapping.Mapping) map[store.Kind]map[string]string {
+	cols := map[store.Kind]map[string]string{}
+	for _, p := range m.Others {
+		cols[p.EntityKind()] = p.ColumnNames()
+	}
+	return cols
 }
 
 // subscribeTo lists the event types that Clerk's endpoint must send for

@@ -49,22 +49,26 @@ func New(st store.View, url string, signer *fake.Signer) *Backend {
 }
 
 // Rows implements tui.Backend.
-func (b *Backend) Rows(ctx context.Context) ([]store.User, []store.State, error) {
+func (b *Backend) Rows(ctx context.Context, kind store.Kind) ([]store.User, []store.State, error) {
 	if b.st == nil {
 		return nil, nil, nil
 	}
-	users, err := b.st.Users(ctx)
+	// Tombstones and the ledger are the receiver's own bookkeeping: an
+	// app's table read in relay mode has neither, and only its users.
+	st, ok := b.st.(store.Store)
+	if !ok {
+		if kind != store.KindUser {
+			return nil, nil, fmt.Errorf("relay mode shows the app's users table only: %w", store.ErrNotKept)
+		}
+		users, err := b.st.Users(ctx)
+		return users, nil, err
+	}
+	rows, err := st.Rows(ctx, kind)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Tombstones and the ledger are the receiver's own bookkeeping: an
-	// app's table read in relay mode has neither.
-	st, ok := b.st.(store.Store)
-	if !ok {
-		return users, nil, nil
-	}
-	states, err := st.States(ctx, store.KindUser)
-	return users, states, err
+	states, err := st.States(ctx, kind)
+	return rows, states, err
 }
 
 // History implements tui.Backend.

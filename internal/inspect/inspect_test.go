@@ -112,14 +112,14 @@ func TestBackendAgainstARealReceiver(t *testing.T) {
 	if err := b.Send(ctx, "user.deleted", created.UserID); err != nil || rc.last().Outcome != "applied" {
 		t.Fatalf("delete: %v %+v", err, rc.last())
 	}
-	users, states, err := b.Rows(ctx)
+	users, states, err := b.Rows(ctx, store.KindUser)
 	if err != nil || len(users) != 0 || len(states) != 1 || !states[0].Deleted {
 		t.Fatalf("rows %v, states %+v, %v", users, states, err)
 	}
 	if err := b.Scenario(ctx, "out-of-order"); err != nil {
 		t.Fatal(err)
 	}
-	if users, _, _ := b.Rows(ctx); len(users) != 1 {
+	if users, _, _ := b.Rows(ctx, store.KindUser); len(users) != 1 {
 		t.Fatalf("after out-of-order: %d rows, want the one user that is not deleted", len(users))
 	}
 	hist, err := b.History(ctx, time.Now().Add(time.Minute), 100)
