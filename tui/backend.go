@@ -72,5 +72,14 @@ type Info struct {
 // frame with tea.Program.Send, so that no delivery waits for the screen.
 type DeliveriesMsg []Delivery
 
+// ReconcileMsg tells the inspector that a reconcile run in the
+// background (--reconcile-every) ended: what it found and repaired.
+type ReconcileMsg struct {
+	At       time.Time // when it began
+	Drift    int       // users missing, behind or gone
+	Repaired int
+	Error    string // the run failed; the counts are what it found before
+}
+
 // TunnelMsg tells the inspector that the tunnel's state changed.
 type TunnelMsg struct{ Status tunnel.Status }

@@ -87,6 +87,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.key(msg)
 	case DeliveriesMsg:
 		cmd = m.add(msg)
+	case ReconcileMsg:
+		m.status.SetReconcile(msg)
 	case TunnelMsg:
 		h := m.status.Height()
 		m.status.SetTunnel(msg.Status)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -33,9 +34,10 @@ type statusModel struct {
 	styles *Styles
 	help   help.Model
 
-	info    Info
-	tunnel  *tunnel.Status
-	counts  map[string]int
+	info      Info
+	tunnel    *tunnel.Status
+	reconcile *ReconcileMsg // the last background reconcile, if any ran
+	counts    map[string]int
 	flash   string
 	isError bool
 	flashID int
@@ -71,6 +73,24 @@ func (m statusModel) Height() int {
 
 // Count counts one more delivery with outcome o.
 func (m *statusModel) Count(o string) { m.counts[o]++ }
+
+// SetReconcile shows the last background reconcile.
+func (m *statusModel) SetReconcile(r ReconcileMsg) { m.reconcile = &r }
+
+// reconcileView is the last background reconcile, for the counts line.
+func (m statusModel) reconcileView() string {
+	r := m.reconcile
+	what := "no drift"
+	switch {
+	case r.Error != "":
+		return m.styles.Label.Render("reconcile "+clock(r.At)) + " " + m.styles.FlashError.Render("failed: "+r.Error)
+	case r.Drift > 0 && r.Repaired == r.Drift:
+		what = plural(r.Drift, "user") + " drifted, all repaired"
+	case r.Drift > 0:
+		what = fmt.Sprintf("%s drifted, %d repaired", plural(r.Drift, "user"), r.Repaired)
+	}
+	return m.styles.Label.Render("reconcile "+clock(r.At)) + " " + what
+}
 
 // SetTunnel shows the tunnel's last status.
 func (m *statusModel) SetTunnel(s tunnel.Status) { m.tunnel = &s }
@@ -146,10 +166,14 @@ func (m statusModel) countsView() string {
 	for _, o := range others {
 		parts = append(parts, orNone(o)+" "+strconv.Itoa(m.counts[o]))
 	}
-	if len(parts) == 0 {
-		return m.styles.Label.Render("deliveries") + " none yet"
+	line := m.styles.Label.Render("deliveries") + " none yet"
+	if len(parts) > 0 {
+		line = m.styles.Label.Render("deliveries") + " " + strings.Join(parts, m.styles.Muted.Render(" · "))
 	}
-	return m.styles.Label.Render("deliveries") + " " + strings.Join(parts, m.styles.Muted.Render(" · "))
+	if m.reconcile != nil {
+		line += m.styles.Muted.Render(" · ") + m.reconcileView()
+	}
+	return line
 }
 
 // FullHelpView is the help screen (?).

@@ -109,3 +109,25 @@ func TestStatusRelayAndLongPath(t *testing.T) {
 		}
 	}
 }
+
+// A background reconcile's last run shows in the status bar: no drift,
+// drift repaired, drift left, or a failure.
+func TestStatusShowsTheLastReconcile(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	at := t0.Add(90 * time.Second)
+	for _, tc := range []struct {
+		msg  ReconcileMsg
+		want string
+	}{
+		{ReconcileMsg{At: at}, "reconcile " + clock(at) + " no drift"},
+		{ReconcileMsg{At: at, Drift: 3, Repaired: 3}, "3 users drifted, all repaired"},
+		{ReconcileMsg{At: at, Drift: 2, Repaired: 1}, "2 users drifted, 1 repaired"},
+		{ReconcileMsg{At: at, Drift: 1, Error: "clerk: 401 unauthorized"}, "failed: clerk: 401 unauthorized"},
+	} {
+		send(m, tc.msg)
+		if view := screen(m); !strings.Contains(view, tc.want) {
+			t.Errorf("%+v: the status bar has no %q:\n%s", tc.msg, tc.want, view)
+		}
+	}
+}

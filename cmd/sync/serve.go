@@ -19,6 +19,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/clerk-sync/clerk-sync/internal/backfill"
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
@@ -224,9 +225,10 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	}
 
 	var (
-		st   store.Store
-		rows store.View // what the inspector shows
-		desc = "none: relaying to " + config.Redact(f.forwardTo)
+		st       store.Store
+		rows     store.View // what the inspector shows
+		desc     = "none: relaying to " + config.Redact(f.forwardTo)
+		periodic *backfill.Periodic // --reconcile-every's runs, or nil
 	)
 	switch {
 	case f.forwardTo == "":
@@ -235,7 +237,8 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		}
 		defer st.Close()
 		defer startPruning(ctx, st, f.retention, log)()
-		_, stopReconciling := f.reconcile.start(ctx, api, st, log)
+		var stopReconciling func()
+		periodic, stopReconciling = f.reconcile.start(ctx, api, st, log)
 		defer stopReconciling()
 		rows = st
 	case !relayOnly:
@@ -289,6 +292,15 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 		Fingerprint: secret.Fingerprint(), SecretSource: source, ForwardTo: config.Redact(f.forwardTo),
 		LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(), KindColumns: kindColumns(m),
 	}), tea.WithContext(ctx))
+	if periodic != nil {
+		show := func(s backfill.Summary) {
+			inspector.Send(tui.ReconcileMsg{At: s.At, Drift: s.Drift(), Repaired: s.Repaired, Error: s.Error})
+		}
+		if last, ok := periodic.Last(); ok {
+			go show(last) // Send waits for the program to start
+		}
+		periodic.OnRun(show)
+	}
 	return runInspector(ctx, inspector, func(ctx context.Context) error {
 		return server.Run(ctx, log, ln, local, pub, public)
 	})
