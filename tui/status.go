@@ -38,9 +38,9 @@ type statusModel struct {
 	tunnel    *tunnel.Status
 	reconcile *ReconcileMsg // the last background reconcile, if any ran
 	counts    map[string]int
-	flash   string
-	isError bool
-	flashID int
+	flash     string
+	isError   bool
+	flashID   int
 	// tick is tea.Tick; tests stop time with a tick that never fires.
 	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 
