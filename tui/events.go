@@ -387,7 +387,7 @@ type column struct {
 func (m eventsModel) columns(e *entry) []column {
 	s, plain := m.styles, lipgloss.NewStyle()
 	if e == nil {
-		return []column{{"time", 8, plain}, {"type", 12, plain}, {"user", m.userW, plain},
+		return []column{{"time", 8, plain}, {"type", 12, plain}, {"id", m.userW, plain},
 			{"svix id", m.svixW, plain}, {"✓", 1, plain}, {"outcome", 9, plain}, {"st", 3, plain},
 			{"lat", 5, plain}, {"reason", m.reasonW, plain}}
 	}
@@ -402,8 +402,8 @@ func (m eventsModel) columns(e *entry) []column {
 	}
 	return []column{
 		{clock(d.Received), 8, s.Muted},
-		{orNone(d.EventType), 12, plain},
-		{shortID(d.UserID, m.userW), m.userW, plain},
+		{orNone(shortType(d.EventType)), 12, plain},
+		{shortID(entityOf(d), m.userW), m.userW, plain},
 		{shortID(d.SvixID, m.svixW), m.svixW, s.Muted},
 		{ver, 1, verStyle},
 		{d.Outcome, 9, s.Outcome[d.Outcome]},

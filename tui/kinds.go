@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
@@ -27,6 +29,20 @@ func entityOf(d Delivery) string {
 		return d.ID
 	}
 	return gjson.GetBytes(d.Body, "data.id").Str
+}
+
+// shortType is an event type as the events pane lists it, in 12
+// columns: organization.created as org.created,
+// organizationMembership.created as memb.created; the detail shows it
+// whole.
+func shortType(t string) string {
+	if rest, ok := strings.CutPrefix(t, "organizationMembership."); ok {
+		return "memb." + rest
+	}
+	if rest, ok := strings.CutPrefix(t, "organization."); ok {
+		return "org." + rest
+	}
+	return t
 }
 
 // kindTitle names a kind in the rows pane: "Users", "Organizations",
