@@ -137,6 +137,10 @@ func TestSendOrganizations(t *testing.T) {
 	if o := rows(store.KindOrganization); len(o) != 1 || o[0].Other["name"] == orgs[0].Other["name"] {
 		t.Fatalf("after the rename: %+v, was %+v", o, orgs)
 	}
+	send("organizationMembership.updated") // still the same membership, after the organization's event
+	if m := rows(store.KindMembership); len(m) != 1 || m[0].Other["role"] != "org:admin" {
+		t.Fatalf("after the organization's rename, the role change: %+v", m)
+	}
 	other := "org_2otherOrganizationId000000"
 	send("organizationMembership.created", "--org", other, "--user", users[0].ClerkID)
 	if m := rows(store.KindMembership); len(m) != 2 {

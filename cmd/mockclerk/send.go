@@ -278,6 +278,9 @@ func (c *sendCmd) targetOrg(src *source, statePath string) error {
 	default:
 		src.orgs.Org = last.Org
 	}
+	if m := last.Member; m != nil && m.Org.ID == src.orgs.Org.ID {
+		src.orgs.Member = m // remembered through the organization's own events
+	}
 	if src.eventType != clerk.MembershipCreated && src.eventType != clerk.MembershipUpdated && src.eventType != clerk.MembershipDeleted {
 		return nil
 	}
