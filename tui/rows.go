@@ -66,16 +66,22 @@ func (m *rowsModel) SetKind(kind store.Kind) {
 	m.rendered = map[string]renderedRow{}
 	m.cursor, m.offset = 0, 0
 	m.index()
+	m.SetSize(m.width, m.height) // another kind's columns
 }
 
 // SetSize lays the pane out in w columns and h lines.
 func (m *rowsModel) SetSize(w, h int) {
 	m.width, m.height = w, h
-	m.widths = fitWidths(w-2,
-		[5]int{10, 12, 8, 8, 14},   // smallest useful widths
-		[5]int{32, 26, 24, 16, 14}, // largest useful widths
-		[]int{3, 2, 4, 1},          // the order in which columns go when there is no room
-		[]int{1, 2, 0, 3})          // the order in which columns grow
+	// The smallest and largest useful widths, the order in which columns
+	// go when there is no room, and the order in which they grow.
+	mins, maxs, drop, grow := [5]int{10, 12, 8, 8, 14}, [5]int{32, 26, 24, 16, 14}, []int{3, 2, 4, 1}, []int{1, 2, 0, 3}
+	switch m.kind {
+	case store.KindOrganization: // id, name, slug, created by
+		maxs = [5]int{32, 26, 24, 32, 14}
+	case store.KindMembership: // id, organization, user, role
+		mins, maxs, drop, grow = [5]int{10, 10, 10, 10, 14}, [5]int{34, 32, 32, 12, 14}, []int{4, 1, 3}, []int{3, 0, 1, 2}
+	}
+	m.widths = fitWidths(w-2, mins, maxs, drop, grow)
 	m.scroll()
 }
 
@@ -303,17 +309,34 @@ func (m rowsModel) columns(l *rowLine) []column {
 		updated = "† deleted"
 	}
 	c := m.cells(u)
-	return []column{{shortID(c[0], w[0]), w[0], plain}, {orNone(c[1]), w[1], plain},
-		{orNone(c[2]), w[2], plain}, {orNone(c[3]), w[3], plain}, {updated, w[4], plain}}
+	cell := func(i int) string {
+		if m.isID(i) {
+			return shortID(c[i], w[i]) // the prefix and the tail, which tell ids apart
+		}
+		return orNone(c[i])
+	}
+	return []column{{cell(0), w[0], plain}, {cell(1), w[1], plain},
+		{cell(2), w[2], plain}, {cell(3), w[3], plain}, {updated, w[4], plain}}
+}
+
+// isID reports whether column i of the pane's kind holds Clerk ids.
+func (m rowsModel) isID(i int) bool {
+	switch m.kind {
+	case store.KindOrganization:
+		return i == 0 || i == 3
+	case store.KindMembership:
+		return i <= 2
+	}
+	return i == 0
 }
 
 // headers are the first four columns' names for the pane's kind.
 func (m rowsModel) headers() [4]string {
 	switch m.kind {
 	case store.KindOrganization:
-		return [4]string{"organization id", "name", "slug", "created by"}
+		return [4]string{"org id", "name", "slug", "created by"}
 	case store.KindMembership:
-		return [4]string{"membership id", "organization", "user", "role"}
+		return [4]string{"id", "organization", "user", "role"}
 	}
 	return [4]string{"user id", "email", "name", "username"}
 }
