@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/clerk/clerk-sdk-go/v2"
+	"github.com/tidwall/gjson"
 	"golang.org/x/time/rate"
 )
 
@@ -119,6 +120,22 @@ type Page []json.RawMessage
 
 // Read implements clerk.ResponseReader.
 func (*Page) Read(*clerk.APIResponse) {}
+
+// UnmarshalJSON splits the array into its objects with gjson, without
+// decoding each: encoding/json has checked the bytes already, and a
+// page of 500 users is a megabyte that a backfill reads 200 times.
+func (p *Page) UnmarshalJSON(b []byte) error {
+	arr := gjson.ParseBytes(b)
+	if !arr.IsArray() {
+		return fmt.Errorf("a page of users: want a JSON array, not %.20s", b)
+	}
+	*p = (*p)[:0]
+	arr.ForEach(func(_, v gjson.Result) bool {
+		*p = append(*p, json.RawMessage(v.Raw))
+		return true
+	})
+	return nil
+}
 
 // ErrCursorRefused: the instance does not take starting_after; page with
 // offsets instead.

@@ -16,48 +16,52 @@ type Cursor struct {
 	Offsets bool `json:"offsets,omitempty"`
 }
 
+// prefetch is how many pages EachPage asks for ahead of the one fn works
+// on, so that the API's budget and the database's time overlap.
+const prefetch = 2
+
 // EachPage lists every user from c on, oldest first, one request per page
 // of size limit, and calls fn with each page and the cursor after it.
 // It pages with starting_after and falls back to offsets when the
-// instance refuses the cursor. The next page is asked for while fn works
-// on this one, so that the API's budget and the database's time overlap.
-// It stops at the first error of fn.
+// instance refuses the cursor. Up to prefetch pages are read ahead while
+// fn works. It stops at the first error of fn.
 func (cl *Client) EachPage(ctx context.Context, c Cursor, limit int, fn func(Page, Cursor) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type fetched struct {
 		p   Page
 		c   Cursor
 		err error
 	}
-	next := make(chan fetched, 1)
-	fetch := func(c Cursor) {
-		go func() {
-			p, c, err := cl.page(ctx, c, limit)
-			next <- fetched{p, c, err}
-		}()
-	}
-	fetch(c)
-	for {
-		f := <-next
+	pages := make(chan fetched, prefetch)
+	defer func() {
+		cancel()
+		for range pages { // the reader's request in flight ends with ctx
+		}
+	}()
+	go func() {
+		defer close(pages)
+		for {
+			p, next, err := cl.page(ctx, c, limit)
+			select {
+			case pages <- fetched{p, next, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(p) < limit {
+				return
+			}
+			c = next
+		}
+	}()
+	for f := range pages {
 		if f.err != nil {
 			return f.err
 		}
-		more := len(f.p) == limit
-		if more {
-			fetch(f.c)
-		}
 		if err := fn(f.p, f.c); err != nil {
-			if more {
-				cancel()
-				<-next
-			}
 			return err
 		}
-		if !more {
-			return nil
-		}
 	}
+	return nil
 }
 
 // page reads the page at c and returns it with the cursor after it.
