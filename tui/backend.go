@@ -41,6 +41,17 @@ type Backend interface {
 	// Body returns the exact bytes of a delivery's body from the ledger,
 	// for a delivery whose body the inspector did not keep.
 	Body(ctx context.Context, svixID string) ([]byte, error)
+	// Backfill returns where a `clerk-sync backfill` on this database
+	// stands — under way in any process, or stopped midway — or nil when
+	// none is.
+	Backfill(ctx context.Context) (*BackfillMsg, error)
+}
+
+// BackfillMsg is where a backfill stands, as the status bar shows it;
+// the inspector asks for it every few seconds.
+type BackfillMsg struct {
+	Done, Total int64
+	At          time.Time // when its last page was saved
 }
 
 // Info is the fixed part of the status bar.

@@ -24,6 +24,7 @@ type fakeBackend struct {
 	users   []store.User
 	states  []store.State
 	others  map[store.Kind][]store.User // the organizations' and memberships' tables
+	filling *BackfillMsg                // a backfill under way
 	history []store.Record
 	bodies  map[string][]byte // the ledger's payloads by svix-id
 	curled  Delivery          // what Curl was last given
@@ -51,6 +52,12 @@ func (f *fakeBackend) set(users []store.User, states []store.State) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.users, f.states = users, states
+}
+
+func (f *fakeBackend) Backfill(context.Context) (*BackfillMsg, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.filling, f.err
 }
 
 // setKind replaces the table of another kind than users.

@@ -73,7 +73,7 @@ func New(b Backend, info Info) *Model {
 
 // Init reads the users table and the recent history of the ledger.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.refreshRows(), m.loadHistory(true))
+	return tea.Batch(m.refreshRows(), m.loadHistory(true), m.readBackfill())
 }
 
 // Update implements tea.Model.
@@ -89,6 +89,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.add(msg)
 	case ReconcileMsg:
 		m.status.SetReconcile(msg)
+	case backfillMsg:
+		m.status.SetBackfill(msg.run)
+		cmd = m.status.tick(backfillEvery, func(time.Time) tea.Msg { return readBackfillMsg{} })
+	case readBackfillMsg:
+		cmd = m.readBackfill()
 	case TunnelMsg:
 		h := m.status.Height()
 		m.status.SetTunnel(msg.Status)

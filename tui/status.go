@@ -37,6 +37,7 @@ type statusModel struct {
 	info      Info
 	tunnel    *tunnel.Status
 	reconcile *ReconcileMsg // the last background reconcile, if any ran
+	backfill  *BackfillMsg  // a backfill under way or stopped midway
 	counts    map[string]int
 	flash     string
 	isError   bool
@@ -73,6 +74,25 @@ func (m statusModel) Height() int {
 
 // Count counts one more delivery with outcome o.
 func (m *statusModel) Count(o string) { m.counts[o]++ }
+
+// SetBackfill shows where a backfill stands (nil: none is).
+func (m *statusModel) SetBackfill(b *BackfillMsg) { m.backfill = b }
+
+// stalled is how long after its last page a backfill counts as stopped.
+const stalled = 30 * time.Second
+
+// backfillView is where a backfill stands, for the counts line.
+func (m statusModel) backfillView() string {
+	b := m.backfill
+	what := plural(int(b.Done), "user")
+	if b.Total > 0 {
+		what = fmt.Sprintf("%d of %s", b.Done, plural(int(b.Total), "user"))
+	}
+	if time.Since(b.At) > stalled {
+		what += ", stopped at " + clock(b.At) + " (the next run resumes)"
+	}
+	return m.styles.Label.Render("backfill") + " " + what
+}
 
 // SetReconcile shows the last background reconcile.
 func (m *statusModel) SetReconcile(r ReconcileMsg) { m.reconcile = &r }
@@ -172,6 +192,9 @@ func (m statusModel) countsView() string {
 	}
 	if m.reconcile != nil {
 		line += m.styles.Muted.Render(" · ") + m.reconcileView()
+	}
+	if m.backfill != nil {
+		line += m.styles.Muted.Render(" · ") + m.backfillView()
 	}
 	return line
 }

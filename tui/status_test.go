@@ -131,3 +131,24 @@ func TestStatusShowsTheLastReconcile(t *testing.T) {
 		}
 	}
 }
+
+// A backfill under way shows in the status bar with its count, and one
+// whose last page is old says that it stopped.
+func TestStatusShowsABackfill(t *testing.T) {
+	b := &fakeBackend{filling: &BackfillMsg{Done: 3500, Total: 10000, At: time.Now()}}
+	m := newTestModel(t, b)
+	send(m, m.readBackfill()())
+	if view := screen(m); !strings.Contains(view, "backfill 3500 of 10000 users") || strings.Contains(view, "stopped") {
+		t.Errorf("a running backfill:\n%s", view)
+	}
+	b.filling = &BackfillMsg{Done: 500, Total: 10000, At: t0}
+	send(m, m.readBackfill()())
+	if view := screen(m); !strings.Contains(view, "backfill 500 of 10000 users, stopped at "+clock(t0)) {
+		t.Errorf("a stopped backfill:\n%s", view)
+	}
+	b.filling = nil
+	send(m, m.readBackfill()())
+	if view := screen(m); strings.Contains(view, "backfill") {
+		t.Errorf("no backfill, yet:\n%s", view)
+	}
+}

@@ -82,6 +82,29 @@ type Options struct {
 type job struct {
 	Cursor clerkapi.Cursor `json:"cursor"`
 	Done   int64           `json:"done"`
+	Total  int64           `json:"total,omitempty"` // Clerk's count at the run's start
+	At     time.Time       `json:"at,omitzero"`     // when the page was saved
+}
+
+// Running is a backfill under way, or stopped before its end, as any
+// process that opens the database sees it.
+type Running struct {
+	Done, Total int64
+	At          time.Time // when its last page was saved
+}
+
+// ReadRunning reads where the last backfill stands from jobs; ok is false
+// when none is under way or stopped midway.
+func ReadRunning(ctx context.Context, jobs store.Jobs) (r Running, ok bool, err error) {
+	saved, err := jobs.Job(ctx, jobName)
+	if err != nil || saved == nil {
+		return r, false, err
+	}
+	var jb job
+	if err := json.Unmarshal(saved, &jb); err != nil {
+		return r, false, fmt.Errorf("the saved backfill state is damaged (run with --restart): %w", err)
+	}
+	return Running{Done: jb.Done, Total: jb.Total, At: jb.At}, true, nil
 }
 
 const jobName = "backfill:users"
@@ -130,7 +153,7 @@ func Run(ctx context.Context, src Source, dst Target, opts Options) (Progress, e
 		p.add(counts)
 		p.Done += int64(len(page))
 		p.Pages++
-		jb = job{Cursor: next, Done: p.Done}
+		jb = job{Cursor: next, Done: p.Done, Total: p.Total, At: time.Now().UTC()}
 		state, _ := json.Marshal(jb)
 		if err := dst.SaveJob(context.WithoutCancel(ctx), jobName, state); err != nil {
 			return err

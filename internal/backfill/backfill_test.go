@@ -102,9 +102,16 @@ func TestBackfillFillsTheTableAndResumes(t *testing.T) {
 			if !errors.Is(err, backfill.ErrStopped) || p.Done != 500 || p.Applied != 500 || p.Total != 1234 {
 				t.Fatalf("first run: %+v, %v; want stopped after 500 of 1234", p, err)
 			}
+			// Any process that opens the database sees where it stands.
+			if r, ok, err := backfill.ReadRunning(context.Background(), st); err != nil || !ok || r.Done != 500 || r.Total != 1234 || time.Since(r.At) > time.Minute {
+				t.Fatalf("the stopped run as the inspector reads it: %+v %v %v", r, ok, err)
+			}
 			p, err = backfill.Run(context.Background(), api, st, backfill.Options{PageSize: 500})
 			if err != nil || !p.Resumed || p.Done != 1234 || p.Applied != 734 || p.Pages != 2 {
 				t.Fatalf("resumed run: %+v, %v; want the other 734 users in 2 pages", p, err)
+			}
+			if _, ok, err := backfill.ReadRunning(context.Background(), st); ok || err != nil {
+				t.Fatalf("a finished run still reads as under way: %v %v", ok, err)
 			}
 			wantTable(t, st, in)
 			// Done: the next run reads everything again and changes nothing.

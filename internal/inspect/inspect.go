@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/backfill"
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/replay"
@@ -69,6 +70,20 @@ func (b *Backend) Rows(ctx context.Context, kind store.Kind) ([]store.User, []st
 	}
 	states, err := st.States(ctx, kind)
 	return rows, states, err
+}
+
+// Backfill implements tui.Backend: the backfill state that the database
+// keeps, which every process that runs one writes after each page.
+func (b *Backend) Backfill(ctx context.Context) (*tui.BackfillMsg, error) {
+	st, ok := b.st.(store.Store)
+	if !ok {
+		return nil, nil
+	}
+	r, running, err := backfill.ReadRunning(ctx, st)
+	if err != nil || !running {
+		return nil, err
+	}
+	return &tui.BackfillMsg{Done: r.Done, Total: r.Total, At: r.At}, nil
 }
 
 // History implements tui.Backend.
