@@ -150,6 +150,47 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 		}
 	})
 
+	t.Run("membership columns named like the generated code's own names", func(t *testing.T) {
+		// A membership's change and its removal by its user's deletion run
+		// through code with these parameter and variable names too.
+		members := mapping.Mapping{
+			Kind: store.KindMembership, Table: "clash_members", Model: "ClashMembers", Key: "v_child",
+			Columns: []mapping.Column{
+				{Name: "v_gone", Field: mapping.OrganizationID, As: mapping.Text},
+				{Name: "p_parent_ids", Field: mapping.UserID, As: mapping.Text},
+				{Name: "p_parent_kinds", Field: mapping.Role, As: mapping.Text},
+				{Name: "p_pk", Field: mapping.RoleName, As: mapping.Text},
+			},
+			DeleteColumn: "p_user_id", DeleteAs: mapping.Time,
+		}
+		users := mapping.DefaultUsers()
+		users.Others = []mapping.Mapping{members}
+		ddl := `CREATE TABLE clash_members ("v_child" TEXT PRIMARY KEY, "v_gone" TEXT, "p_parent_ids" TEXT,
+			"p_parent_kinds" TEXT, "p_pk" TEXT, "p_user_id" TIMESTAMP(3))`
+		for _, mode := range []store.DeleteMode{store.HardDelete, store.SoftDelete} {
+			t.Run(string(mode), func(t *testing.T) {
+				st, _ := open(t, users.WithDelete(mode), ddl)
+				u, o := g.NewUser(), g.NewOrg(nil)
+				m := g.NewMember(o, u)
+				MustApply(t, st, "msg_clash_m1", g.MemberCreated(m))
+				MustApply(t, st, "msg_clash_m2", g.MemberUpdated(m))
+				rows, err := st.Rows(context.Background(), store.KindMembership)
+				if err != nil || len(rows) != 1 || rows[0].Other["role"] != m.Role || rows[0].Other["user_id"] != u.ID {
+					t.Fatalf("memberships %+v, %v", rows, err)
+				}
+				MustApply(t, st, "msg_clash_u", g.Deleted(u))
+				rows, err = st.Rows(context.Background(), store.KindMembership)
+				gone := len(rows) == 0
+				if mode == store.SoftDelete {
+					gone = len(rows) == 1 && rows[0].Deleted
+				}
+				if err != nil || !gone {
+					t.Fatalf("after the member's deletion (%s): %+v, %v", mode, rows, err)
+				}
+			})
+		}
+	})
+
 	t.Run("rows without a Clerk id are the app's own and not listed", func(t *testing.T) {
 		serial := `"id" INTEGER PRIMARY KEY`
 		if driver == mapping.Postgres {
