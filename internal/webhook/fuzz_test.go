@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/fixtures"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
@@ -28,6 +30,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte(vectorBody), vectorID, int64(0), vectorSignature, true)
 	f.Add([]byte(`{"type":"user.created","data":{"id":"user_1","updated_at":1}}`), "msg_1", int64(0), "", true)
 	f.Add([]byte(`{"type":"user.deleted","timestamp":1,"data":{}}`), "msg_2", int64(-301), "v1,AAAA", false)
+	// Organizations and memberships reach the rules between kinds.
+	for i, t := range []string{"organization.created", "organization.deleted", "organizationMembership.created", "organizationMembership.deleted"} {
+		body, err := fixtures.Event(t)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body, fmt.Sprintf("msg_org_%d", i), int64(0), "", true)
+	}
 
 	st, err := sqlite.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"), mapping.Default())
 	if err != nil {
