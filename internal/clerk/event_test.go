@@ -4,10 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 func TestParseReferenceExamples(t *testing.T) {
@@ -168,7 +171,8 @@ func deref(s *string) string {
 // FuzzParse: Parse never panics, and what it accepts holds only text
 // that every store keeps alike.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"user.created.docs.json", "user.updated.openapi.json", "user.deleted.openapi.json"} {
+	for _, name := range []string{"user.created.docs.json", "user.updated.openapi.json", "user.deleted.openapi.json",
+		"organization.created.openapi.json", "organization.deleted.openapi.json", "organizationMembership.updated.openapi.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -189,5 +193,55 @@ func FuzzParse(f *testing.F) {
 		if c.Version > maxMillis {
 			t.Fatalf("accepted version %d", c.Version)
 		}
+		for _, p := range c.Parents {
+			if p.ID == "" || !utf8.ValidString(p.ID) || strings.ContainsRune(p.ID, 0) {
+				t.Fatalf("accepted parent %+v in %s", p, body)
+			}
+		}
 	})
+}
+
+// Organization and membership events: their ids, parents and versions,
+// from Clerk's own examples, and what is malformed.
+func TestParseOrganizations(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name+".openapi.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	org, user := store.Ref{Kind: store.KindOrganization, ID: "org_2g7np7Hrk0SN6kj5EDMLDaKNL0S"}, store.Ref{Kind: store.KindUser, ID: "user_2h8op3Isl1QR7tKu5FGNfaLKEoU"}
+	for _, tt := range []struct {
+		name    string
+		kind    store.Kind
+		deleted bool
+		version int64
+		parents []store.Ref
+	}{
+		{"organization.created", store.KindOrganization, false, 1716883200000, nil},
+		{"organization.deleted", store.KindOrganization, true, 1716883200000, nil}, // timestamp in seconds
+		{"organizationMembership.created", store.KindMembership, false, 1716883200000, []store.Ref{org, user}},
+		{"organizationMembership.deleted", store.KindMembership, true, 1716883200000, []store.Ref{org, user}},
+	} {
+		_, c, err := Parse(read(tt.name))
+		if err != nil || c == nil || c.Kind != tt.kind || c.Deleted != tt.deleted || c.Version != tt.version || !slices.Equal(c.Parents, tt.parents) {
+			t.Errorf("%s: %+v, %v", tt.name, c, err)
+			continue
+		}
+		if want := map[store.Kind]string{store.KindMembership: user.ID}[tt.kind]; c.UserID() != want {
+			t.Errorf("%s: the user whose data it holds is %q, want %q", tt.name, c.UserID(), want)
+		}
+	}
+	for name, body := range map[string]string{
+		"membership without its organization": `{"type":"organizationMembership.created","data":{"id":"orgmem_1","updated_at":1,"public_user_data":{"user_id":"user_1"}}}`,
+		"membership without its user":         `{"type":"organizationMembership.updated","data":{"id":"orgmem_1","updated_at":1,"organization":{"id":"org_1"}}}`,
+		"organization without updated_at":     `{"type":"organization.updated","data":{"id":"org_1"}}`,
+		"organization without an id":          `{"type":"organization.deleted","timestamp":1,"data":{"slug":"x"}}`,
+		"a name that is not text":             `{"type":"organization.created","data":{"id":"org_1","updated_at":1,"name":5}}`,
+	} {
+		if _, c, err := Parse([]byte(body)); !errors.Is(err, ErrMalformed) || c != nil {
+			t.Errorf("%s: %+v, %v; want malformed", name, c, err)
+		}
+	}
 }
