@@ -38,7 +38,7 @@ var organizationFields = map[Field]fieldInfo{
 	PrivateMetadata:    {kind: JSON, nullable: false},
 	CreatedAt:          {kind: Time, nullable: false},
 	UpdatedAt:          {kind: Time, nullable: false},
-	WholeOrganization:  {kind: JSON, nullable: false},
+	WholeOrganization:  {kind: JSON, nullable: false, path: "@this"},
 }
 
 // membershipFields are a membership's fields, with where each is in the
@@ -54,7 +54,7 @@ var membershipFields = map[Field]fieldInfo{
 	PrivateMetadata: {kind: JSON, nullable: false},
 	CreatedAt:       {kind: Time, nullable: false},
 	UpdatedAt:       {kind: Time, nullable: false},
-	WholeMembership: {kind: JSON, nullable: false},
+	WholeMembership: {kind: JSON, nullable: false, path: "@this"},
 }
 
 // DefaultOrganizations is the default organizations table, in the style

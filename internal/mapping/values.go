@@ -16,11 +16,8 @@ import (
 // string, a time.Time, a bool, or json.RawMessage (compact JSON).
 func Value(f Field, c *store.Change) any {
 	if c.Kind != store.KindUser && c.Kind != "" {
-		switch info := fieldsOf[c.Kind][f]; {
-		case info.path != "":
+		if info := fieldsOf[c.Kind][f]; info.path != "" {
 			return fromData(info, c)
-		case f == WholeOrganization || f == WholeMembership:
-			return compact(c.Data)
 		}
 	}
 	str := func(s *string) any {

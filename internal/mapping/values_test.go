@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -278,5 +279,69 @@ func TestUserDefault(t *testing.T) {
 	}
 	if !reflect.DeepEqual(u, want) {
 		t.Errorf("User =\n%+v\nwant\n%+v", u, want)
+	}
+}
+
+// TestValueOtherKinds: every field of an organization and of a membership
+// reads the value Clerk sent, as the column takes it; a field that the
+// body leaves out or sends as null is NULL.
+func TestValueOtherKinds(t *testing.T) {
+	parse := func(body string) *store.Change {
+		t.Helper()
+		_, c, err := clerk.Parse([]byte(body))
+		if err != nil || c == nil {
+			t.Fatalf("parse: %+v, %v", c, err)
+		}
+		return c
+	}
+	created, updated := time.UnixMilli(1716883200000).UTC(), time.UnixMilli(1716883260000).UTC()
+	org := parse(`{"type":"organization.updated","data":{"object":"organization","id":"org_1","name":"Acme",
+		"slug":"acme","image_url":"https://img.clerk.com/acme","created_by":"user_1","admin_delete_enabled":true,
+		"public_metadata":{"plan": "pro"},"private_metadata":{},"created_at":1716883200000,"updated_at":1716883260000}}`)
+	bare := parse(`{"type":"organization.created","data":{"id":"org_2","name":"Bare","slug":null,"created_at":1716883200000,"updated_at":1716883260000}}`)
+	member := parse(`{"type":"organizationMembership.updated","data":{"object":"organization_membership","id":"orgmem_1",
+		"role":"org:admin","role_name":"Admin","permissions":["org:posts:read"],"public_metadata":{},"private_metadata":{"k": 1},
+		"organization":{"id":"org_1"},"public_user_data":{"user_id":"user_1","identifier":"ada@example.com"},
+		"created_at":1716883200000,"updated_at":1716883260000}}`)
+	tests := map[store.Kind]map[Field]struct{ full, bare any }{
+		store.KindOrganization: {
+			Name: {"Acme", "Bare"}, Slug: {"acme", nil}, ImageURL: {"https://img.clerk.com/acme", nil},
+			CreatedBy: {"user_1", nil}, AdminDeleteEnabled: {true, false},
+			PublicMetadata: {json.RawMessage(`{"plan":"pro"}`), nil}, PrivateMetadata: {json.RawMessage(`{}`), nil},
+			CreatedAt: {created, created}, UpdatedAt: {updated, updated},
+		},
+		store.KindMembership: {
+			OrganizationID: {"org_1", nil}, UserID: {"user_1", nil}, Role: {"org:admin", nil}, RoleName: {"Admin", nil},
+			Permissions: {json.RawMessage(`["org:posts:read"]`), nil}, Identifier: {"ada@example.com", nil},
+			PublicMetadata: {json.RawMessage(`{}`), nil}, PrivateMetadata: {json.RawMessage(`{"k":1}`), nil},
+			CreatedAt: {created, created}, UpdatedAt: {updated, updated},
+		},
+	}
+	bareMember := &store.Change{Kind: store.KindMembership, ID: "orgmem_2", Data: []byte(`{"id":"orgmem_2"}`), CreatedAt: created, UpdatedAt: updated}
+	for kind, full := range map[store.Kind]*store.Change{store.KindOrganization: org, store.KindMembership: member} {
+		empty := bare
+		if kind == store.KindMembership {
+			empty = bareMember
+		}
+		for _, name := range FieldsOf(kind) {
+			f := Field(name)
+			if f == WholeOrganization || f == WholeMembership {
+				if got, ok := Value(f, full).(json.RawMessage); !ok || !json.Valid(got) || !strings.Contains(string(got), `"id":"`+full.ID+`"`) {
+					t.Errorf("%s %s: %s, want the whole object, compact", kind, f, got)
+				}
+				continue
+			}
+			want, ok := tests[kind][f]
+			if !ok {
+				t.Errorf("%s: no test for field %s", kind, f)
+				continue
+			}
+			if got := Value(f, full); !reflect.DeepEqual(got, want.full) {
+				t.Errorf("Value(%s, %s) = %#v, want %#v", f, kind, got, want.full)
+			}
+			if got := Value(f, empty); !reflect.DeepEqual(got, want.bare) {
+				t.Errorf("Value(%s, bare %s) = %#v, want %#v", f, kind, got, want.bare)
+			}
+		}
 	}
 }
