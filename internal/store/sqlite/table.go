@@ -78,15 +78,16 @@ func (t *table) upsertArgs(c *store.Change) []any {
 	return args
 }
 
-// removeArgs are the values of the delete for change c.
-func (t *table) removeArgs(c *store.Change) []any {
+// removeArgs are the values of the delete of entity id, deleted at
+// version (Unix ms).
+func (t *table) removeArgs(id string, version int64) []any {
 	if t.m.OnDelete != store.SoftDelete {
-		return []any{c.ID}
+		return []any{id}
 	}
 	if t.m.DeleteAs == mapping.Bool { // Check saw that the column holds one
-		return []any{1, c.ID}
+		return []any{1, id}
 	}
-	return []any{c.Version, c.ID}
+	return []any{version, id}
 }
 
 // value is v as SQLite keeps it the way Prisma does: times as Unix

@@ -310,8 +310,7 @@ func (w *writer) remove(ctx context.Context, e store.Ref, version, digest, now i
 		}
 	}
 	if t, kept := w.tables[e.Kind]; kept {
-		gone := store.Change{Kind: e.Kind, ID: e.ID, Version: version, Deleted: true}
-		if _, err := w.rows[e.Kind].remove.ExecContext(ctx, t.removeArgs(&gone)...); err != nil {
+		if _, err := w.rows[e.Kind].remove.ExecContext(ctx, t.removeArgs(e.ID, version)...); err != nil {
 			return false, err
 		}
 	}
