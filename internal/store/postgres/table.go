@@ -268,6 +268,22 @@ SELECT advanced.id FROM advanced`,
 		m.QualifiedName(), strings.Join(targets, ", "), strings.Join(values, ", "), q(m.Key), conflict)
 }
 
+// row is what c writes into the table: the primary key when the mapping
+// fills it (nil when the key column is the primary key, or the database
+// fills it), and
+// each mapped column's value as text.
+func (t *table) row(c *store.Change) (pk *string, vals []*string) {
+	if t.m.HasID() && t.m.IDFill != mapping.FillDefault {
+		id := t.m.NewID(c.ID)
+		pk = &id
+	}
+	vals = make([]*string, len(t.m.Columns))
+	for i, col := range t.m.Columns {
+		vals[i] = text(mapping.Value(col.Field, c))
+	}
+	return pk, vals
+}
+
 // bulkArgs are ApplyAll's arguments for cs.
 func (t *table) bulkArgs(cs []store.Change) []any {
 	n := len(t.m.Columns)
@@ -280,12 +296,10 @@ func (t *table) bulkArgs(cs []store.Change) []any {
 	for i := range cs {
 		c := &cs[i]
 		ids[i], versions[i], digests[i] = c.ID, c.Version, c.Digest
-		if t.m.HasID() && t.m.IDFill != mapping.FillDefault {
-			pk := t.m.NewID(c.ID)
-			pks[i] = &pk
-		}
-		for j, col := range t.m.Columns {
-			vals[j][i] = text(mapping.Value(col.Field, c))
+		var row []*string
+		pks[i], row = t.row(c)
+		for j, v := range row {
+			vals[j][i] = v
 		}
 	}
 	args := []any{ids, versions, digests, pks}
@@ -361,10 +375,12 @@ func (t *table) removeSQL() string {
 
 // args are the arguments of the apply function for one delivery.
 func (t *table) args(d store.Delivery, c *store.Change) []any {
-	var id *string
-	if !c.Deleted && t.m.HasID() && t.m.IDFill != mapping.FillDefault {
-		s := t.m.NewID(c.ID)
-		id = &s
+	var (
+		id   *string
+		vals []*string
+	)
+	if !c.Deleted {
+		id, vals = t.row(c)
 	}
 	var user *string
 	if d.UserID != "" {
@@ -373,13 +389,6 @@ func (t *table) args(d store.Delivery, c *store.Change) []any {
 	var parentKinds, parentIDs []string
 	for _, p := range c.Parents {
 		parentKinds, parentIDs = append(parentKinds, string(p.Kind)), append(parentIDs, p.ID)
-	}
-	var vals []*string
-	if !c.Deleted {
-		vals = make([]*string, len(t.m.Columns))
-		for i, col := range t.m.Columns {
-			vals[i] = text(mapping.Value(col.Field, c))
-		}
 	}
 	var svixID *string // none for a change from the Backend API: no ledger row
 	if d.SvixID != "" {
