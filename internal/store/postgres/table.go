@@ -269,9 +269,8 @@ SELECT advanced.id FROM advanced`,
 }
 
 // row is what c writes into the table: the primary key when the mapping
-// fills it (nil when the key column is the primary key, or the database
-// fills it), and
-// each mapped column's value as text.
+// fills it (nil when the key column is the primary key, or when the
+// database fills it), and each mapped column's value as text.
 func (t *table) row(c *store.Change) (pk *string, vals []*string) {
 	if t.m.HasID() && t.m.IDFill != mapping.FillDefault {
 		id := t.m.NewID(c.ID)
