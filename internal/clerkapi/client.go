@@ -122,8 +122,8 @@ type Page []json.RawMessage
 func (*Page) Read(*clerk.APIResponse) {}
 
 // UnmarshalJSON splits the array into its objects with gjson, without
-// decoding each: encoding/json has checked the bytes already, and a
-// page of 500 users is a megabyte that a backfill reads 200 times.
+// decoding each again: encoding/json has checked the bytes already, and a
+// backfill reads every page of the instance.
 func (p *Page) UnmarshalJSON(b []byte) error {
 	arr := gjson.ParseBytes(b)
 	if !arr.IsArray() {

@@ -2,6 +2,7 @@ package clerkapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -107,5 +108,18 @@ func TestCheckKey(t *testing.T) {
 		if err != nil && k != "" && strings.Contains(err.Error(), k) {
 			t.Errorf("CheckKey repeats the key: %v", err)
 		}
+	}
+}
+
+// A page is split into its users' objects byte for byte; a body that is
+// not a list of users is an error that says so.
+func TestPageUnmarshal(t *testing.T) {
+	var p clerkapi.Page
+	if err := json.Unmarshal([]byte(` [{"id":"user_a","n":[1, 2]}, {"id":"user_b"}] `), &p); err != nil ||
+		len(p) != 2 || string(p[0]) != `{"id":"user_a","n":[1, 2]}` || string(p[1]) != `{"id":"user_b"}` {
+		t.Fatalf("page %q, %v", p, err)
+	}
+	if err := json.Unmarshal([]byte(`{"data":[],"total_count":0}`), &p); err == nil || !strings.Contains(err.Error(), "want a JSON array") {
+		t.Fatalf("an object for a page: %v", err)
 	}
 }
