@@ -47,13 +47,7 @@ func (h Harness) mapping() mapping.Mapping {
 // Rows are the rows that the events of users should leave behind under
 // mapping m (the deleted users have none).
 func Rows(m mapping.Mapping, users ...*fake.User) []store.User {
-	var rows []store.User
-	for _, u := range users {
-		if r := u.Row(); r != nil {
-			rows = append(rows, Project(m, *r))
-		}
-	}
-	return rows
+	return RowsOf(m, store.KindUser, users)
 }
 
 // Project is the row that a mapping leaves of a full row: the fields it
