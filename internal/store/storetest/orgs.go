@@ -60,25 +60,19 @@ func (e *env) tombstoned(kind store.Kind, id string) {
 	}
 }
 
-// orgEnv is an env whose mapping keeps organizations and memberships;
-// the test is skipped when the harness's mapping keeps none.
-func orgEnv(t *testing.T, h Harness, mode store.DeleteMode) *env {
-	t.Helper()
-	m := h.mapping()
-	for _, k := range []store.Kind{store.KindOrganization, store.KindMembership} {
-		if _, ok := m.For(k); !ok {
-			t.Skipf("the mapping keeps no %ss", k)
-		}
-	}
-	return newEnv(t, h, mode)
-}
 
 // runOrganizations checks the rules for organizations and memberships,
 // and between kinds: the same rules as users', plus a tombstoned parent
-// making its memberships stale and removing them.
+// making its memberships stale and removing them. It is skipped when the
+// harness's mapping keeps neither.
 func runOrganizations(t *testing.T, h Harness) {
+	for _, k := range []store.Kind{store.KindOrganization, store.KindMembership} {
+		if _, ok := h.mapping().For(k); !ok {
+			t.Skipf("the mapping keeps no %ss", k)
+		}
+	}
 	t.Run("organization lifecycle", func(t *testing.T) {
-		e := orgEnv(t, h, store.HardDelete)
+		e := newEnv(t, h, store.HardDelete)
 		o := e.g.NewOrg(nil)
 		created := e.g.OrgCreated(o)
 		e.expect(store.Applied, created)
@@ -95,7 +89,7 @@ func runOrganizations(t *testing.T, h Harness) {
 	})
 
 	t.Run("membership lifecycle, role changes out of order", func(t *testing.T) {
-		e := orgEnv(t, h, store.HardDelete)
+		e := newEnv(t, h, store.HardDelete)
 		u, o := e.g.NewUser(), e.g.NewOrg(nil)
 		e.expect(store.Applied, e.g.Created(u))
 		e.expect(store.Applied, e.g.OrgCreated(o))
@@ -117,7 +111,7 @@ func runOrganizations(t *testing.T, h Harness) {
 	})
 
 	t.Run("a membership before its organization and its user is written", func(t *testing.T) {
-		e := orgEnv(t, h, store.HardDelete)
+		e := newEnv(t, h, store.HardDelete)
 		u, o := e.g.NewUser(), e.g.NewOrg(nil)
 		m := e.g.NewMember(o, u)
 		e.expect(store.Applied, e.g.MemberCreated(m))
@@ -135,7 +129,7 @@ func runOrganizations(t *testing.T, h Harness) {
 	})
 
 	t.Run("a membership after its organization's deletion is stale", func(t *testing.T) {
-		e := orgEnv(t, h, store.HardDelete)
+		e := newEnv(t, h, store.HardDelete)
 		u, o := e.g.NewUser(), e.g.NewOrg(nil)
 		e.expect(store.Applied, e.g.OrgCreated(o))
 		m := e.g.NewMember(o, u)
@@ -149,7 +143,7 @@ func runOrganizations(t *testing.T, h Harness) {
 	})
 
 	t.Run("a membership after its user's deletion is stale and its body not kept", func(t *testing.T) {
-		e := orgEnv(t, h, store.HardDelete)
+		e := newEnv(t, h, store.HardDelete)
 		u, o := e.g.NewUser(), e.g.NewOrg(nil)
 		e.expect(store.Applied, e.g.Created(u))
 		m := e.g.NewMember(o, u)
@@ -163,7 +157,7 @@ func runOrganizations(t *testing.T, h Harness) {
 	})
 
 	t.Run("an organization deleted with live members removes them", func(t *testing.T) {
-		e := orgEnv(t, h, store.HardDelete)
+		e := newEnv(t, h, store.HardDelete)
 		o, other := e.g.NewOrg(nil), e.g.NewOrg(nil)
 		e.expect(store.Applied, e.g.OrgCreated(o))
 		e.expect(store.Applied, e.g.OrgCreated(other))
@@ -193,7 +187,7 @@ func runOrganizations(t *testing.T, h Harness) {
 	})
 
 	t.Run("a user deleted who is a member of two organizations", func(t *testing.T) {
-		e := orgEnv(t, h, store.HardDelete)
+		e := newEnv(t, h, store.HardDelete)
 		u, keep := e.g.NewUser(), e.g.NewUser()
 		e.expect(store.Applied, e.g.Created(u))
 		var ms []Entity
@@ -216,7 +210,7 @@ func runOrganizations(t *testing.T, h Harness) {
 	})
 
 	t.Run("soft delete marks the organization and its members", func(t *testing.T) {
-		e := orgEnv(t, h, store.SoftDelete)
+		e := newEnv(t, h, store.SoftDelete)
 		u, o := e.g.NewUser(), e.g.NewOrg(nil)
 		e.expect(store.Applied, e.g.OrgCreated(o))
 		m := e.g.NewMember(o, u)
@@ -236,9 +230,6 @@ func runOrganizations(t *testing.T, h Harness) {
 	t.Run("two replicas: a membership racing its organization's deletion", func(t *testing.T) {
 		if h.Pair == nil {
 			t.Skip("one applier only")
-		}
-		if _, ok := h.mapping().For(store.KindMembership); !ok {
-			t.Skip("the mapping keeps no memberships")
 		}
 		a, b := h.Pair(t)
 		g := fake.New(5, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
@@ -344,11 +335,6 @@ func newMixedCase(g *fake.Generator, rng *rand.Rand, n int) mixedCase {
 // the three tables hold what Clerk's final state implies.
 func runMixedProperty(t *testing.T, h Harness) {
 	m := h.mapping()
-	for _, k := range []store.Kind{store.KindOrganization, store.KindMembership} {
-		if _, ok := m.For(k); !ok {
-			t.Skipf("the mapping keeps no %ss", k)
-		}
-	}
 	var a, b store.Store
 	if h.Pair != nil {
 		a, b = h.Pair(t)
