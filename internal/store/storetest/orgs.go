@@ -60,7 +60,6 @@ func (e *env) tombstoned(kind store.Kind, id string) {
 	}
 }
 
-
 // runOrganizations checks the rules for organizations and memberships,
 // and between kinds: the same rules as users', plus a tombstoned parent
 // making its memberships stale and removing them. It is skipped when the
