@@ -178,51 +178,45 @@ func Run(ctx context.Context, src Source, dst Target, opts Options) (Progress, e
 	return p, dst.SaveJob(ctx, jobName, nil)
 }
 
-// ApplyPage applies every user of a page through the rules, all at once
-// so that the store commits them together. A user that cannot be parsed
-// or that the database refuses is counted as failed, and listed; a
-// database that is unavailable fails the page.
+// ApplyPage applies every user of a page through the rules, all at once:
+// in one statement where the store can (store.BulkApplier), else
+// concurrently so that the store commits them together. A user that
+// cannot be parsed or that the database refuses is counted as failed,
+// and listed; a database that is unavailable fails the page.
 func ApplyPage(ctx context.Context, dst Target, page clerkapi.Page) (Counts, error) {
+	cs, counts := parsePage(page)
 	if bulk, ok := dst.(store.BulkApplier); ok {
-		counts, err := applyAll(ctx, bulk, page)
+		outcomes, err := bulk.ApplyAll(ctx, cs)
+		if err == nil {
+			for _, o := range outcomes {
+				counts.count(o)
+			}
+			return counts, nil
+		}
 		if !errors.Is(err, store.ErrPermanent) {
-			return counts, err
+			return counts, fmt.Errorf("apply a page: %w", err)
 		}
 		// Some user of the page was refused: one at a time finds which.
 	}
 	var (
-		mu     sync.Mutex
-		counts Counts
-		lost   error
-		wg     sync.WaitGroup
+		mu   sync.Mutex
+		lost error
+		wg   sync.WaitGroup
 	)
-	fail := func(id string, err error) { // under mu
-		counts.Failed++
-		counts.Failures = append(counts.Failures, Failure{id, err})
-	}
 	now := time.Now().UTC()
-	for _, raw := range page {
-		c, err := clerk.ParseUser(raw)
-		if err != nil {
-			mu.Lock()
-			fail(idOf(raw), err)
-			mu.Unlock()
-			continue
-		}
+	for _, c := range cs {
 		wg.Go(func() {
 			d := store.Delivery{Type: "backfill", UserID: c.ID, ReceivedAt: now}
-			o, err := dst.Apply(ctx, d, *c)
+			o, err := dst.Apply(ctx, d, c)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case errors.Is(err, store.ErrUnavailable):
 				lost = err
 			case err != nil:
-				fail(c.ID, err)
-			case o == store.Applied:
-				counts.Applied++
+				counts.fail(c.ID, err)
 			default:
-				counts.Stale++
+				counts.count(o)
 			}
 		})
 	}
@@ -233,17 +227,17 @@ func ApplyPage(ctx context.Context, dst Target, page clerkapi.Page) (Counts, err
 	return counts, nil
 }
 
-// applyAll applies a page in one statement. A user that cannot be parsed
-// is counted as failed; an id that repeats keeps its newest version.
-func applyAll(ctx context.Context, bulk store.BulkApplier, page clerkapi.Page) (Counts, error) {
+// parsePage reads the users of a page as changes; one that cannot be
+// parsed is counted as failed, and an id that repeats keeps its newest
+// version.
+func parsePage(page clerkapi.Page) ([]store.Change, Counts) {
 	var counts Counts
 	at := make(map[string]int, len(page))
 	cs := make([]store.Change, 0, len(page))
 	for _, raw := range page {
 		c, err := clerk.ParseUser(raw)
 		if err != nil {
-			counts.Failed++
-			counts.Failures = append(counts.Failures, Failure{idOf(raw), err})
+			counts.fail(idOf(raw), err)
 			continue
 		}
 		switch i, seen := at[c.ID]; {
@@ -254,18 +248,22 @@ func applyAll(ctx context.Context, bulk store.BulkApplier, page clerkapi.Page) (
 			cs = append(cs, *c)
 		}
 	}
-	outcomes, err := bulk.ApplyAll(ctx, cs)
-	if err != nil {
-		return counts, fmt.Errorf("apply a page: %w", err)
+	return cs, counts
+}
+
+// count counts one applied change's outcome.
+func (c *Counts) count(o store.Outcome) {
+	if o == store.Applied {
+		c.Applied++
+	} else {
+		c.Stale++
 	}
-	for _, o := range outcomes {
-		if o == store.Applied {
-			counts.Applied++
-		} else {
-			counts.Stale++
-		}
-	}
-	return counts, nil
+}
+
+// fail counts a user that could not be applied, and why.
+func (c *Counts) fail(id string, err error) {
+	c.Failed++
+	c.Failures = append(c.Failures, Failure{id, err})
 }
 
 // idOf is the id of a raw user object, for messages.

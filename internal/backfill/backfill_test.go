@@ -302,3 +302,37 @@ func TestReconcileNeverDeletesALiveUserOnAShiftedPage(t *testing.T) {
 	}
 	wantTable(t, st, in)
 }
+
+// A user that the table refuses is counted as failed and named, and the
+// rest of its page is applied: on PostgreSQL the page's one statement is
+// refused as a whole, and the users are then applied one at a time.
+func TestBackfillCountsARefusedUser(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			in, api := clerkWith(t, 40, fakeclerk.APIOptions{})
+			st, exec := open(t, store.HardDelete)
+			refuse := `ALTER TABLE "User" ADD CONSTRAINT refused CHECK ("firstName" <> 'Refused')`
+			if name == "sqlite" {
+				refuse = `CREATE TRIGGER refused BEFORE INSERT ON "User" WHEN NEW."firstName" = 'Refused' BEGIN SELECT RAISE(ABORT, 'refused'); END`
+			}
+			if err := exec(refuse); err != nil {
+				t.Fatal(err)
+			}
+			users := in.Users()
+			same := "Refused"
+			if _, err := in.Update(users[0].ID, fakeclerk.Changes{FirstName: fakeclerk.Field[string]{Set: true, Value: &same}}); err != nil {
+				t.Fatal(err)
+			}
+			p, err := backfill.Run(context.Background(), api, st, backfill.Options{PageSize: 500})
+			if err != nil || p.Applied != 39 || p.Failed != 1 || len(p.Failures) != 1 || p.Pages != 1 {
+				t.Fatalf("%+v, %v; want 39 applied and 1 failed in one page", p, err)
+			}
+			if f := p.Failures[0]; f.UserID != users[0].ID || !errors.Is(f.Err, store.ErrPermanent) {
+				t.Fatalf("failure %v, want %s, refused by the database", f, users[0].ID)
+			}
+			if rows := storetest.MustUsers(t, st); len(rows) != 39 {
+				t.Fatalf("%d rows, want 39", len(rows))
+			}
+		})
+	}
+}
