@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/tidwall/gjson"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -118,12 +119,16 @@ func (m *Model) loadHistory(start bool) tea.Cmd {
 }
 
 // fromRecord is a ledger row as a delivery: it was verified (the ledger
-// keeps nothing else), and its status and latency are not kept.
+// keeps nothing else), and its status and latency are not kept. The
+// ledger has no column for the entity's id, so it is read from the body
+// here, once, while the body is whole: the pane may drop a large body,
+// and entityOf is asked on every message.
 func fromRecord(r store.Record) Delivery {
 	return Delivery{
 		Received:  r.ReceivedAt,
 		SvixID:    r.SvixID,
 		EventType: r.Type,
+		ID:        gjson.GetBytes(r.Payload, "data.id").Str,
 		UserID:    r.UserID,
 		Verified:  true,
 		Outcome:   string(r.Outcome),

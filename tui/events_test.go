@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"charm.land/lipgloss/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 func newTestEvents(w, h int) eventsModel {
@@ -238,4 +240,31 @@ func TestPausedOnlyBelowTheTop(t *testing.T) {
 	move("G")
 	m.SetFilter(m.all[2].d.SvixID) // the newest only: the selection is hidden
 	checkText(t, stripANSI(m.View()), []string{"following"}, []string{"paused"})
+}
+
+// TestLedgerEntity: a delivery read from the ledger is about the entity
+// its body names, even when the body is too large for the pane to keep.
+func TestLedgerEntity(t *testing.T) {
+	for _, tc := range []struct {
+		name, typ, user, want string
+		pad                   int
+	}{
+		{"user", "user.updated", "user_1", "user_1", 0},
+		{"organization", "organization.updated", "", "org_1", 0},
+		{"organization, body dropped", "organization.updated", "", "org_1", keepBytes},
+		{"membership, body dropped", "organizationMembership.created", "user_2", "orgmem_1", keepBytes},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := tc.want
+			body := fmt.Sprintf(`{"type":%q,"data":{"id":%q,"pad":%q}}`, tc.typ, id, strings.Repeat("x", tc.pad))
+			r := store.Record{Delivery: store.Delivery{SvixID: "msg_1", Type: tc.typ, UserID: tc.user, Payload: []byte(body)}}
+			e := newEntry(fromRecord(r), true)
+			if tc.pad > 0 && !e.bodyDropped() {
+				t.Fatalf("a body of %d bytes was kept", len(body))
+			}
+			if got := entityOf(e.d); got != tc.want {
+				t.Errorf("entityOf = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
