@@ -68,6 +68,42 @@ func TestFailed(t *testing.T) {
 	}
 }
 
+// msLedger keeps times to the millisecond, as SQLite's ledger does.
+type msLedger struct{ ledger }
+
+func (l msLedger) History(_ context.Context, before time.Time, limit int) ([]store.Record, error) {
+	var page []store.Record
+	for _, r := range l.ledger {
+		if r.ReceivedAt.UnixMilli() < before.UnixMilli() && len(page) < limit {
+			page = append(page, r)
+		}
+	}
+	return page, nil
+}
+
+// TestFailedWithinAMillisecond: a page that ends inside a millisecond
+// loses none of that millisecond's deliveries, and reads none twice.
+func TestFailedWithinAMillisecond(t *testing.T) {
+	now := time.Now().Truncate(time.Millisecond)
+	var l ledger
+	n := 2*historyPage + 7
+	for i := range n { // newest first, seven to a millisecond
+		at := now.Add(-time.Duration(i/7) * time.Millisecond)
+		l = append(l, store.Record{Delivery: store.Delivery{SvixID: fmt.Sprint("msg_", i), ReceivedAt: at}, Outcome: store.Failed})
+	}
+	got, err := Failed(context.Background(), msLedger{l}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, r := range got {
+		ids[r.SvixID] = true
+	}
+	if len(got) != n || len(ids) != n {
+		t.Errorf("%d failed deliveries, %d of them distinct; want %d", len(got), len(ids), n)
+	}
+}
+
 // TestFailedStuck: a ledger whose history does not move back is an error,
 // not a loop.
 func TestFailedStuck(t *testing.T) {
