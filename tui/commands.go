@@ -96,11 +96,14 @@ func (m *Model) startRead() tea.Cmd {
 }
 
 // loadHistory asks the ledger for the deliveries before the oldest shown:
-// at start the recent history, later (o) the page before it.
+// at start the recent history, later (o) the page before it. A store may
+// keep times to the millisecond, and the oldest shown may share its
+// millisecond with older ones: the page starts a millisecond later, and
+// AddOlder skips what is already shown.
 func (m *Model) loadHistory(start bool) tea.Cmd {
 	var before time.Time
 	if d, ok := m.events.Oldest(); ok {
-		before = d.Received
+		before = d.Received.Add(time.Millisecond)
 	}
 	b := m.backend
 	return func() tea.Msg {

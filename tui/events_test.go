@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -266,5 +267,39 @@ func TestLedgerEntity(t *testing.T) {
 				t.Errorf("entityOf = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// msHistory reads the ledger as SQLite does, to the millisecond.
+type msHistory struct{ *fakeBackend }
+
+func (b msHistory) History(_ context.Context, before time.Time, n int) ([]store.Record, error) {
+	var page []store.Record
+	for _, r := range b.history {
+		if r.ReceivedAt.UnixMilli() < before.UnixMilli() && len(page) < n {
+			page = append(page, r)
+		}
+	}
+	return page, nil
+}
+
+// TestOlderWithinAMillisecond: o loads the deliveries that share the
+// oldest shown one's millisecond, and shows none twice.
+func TestOlderWithinAMillisecond(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	m.backend = msHistory{b}
+	at := t0.Add(500 * time.Microsecond)
+	shown := delivery(0, "user.updated", ada, "applied")
+	shown.Received = at
+	for i := range 3 { // newest first, the first one shown
+		d := delivery(i, "user.updated", ada, "applied")
+		b.history = append(b.history, store.Record{Delivery: store.Delivery{SvixID: d.SvixID, Type: d.EventType, UserID: ada,
+			ReceivedAt: at.Add(-time.Duration(i) * 100 * time.Microsecond), Payload: d.Body}, Outcome: store.Applied})
+	}
+	send(m, DeliveriesMsg{shown})
+	send(m, keys("o")...)
+	if n := len(m.events.Entries()); n != 3 {
+		t.Errorf("%d deliveries shown after o, want 3", n)
 	}
 }
