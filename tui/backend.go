@@ -79,8 +79,8 @@ type Info struct {
 }
 
 // DeliveriesMsg tells the inspector that deliveries were answered, oldest
-// first. The receiver gathers them and sends at most one such message a
-// frame with tea.Program.Send, so that no delivery waits for the screen.
+// first. The receiver gathers them and sends at most ten such messages a
+// second with tea.Program.Send, so that no delivery waits for the screen.
 type DeliveriesMsg []Delivery
 
 // ReconcileMsg tells the inspector that a reconcile run in the

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/tidwall/gjson"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -95,11 +96,14 @@ func (m *Model) startRead() tea.Cmd {
 }
 
 // loadHistory asks the ledger for the deliveries before the oldest shown:
-// at start the recent history, later (o) the page before it.
+// at start the recent history, later (o) the page before it. A store may
+// keep times to the millisecond, and the oldest shown may share its
+// millisecond with older ones: the page starts a millisecond later, and
+// AddOlder skips what is already shown.
 func (m *Model) loadHistory(start bool) tea.Cmd {
 	var before time.Time
 	if d, ok := m.events.Oldest(); ok {
-		before = d.Received
+		before = d.Received.Add(time.Millisecond)
 	}
 	b := m.backend
 	return func() tea.Msg {
@@ -118,12 +122,16 @@ func (m *Model) loadHistory(start bool) tea.Cmd {
 }
 
 // fromRecord is a ledger row as a delivery: it was verified (the ledger
-// keeps nothing else), and its status and latency are not kept.
+// keeps nothing else), and its status and latency are not kept. The
+// ledger has no column for the entity's id, so it is read from the body
+// here, once, while the body is whole: the pane may drop a large body,
+// and entityOf is asked on every message.
 func fromRecord(r store.Record) Delivery {
 	return Delivery{
 		Received:  r.ReceivedAt,
 		SvixID:    r.SvixID,
 		EventType: r.Type,
+		ID:        gjson.GetBytes(r.Payload, "data.id").Str,
 		UserID:    r.UserID,
 		Verified:  true,
 		Outcome:   string(r.Outcome),

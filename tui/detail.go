@@ -23,13 +23,15 @@ import (
 // indented JSON, the answer, and the row before → after, in a viewport
 // that scrolls.
 type detailModel struct {
-	keys    *KeyMap
-	styles  *Styles
-	e       *entry
-	vp      viewport.Model
-	width   int
-	height  int
-	columns map[string]string // see Info.Columns; never nil
+	keys   *KeyMap
+	styles *Styles
+	e      *entry
+	vp     viewport.Model
+	width  int
+	height int
+	// columns names the columns of each kind's table (Info.Columns,
+	// Info.KindColumns), the default mapping's where info has none.
+	columns map[store.Kind]map[string]string
 	info    Info
 	// body is e's body read from the ledger when the events pane did not
 	// keep it, or why it could not be read; both go with e.
@@ -39,9 +41,18 @@ type detailModel struct {
 
 // newDetail is the detail view of the receiver that info describes.
 func newDetail(keys *KeyMap, styles *Styles, info Info) detailModel {
-	columns := info.Columns
-	if columns == nil {
-		columns = mapping.Default().ColumnNames()
+	def := mapping.Default()
+	columns := map[store.Kind]map[string]string{store.KindUser: info.Columns}
+	if info.Columns == nil {
+		columns[store.KindUser] = def.ColumnNames()
+	}
+	for k, c := range info.KindColumns {
+		columns[k] = c
+	}
+	for _, k := range store.Kinds {
+		if d, ok := def.For(k); ok && columns[k] == nil {
+			columns[k] = d.ColumnNames()
+		}
 	}
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{
@@ -293,15 +304,7 @@ type field struct{ name, value string }
 // rowFields is a row as the columns of its table, under their names in
 // that table: the table of the shown delivery's kind.
 func (m detailModel) rowFields(u *store.User) []field {
-	columns := m.columns
-	if k := kindOf(m.e.d); k != store.KindUser {
-		columns = m.info.KindColumns[k]
-		if columns == nil {
-			if d, ok := mapping.Default().For(k); ok {
-				columns = d.ColumnNames()
-			}
-		}
-	}
+	columns := m.columns[kindOf(m.e.d)]
 	t := func(t time.Time) string { return t.Format("2006-01-02 15:04:05.000") }
 	deleted := none
 	switch {

@@ -1,8 +1,11 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 func newTestDetail(w, h int) detailModel {
@@ -95,7 +98,7 @@ func TestDetailUsesTheTablesColumnNames(t *testing.T) {
 	before, after := row(ada, "ada@example.com", 0), row(ada, "ada@lovelace.dev", 1)
 	after.Other = map[string]string{"public_metadata": `{"plan":"pro"}`}
 	m := newTestDetail(100, 200)
-	m.columns = map[string]string{"id": "id", "key": "clerk_id", "email": "email_address", "first_name": "first_name",
+	m.columns[store.KindUser] = map[string]string{"id": "id", "key": "clerk_id", "email": "email_address", "first_name": "first_name",
 		"public_metadata": "meta", "deleted": "deleted_at"}
 	m.Show(&entry{d: delivery(1, "user.updated", ada, "applied"), diff: diffDone, before: &before, after: &after})
 	checkText(t, stripANSI(strings.Join(m.content(), "\n")),
@@ -125,4 +128,31 @@ func TestDetailHints(t *testing.T) {
 	d.AppHeader = map[string][]string{"X-Request-Id": {"req_42"}}
 	m.Show(&entry{d: d})
 	checkText(t, stripANSI(strings.Join(m.content(), "\n")), []string{"The app's response headers", "X-Request-Id: req_42"}, []string{"Why bad-signature?"})
+}
+
+// A row is shown under its own table's column names: the mapping's,
+// else the default mapping's for that kind.
+func TestDetailColumnsOfTheKind(t *testing.T) {
+	k, s := DefaultKeyMap(), DefaultStyles()
+	info := Info{KindColumns: map[store.Kind]map[string]string{store.KindOrganization: {"id": "org_pk", "key": "org_key", "name": "org_name"}}}
+	m := newDetail(&k, &s, info)
+	for _, tc := range []struct {
+		typ  string
+		row  store.User
+		want []field
+	}{
+		{"user.updated", store.User{ID: "u1", ClerkID: ada}, []field{{"id", "u1"}, {"clerkId", ada}}},
+		{"organization.updated", store.User{ID: "o1", ClerkID: "org_1", Other: map[string]string{"name": "Acme"}},
+			[]field{{"org_pk", "o1"}, {"org_key", "org_1"}, {"org_name", "Acme"}}},
+		{"organizationMembership.created", store.User{ID: "m1", ClerkID: "orgmem_1", Other: map[string]string{"role": "org:admin"}},
+			[]field{{"id", "m1"}, {"clerkId", "orgmem_1"}, {"role", "org:admin"}}},
+	} {
+		m.e = &entry{d: Delivery{EventType: tc.typ}}
+		got := m.rowFields(&tc.row)
+		for _, f := range tc.want {
+			if !slices.Contains(got, f) {
+				t.Errorf("%s: no %+v in %+v", tc.typ, f, got)
+			}
+		}
+	}
 }

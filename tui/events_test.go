@@ -1,12 +1,15 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"charm.land/lipgloss/v2"
+
+	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 func newTestEvents(w, h int) eventsModel {
@@ -238,4 +241,65 @@ func TestPausedOnlyBelowTheTop(t *testing.T) {
 	move("G")
 	m.SetFilter(m.all[2].d.SvixID) // the newest only: the selection is hidden
 	checkText(t, stripANSI(m.View()), []string{"following"}, []string{"paused"})
+}
+
+// TestLedgerEntity: a delivery read from the ledger is about the entity
+// its body names, even when the body is too large for the pane to keep.
+func TestLedgerEntity(t *testing.T) {
+	for _, tc := range []struct {
+		name, typ, user, want string
+		pad                   int
+	}{
+		{"user", "user.updated", "user_1", "user_1", 0},
+		{"organization", "organization.updated", "", "org_1", 0},
+		{"organization, body dropped", "organization.updated", "", "org_1", keepBytes},
+		{"membership, body dropped", "organizationMembership.created", "user_2", "orgmem_1", keepBytes},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := tc.want
+			body := fmt.Sprintf(`{"type":%q,"data":{"id":%q,"pad":%q}}`, tc.typ, id, strings.Repeat("x", tc.pad))
+			r := store.Record{Delivery: store.Delivery{SvixID: "msg_1", Type: tc.typ, UserID: tc.user, Payload: []byte(body)}}
+			e := newEntry(fromRecord(r), true)
+			if tc.pad > 0 && !e.bodyDropped() {
+				t.Fatalf("a body of %d bytes was kept", len(body))
+			}
+			if got := entityOf(e.d); got != tc.want {
+				t.Errorf("entityOf = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// msHistory reads the ledger as SQLite does, to the millisecond.
+type msHistory struct{ *fakeBackend }
+
+func (b msHistory) History(_ context.Context, before time.Time, n int) ([]store.Record, error) {
+	var page []store.Record
+	for _, r := range b.history {
+		if r.ReceivedAt.UnixMilli() < before.UnixMilli() && len(page) < n {
+			page = append(page, r)
+		}
+	}
+	return page, nil
+}
+
+// TestOlderWithinAMillisecond: o loads the deliveries that share the
+// oldest shown one's millisecond, and shows none twice.
+func TestOlderWithinAMillisecond(t *testing.T) {
+	b := &fakeBackend{}
+	m := newTestModel(t, b)
+	m.backend = msHistory{b}
+	at := t0.Add(500 * time.Microsecond)
+	shown := delivery(0, "user.updated", ada, "applied")
+	shown.Received = at
+	for i := range 3 { // newest first, the first one shown
+		d := delivery(i, "user.updated", ada, "applied")
+		b.history = append(b.history, store.Record{Delivery: store.Delivery{SvixID: d.SvixID, Type: d.EventType, UserID: ada,
+			ReceivedAt: at.Add(-time.Duration(i) * 100 * time.Microsecond), Payload: d.Body}, Outcome: store.Applied})
+	}
+	send(m, DeliveriesMsg{shown})
+	send(m, keys("o")...)
+	if n := len(m.events.Entries()); n != 3 {
+		t.Errorf("%d deliveries shown after o, want 3", n)
+	}
 }

@@ -3,8 +3,6 @@ package tui
 import (
 	"strings"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -19,16 +17,13 @@ func kindOf(d Delivery) store.Kind {
 }
 
 // entityOf is the Clerk id of the entity d is about: its user's, or the
-// organization's or membership's own, from the answer or, for a delivery
-// read from the ledger, from its body.
+// organization's or membership's own (fromRecord sets it for a delivery
+// read from the ledger).
 func entityOf(d Delivery) string {
 	if kindOf(d) == store.KindUser {
 		return d.UserID
 	}
-	if d.ID != "" {
-		return d.ID
-	}
-	return gjson.GetBytes(d.Body, "data.id").Str
+	return d.ID
 }
 
 // shortType is an event type as the events pane lists it, in 12

@@ -72,16 +72,8 @@ func (m *rowsModel) SetKind(kind store.Kind) {
 // SetSize lays the pane out in w columns and h lines.
 func (m *rowsModel) SetSize(w, h int) {
 	m.width, m.height = w, h
-	// The smallest and largest useful widths, the order in which columns
-	// go when there is no room, and the order in which they grow.
-	mins, maxs, drop, grow := [5]int{10, 12, 8, 8, 14}, [5]int{32, 26, 24, 16, 14}, []int{3, 2, 4, 1}, []int{1, 2, 0, 3}
-	switch m.kind {
-	case store.KindOrganization: // id, name, slug, created by
-		maxs = [5]int{32, 26, 24, 32, 14}
-	case store.KindMembership: // id, organization, user, role
-		mins, maxs, drop, grow = [5]int{10, 10, 10, 10, 14}, [5]int{34, 32, 32, 12, 14}, []int{4, 1, 3}, []int{3, 0, 1, 2}
-	}
-	m.widths = fitWidths(w-2, mins, maxs, drop, grow)
+	t := rowTables[m.kind]
+	m.widths = fitWidths(w-2, t.mins, t.maxs, t.drop, t.grow)
 	m.scroll()
 }
 
@@ -153,7 +145,7 @@ func (m *rowsModel) index() {
 	for i := range m.users {
 		u := &m.users[i]
 		tomb := u.Deleted || m.deleted[u.ClerkID]
-		if (tomb && !m.showTombs) || !m.matches(m.cells(u)...) {
+		if (tomb && !m.showTombs) || !m.matches(rowTables[m.kind].cells(u)...) {
 			continue
 		}
 		m.ls = append(m.ls, rowLine{userID: u.ClerkID, user: u, tomb: tomb})
@@ -288,9 +280,9 @@ func (m rowsModel) title() string {
 
 // columns lays out one line, or the headers when l is nil.
 func (m rowsModel) columns(l *rowLine) []column {
-	w, plain := m.widths, lipgloss.NewStyle()
+	w, plain, t := m.widths, lipgloss.NewStyle(), rowTables[m.kind]
 	if l == nil {
-		h := m.headers()
+		h := t.headers
 		return []column{{h[0], w[0], plain}, {h[1], w[1], plain}, {h[2], w[2], plain},
 			{h[3], w[3], plain}, {"updated", w[4], plain}}
 	}
@@ -308,9 +300,9 @@ func (m rowsModel) columns(l *rowLine) []column {
 	if l.tomb {
 		updated = "† deleted"
 	}
-	c := m.cells(u)
+	c := t.cells(u)
 	cell := func(i int) string {
-		if m.isID(i) {
+		if t.ids[i] {
 			return shortID(c[i], w[i]) // the prefix and the tail, which tell ids apart
 		}
 		return orNone(c[i])
@@ -319,37 +311,50 @@ func (m rowsModel) columns(l *rowLine) []column {
 		{cell(2), w[2], plain}, {cell(3), w[3], plain}, {updated, w[4], plain}}
 }
 
-// isID reports whether column i of the pane's kind holds Clerk ids.
-func (m rowsModel) isID(i int) bool {
-	switch m.kind {
-	case store.KindOrganization:
-		return i == 0 || i == 3
-	case store.KindMembership:
-		return i <= 2
-	}
-	return i == 0
+// rowTable is what the rows pane shows of one kind: four columns of
+// its own, then when the row was updated.
+type rowTable struct {
+	headers [4]string
+	// cells are a row's values under headers, which the filter searches
+	// too.
+	cells func(u *store.User) []string
+	ids   [4]bool // the columns that hold Clerk ids
+	// The smallest and largest useful widths of the five columns, the
+	// order in which columns go when there is no room, and the order in
+	// which they grow.
+	mins, maxs [5]int
+	drop, grow []int
 }
 
-// headers are the first four columns' names for the pane's kind.
-func (m rowsModel) headers() [4]string {
-	switch m.kind {
-	case store.KindOrganization:
-		return [4]string{"org id", "name", "slug", "created by"}
-	case store.KindMembership:
-		return [4]string{"id", "organization", "user", "role"}
-	}
-	return [4]string{"user id", "email", "name", "username"}
-}
-
-// cells are a row's values under headers, which the filter searches too.
-func (m rowsModel) cells(u *store.User) []string {
-	switch m.kind {
-	case store.KindOrganization:
-		return []string{u.ClerkID, u.Other["name"], u.Other["slug"], u.Other["created_by"]}
-	case store.KindMembership:
-		return []string{u.ClerkID, u.Other["organization_id"], u.Other["user_id"], u.Other["role"]}
-	}
-	return []string{u.ClerkID, deref(u.Email), strings.TrimSpace(deref(u.FirstName) + " " + deref(u.LastName)), deref(u.Username)}
+// rowTables holds the rows pane's table of every kind.
+var rowTables = map[store.Kind]rowTable{
+	store.KindUser: {
+		headers: [4]string{"user id", "email", "name", "username"},
+		cells: func(u *store.User) []string {
+			return []string{u.ClerkID, deref(u.Email), strings.TrimSpace(deref(u.FirstName) + " " + deref(u.LastName)), deref(u.Username)}
+		},
+		ids:  [4]bool{0: true},
+		mins: [5]int{10, 12, 8, 8, 14}, maxs: [5]int{32, 26, 24, 16, 14},
+		drop: []int{3, 2, 4, 1}, grow: []int{1, 2, 0, 3},
+	},
+	store.KindOrganization: {
+		headers: [4]string{"org id", "name", "slug", "created by"},
+		cells: func(u *store.User) []string {
+			return []string{u.ClerkID, u.Other["name"], u.Other["slug"], u.Other["created_by"]}
+		},
+		ids:  [4]bool{0: true, 3: true},
+		mins: [5]int{10, 12, 8, 8, 14}, maxs: [5]int{32, 26, 24, 32, 14},
+		drop: []int{3, 2, 4, 1}, grow: []int{1, 2, 0, 3},
+	},
+	store.KindMembership: {
+		headers: [4]string{"id", "organization", "user", "role"},
+		cells: func(u *store.User) []string {
+			return []string{u.ClerkID, u.Other["organization_id"], u.Other["user_id"], u.Other["role"]}
+		},
+		ids:  [4]bool{0: true, 1: true, 2: true},
+		mins: [5]int{10, 10, 10, 10, 14}, maxs: [5]int{34, 32, 32, 12, 14},
+		drop: []int{4, 1, 3}, grow: []int{3, 0, 1, 2},
+	},
 }
 
 // line renders l, or returns it as last rendered when neither the row

@@ -122,3 +122,28 @@ func TestFitWidths(t *testing.T) {
 		}
 	}
 }
+
+// TestRowTables: the rows pane has a table for every kind the store
+// keeps, and a column can only grow or go if it is one of the five.
+func TestRowTables(t *testing.T) {
+	for _, k := range store.Kinds {
+		tb, ok := rowTables[k]
+		if !ok || tb.cells == nil {
+			t.Errorf("no table of %s", k)
+			continue
+		}
+		if c := tb.cells(&store.User{}); len(c) != len(tb.headers) {
+			t.Errorf("%s: %d cells under %d headers", k, len(c), len(tb.headers))
+		}
+		for _, i := range append(tb.drop, tb.grow...) {
+			if i < 0 || i >= len(tb.mins) {
+				t.Errorf("%s: column %d in drop or grow", k, i)
+			}
+		}
+		for i := range tb.mins {
+			if tb.mins[i] > tb.maxs[i] {
+				t.Errorf("%s: column %d is %d to %d columns wide", k, i, tb.mins[i], tb.maxs[i])
+			}
+		}
+	}
+}

@@ -30,8 +30,9 @@ type feed struct {
 }
 
 const (
-	// feedFrame is the least time between two batches: about a frame at
-	// 60 Hz, the inspector's own rate.
+	// feedFrame is the least time between two batches: ten a second
+	// look live, and leave the inspector, which draws after each
+	// message, time to spare.
 	feedFrame = 100 * time.Millisecond
 	// feedRefused bounds the refused requests in one batch: each may hold
 	// a body of up to --max-body beyond the handler's budget, and a flood

@@ -81,6 +81,7 @@ It prints the answer to each and exits 1 when any is not a 2xx.`,
 
 			var (
 				recs []store.Record
+				errs []error // why recs[i] cannot be sent, or nil
 				bad  int
 			)
 			if failed {
@@ -92,18 +93,22 @@ It prints the answer to each and exits 1 when any is not a 2xx.`,
 					return err
 				}
 				fmt.Fprintf(stderr, "clerk-sync replay: %d failed deliveries in %s\n", len(recs), desc)
+				errs = make([]error, len(recs))
+				for i, rec := range recs {
+					if len(rec.Payload) == 0 {
+						errs[i] = fmt.Errorf("delivery %s: %w", rec.SvixID, replay.ErrPruned)
+					}
+				}
 			}
 			for _, id := range ids {
 				rec, err := replay.Find(ctx, st, id)
-				if err != nil {
-					rec = store.Record{Delivery: store.Delivery{SvixID: id}, Error: err.Error()}
-				}
-				recs = append(recs, rec)
+				rec.SvixID = id
+				recs, errs = append(recs, rec), append(errs, err)
 			}
 			dv := &fake.Deliverer{Client: &http.Client{Timeout: 15 * time.Second}, URL: to, Signer: signer}
-			for _, rec := range recs {
-				if len(rec.Payload) == 0 { // not found by Find: its error says why
-					fmt.Fprintf(stdout, "%s  error: %s\n", rec.SvixID, rec.Error)
+			for i, rec := range recs {
+				if errs[i] != nil {
+					fmt.Fprintf(stdout, "%s  error: %s\n", rec.SvixID, errs[i])
 					bad++
 					continue
 				}

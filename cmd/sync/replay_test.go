@@ -83,4 +83,20 @@ func TestReplay(t *testing.T) {
 	if out, code := replay("--to", "http://127.0.0.1:1/api/webhooks/clerk", "msg_applied"); code != 1 || !strings.Contains(out, "is clerk-sync running there?") {
 		t.Errorf("replay to nowhere: exit %d\n%s", code, out)
 	}
+
+	// A failed delivery whose body is gone says so, not the error it
+	// failed with.
+	st, _, err = server.OpenStore(ctx, DefaultDB, mapping.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pruned := store.Delivery{SvixID: "msg_pruned", Type: "user.created", UserID: "user_pruned", ReceivedAt: time.Now().Add(-time.Minute), Payload: []byte{}} // as pruning leaves it
+	if _, err := st.Record(ctx, pruned, store.Failed, "a unique index refused it"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out, code = replay("--failed", "--since", "2h")
+	if code != 1 || !strings.Contains(out, "msg_pruned  error: delivery msg_pruned: its body is no longer stored") {
+		t.Errorf("replay --failed with a pruned body: exit %d\n%s", code, out)
+	}
 }

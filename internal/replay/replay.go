@@ -45,12 +45,21 @@ const historyPage = 500
 func Failed(ctx context.Context, l Ledger, since time.Time) ([]store.Record, error) {
 	var failed []store.Record
 	before := time.Now().Add(time.Minute) // a clock a little ahead of ours
+	// A store may keep times to the millisecond, and a page may end inside
+	// one: each page after the first starts again a millisecond after the
+	// last one's time, and skips what was read from there.
+	seen := map[string]time.Time{}
 	for {
 		page, err := l.History(ctx, before, historyPage)
 		if err != nil {
 			return nil, fmt.Errorf("read the ledger: %w", err)
 		}
+		fresh := 0
 		for _, r := range page {
+			if _, ok := seen[r.SvixID]; ok {
+				continue
+			}
+			fresh++
 			if r.ReceivedAt.Before(since) {
 				return reverse(failed), nil
 			}
@@ -61,11 +70,18 @@ func Failed(ctx context.Context, l Ledger, since time.Time) ([]store.Record, err
 		if len(page) < historyPage {
 			return reverse(failed), nil
 		}
-		last := page[len(page)-1].ReceivedAt
-		if !last.Before(before) {
-			return nil, errors.New("read the ledger: the history does not move back in time")
+		if fresh == 0 {
+			return nil, fmt.Errorf("read the ledger: more than %d deliveries within a millisecond, or a history that does not move back in time", historyPage)
 		}
-		before = last
+		before = page[len(page)-1].ReceivedAt.Add(time.Millisecond)
+		for _, r := range page {
+			seen[r.SvixID] = r.ReceivedAt
+		}
+		for id, at := range seen {
+			if !at.Before(before) {
+				delete(seen, id)
+			}
+		}
 	}
 }
 
