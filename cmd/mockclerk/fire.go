@@ -162,13 +162,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 		dv.OnAttempt = func(d fake.Delivery, a fake.Attempt) {
 			mu.Lock()
 			defer mu.Unlock()
-			// The entity's own id: the user's, the organization's or the
-			// membership's.
-			id := d.Event.UserID
-			if k, _, ok := clerk.KindOf(d.Event.Type); ok && k != store.KindUser {
-				id = gjson.GetBytes(d.Body, "data.id").String()
-			}
-			fmt.Fprintf(stdout, "%s  --> %s %s [%s]%s\n", clock(), d.Event.Type, id, d.ID, attemptNote(a.N))
+			fmt.Fprintf(stdout, "%s  --> %s %s [%s]%s\n", clock(), d.Event.Type, entityID(d), d.ID, attemptNote(a.N))
 			switch {
 			case a.Err != nil:
 				fmt.Fprintf(stdout, "%s  <-- error: %v\n", clock(), a.Err)
@@ -238,4 +232,14 @@ func countRange(m map[int]int, lo, hi int) int {
 		}
 	}
 	return n
+}
+
+// entityID is the id of the entity a delivery is about: the user's (the
+// user a session or a membership belongs to), or for an organization or a
+// membership its own.
+func entityID(d fake.Delivery) string {
+	if k, _, ok := clerk.KindOf(d.Event.Type); ok && k != store.KindUser {
+		return gjson.GetBytes(d.Body, "data.id").Str
+	}
+	return d.Event.UserID
 }
