@@ -72,9 +72,9 @@ func seq(steps ...Step) [][]Step {
 	return waves
 }
 
-// step wraps ev in a delivery with a fresh svix-id.
+// step wraps ev in a delivery with a fresh svix-id, named what.
 func step(g *fake.Generator, ev fake.Event, what string) Step {
-	return Step{Delivery: fake.Delivery{ID: g.ID("msg"), Body: ev.Body, Event: ev}, What: what}
+	return Step{Delivery: g.Unsigned(ev), What: what}
 }
 
 // refused is step for a delivery that must be refused, spoiled by shape.

@@ -295,7 +295,7 @@ func cleanup(ctx context.Context, cfg Config, g *fake.Generator, plan Plan, rows
 			continue
 		}
 		ev := g.Deleted(u)
-		if a := dv.Deliver(ctx, fake.Delivery{ID: g.ID("msg"), Body: ev.Body, Event: ev}); !a.OK() {
+		if a := dv.Deliver(ctx, g.Unsigned(ev)); !a.OK() {
 			left = append(left, u.ID)
 		}
 	}
