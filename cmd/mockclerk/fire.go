@@ -61,12 +61,17 @@ func (f *fireFlags) register(fl *pflag.FlagSet, concurrency int) {
 
 // env reads the configuration, and the variables of envFlags into the
 // flags the command line left out.
-func (f *fireFlags) env() (*config.Env, error) {
+func (f *fireFlags) env() (*config.Env, error) { return loadEnv(f.flags, envFlags) }
+
+// loadEnv reads the configuration, and the variables of vars (flag name →
+// variable) into the flags of fl that the command line left out; a value
+// those flags refuse is a usage mistake.
+func loadEnv(fl *pflag.FlagSet, vars map[string]string) (*config.Env, error) {
 	env, err := config.LoadEnv(".")
 	if err != nil {
 		return nil, err
 	}
-	if err := env.ApplyFlags(f.flags, envFlags); err != nil {
+	if err := env.ApplyFlags(fl, vars); err != nil {
 		return nil, usageError("%v", err)
 	}
 	return env, nil
