@@ -198,10 +198,7 @@ func Run(ctx context.Context, cfg Config, cases []Case) ([]Result, error) {
 		}
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return results, err
-	}
-	return results, nil
+	return results, ctx.Err()
 }
 
 // runCase sends a case's waves, judges the table, then cleans up.
