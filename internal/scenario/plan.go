@@ -500,7 +500,7 @@ func (p *planner) expected(events []Planned) ([]*fake.User, []*fake.Org, []*fake
 		c := *m
 		c.Org = orgs[m.Org]
 		if c.Org == nil { // no event of it delivered: alive, as far as the sync knows
-			c.Org = snapshotOrg(m.Org)
+			c.Org = copyOf(m.Org)
 			c.Org.Deleted = false
 		}
 		c.User = users[m.User]
