@@ -110,12 +110,9 @@ func (c *checkCmd) run(cmd *cobra.Command, stdout, stderr io.Writer) error {
 	if c.parallel < 1 {
 		return usageError("--parallel must be at least 1")
 	}
-	env, err := config.LoadEnv(".")
+	env, err := loadEnv(cmd.Flags(), checkEnv)
 	if err != nil {
 		return err
-	}
-	if err := env.ApplyFlags(cmd.Flags(), checkEnv); err != nil {
-		return usageError("%v", err)
 	}
 	if c.profile == fake.ProfileEmailRequired {
 		cases = slices.DeleteFunc(cases, func(k check.Case) bool { return k.Name == check.NoEmail })

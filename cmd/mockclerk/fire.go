@@ -61,12 +61,17 @@ func (f *fireFlags) register(fl *pflag.FlagSet, concurrency int) {
 
 // env reads the configuration, and the variables of envFlags into the
 // flags the command line left out.
-func (f *fireFlags) env() (*config.Env, error) {
+func (f *fireFlags) env() (*config.Env, error) { return loadEnv(f.flags, envFlags) }
+
+// loadEnv reads the configuration, and the variables of vars (flag name →
+// variable) into the flags of fl that the command line left out; a value
+// those flags refuse is a usage mistake.
+func loadEnv(fl *pflag.FlagSet, vars map[string]string) (*config.Env, error) {
 	env, err := config.LoadEnv(".")
 	if err != nil {
 		return nil, err
 	}
-	if err := env.ApplyFlags(f.flags, envFlags); err != nil {
+	if err := env.ApplyFlags(fl, vars); err != nil {
 		return nil, usageError("%v", err)
 	}
 	return env, nil
@@ -162,13 +167,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 		dv.OnAttempt = func(d fake.Delivery, a fake.Attempt) {
 			mu.Lock()
 			defer mu.Unlock()
-			// The entity's own id: the user's, the organization's or the
-			// membership's.
-			id := d.Event.UserID
-			if k, _, ok := clerk.KindOf(d.Event.Type); ok && k != store.KindUser {
-				id = gjson.GetBytes(d.Body, "data.id").String()
-			}
-			fmt.Fprintf(stdout, "%s  --> %s %s [%s]%s\n", clock(), d.Event.Type, id, d.ID, attemptNote(a.N))
+			fmt.Fprintf(stdout, "%s  --> %s %s [%s]%s\n", clock(), d.Event.Type, entityID(d), d.ID, attemptNote(a.N))
 			switch {
 			case a.Err != nil:
 				fmt.Fprintf(stdout, "%s  <-- error: %v\n", clock(), a.Err)
@@ -238,4 +237,14 @@ func countRange(m map[int]int, lo, hi int) int {
 		}
 	}
 	return n
+}
+
+// entityID is the id of the entity a delivery is about: the user's (the
+// user a session or a membership belongs to), or for an organization or a
+// membership its own.
+func entityID(d fake.Delivery) string {
+	if k, _, ok := clerk.KindOf(d.Event.Type); ok && k != store.KindUser {
+		return gjson.GetBytes(d.Body, "data.id").Str
+	}
+	return d.Event.UserID
 }

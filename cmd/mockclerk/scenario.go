@@ -12,13 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tidwall/gjson"
 
-	"github.com/clerk-sync/clerk-sync/internal/clerk"
 	"github.com/clerk-sync/clerk-sync/internal/config"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/scenario"
-	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
 type scenarioCmd struct {
@@ -127,14 +124,4 @@ func (c *scenarioCmd) plan(ctx context.Context, sc *scenario.Scenario, seed uint
 		return nil, p, err
 	}
 	return p.Deliveries(g), p, nil
-}
-
-// entityID is the id of the entity a delivery is about: the user's (the
-// user a session or a membership belongs to), or for an organization or a
-// membership its own.
-func entityID(d fake.Delivery) string {
-	if k, _, ok := clerk.KindOf(d.Event.Type); ok && k != store.KindUser {
-		return gjson.GetBytes(d.Body, "data.id").Str
-	}
-	return d.Event.UserID
 }

@@ -220,7 +220,7 @@ func (s *source) next() (fake.Delivery, error) {
 	if o := s.orgs.Org; o != nil && (s.eventType == clerk.OrganizationCreated || s.eventType == clerk.OrganizationUpdated) {
 		o.ID, o.Name = gjson.GetBytes(ev.Body, "data.id").String(), gjson.GetBytes(ev.Body, "data.name").String()
 	}
-	return fake.Delivery{ID: s.g.ID("msg"), Body: ev.Body, Event: ev}, nil
+	return s.g.Unsigned(ev), nil
 }
 
 // event makes the next event of the send's type.

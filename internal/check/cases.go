@@ -72,9 +72,9 @@ func seq(steps ...Step) [][]Step {
 	return waves
 }
 
-// step wraps ev in a delivery with a fresh svix-id.
+// step wraps ev in a delivery with a fresh svix-id, named what.
 func step(g *fake.Generator, ev fake.Event, what string) Step {
-	return Step{Delivery: fake.Delivery{ID: g.ID("msg"), Body: ev.Body, Event: ev}, What: what}
+	return Step{Delivery: g.Unsigned(ev), What: what}
 }
 
 // refused is step for a delivery that must be refused, spoiled by shape.
@@ -147,20 +147,12 @@ func setEmail(g *fake.Generator, ev *fake.Event, u *fake.User, address string) {
 	setString(ev, u, "primary_email_address_id", id)
 }
 
-// clone copies u, so that events made for the copy (forgeries) leave u's
-// state alone.
-func clone(u *fake.User) *fake.User {
-	c := *u
-	c.Emails = slices.Clone(u.Emails)
-	return &c
-}
-
 // final is what the table must hold for u once all its events are in.
 func final(u *fake.User) Want {
 	if !u.Deleted {
 		return Want{ID: u.ID, Row: u.Row()}
 	}
-	alive := clone(u)
+	alive := u.Clone()
 	alive.Deleted = false
 	return Want{ID: u.ID, Row: alive.Row(), Deleted: true}
 }
@@ -400,13 +392,13 @@ func ignoredEvents(g *fake.Generator) Plan {
 func forgedSignature(g *fake.Generator) Plan {
 	a, b := newUser(g), newUser(g)
 	created := g.Created(a)
-	forgedUpdate := g.Updated(clone(a))
+	forgedUpdate := g.Updated(a.Clone())
 	setString(&forgedUpdate, nil, "first_name", "Mallory")
 	return Plan{
 		Waves: seq(
 			step(g, created, "user.created"),
 			refused(g, forgedUpdate, fake.Shape{Tamper: fake.TamperSecret}, "a user.updated signed with another secret"),
-			refused(g, g.Deleted(clone(a)), fake.Shape{Tamper: fake.TamperSignature}, "a user.deleted with a spoiled signature"),
+			refused(g, g.Deleted(a.Clone()), fake.Shape{Tamper: fake.TamperSignature}, "a user.deleted with a spoiled signature"),
 			refused(g, g.Created(b), fake.Shape{Tamper: fake.TamperBody}, "a user.created changed after signing"),
 		),
 		Wants:   []Want{final(a), absent(b.ID, "its only delivery was forged")},
@@ -419,7 +411,7 @@ func unsigned(g *fake.Generator) Plan {
 	return Plan{
 		Waves: seq(
 			step(g, g.Created(a), "user.created"),
-			refused(g, g.Deleted(clone(a)), fake.Shape{NoSign: true}, "an unsigned user.deleted"),
+			refused(g, g.Deleted(a.Clone()), fake.Shape{NoSign: true}, "an unsigned user.deleted"),
 			refused(g, g.Created(b), fake.Shape{NoSign: true}, "an unsigned user.created"),
 		),
 		Wants:   []Want{final(a), absent(b.ID, "its only delivery was unsigned")},
@@ -430,7 +422,7 @@ func unsigned(g *fake.Generator) Plan {
 func staleSignature(g *fake.Generator) Plan {
 	a, b := newUser(g), newUser(g)
 	created := g.Created(a)
-	replay := g.Updated(clone(a))
+	replay := g.Updated(a.Clone())
 	setString(&replay, nil, "first_name", "Replayed")
 	return Plan{
 		Waves: seq(

@@ -198,10 +198,7 @@ func Run(ctx context.Context, cfg Config, cases []Case) ([]Result, error) {
 		}
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return results, err
-	}
-	return results, nil
+	return results, ctx.Err()
 }
 
 // runCase sends a case's waves, judges the table, then cleans up.
@@ -295,7 +292,7 @@ func cleanup(ctx context.Context, cfg Config, g *fake.Generator, plan Plan, rows
 			continue
 		}
 		ev := g.Deleted(u)
-		if a := dv.Deliver(ctx, fake.Delivery{ID: g.ID("msg"), Body: ev.Body, Event: ev}); !a.OK() {
+		if a := dv.Deliver(ctx, g.Unsigned(ev)); !a.OK() {
 			left = append(left, u.ID)
 		}
 	}

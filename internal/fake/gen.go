@@ -60,6 +60,17 @@ func (u *User) PublicMetadata() string {
 	return fmt.Sprintf(`{"updates":%d,"plan":"free","tags":["beta"]}`, u.Updates)
 }
 
+// Clone copies u, so that later events about u do not change the copy.
+func (u *User) Clone() *User {
+	c := *u
+	c.Emails = slices.Clone(u.Emails)
+	if u.PrimaryID != nil {
+		id := *u.PrimaryID
+		c.PrimaryID = &id
+	}
+	return &c
+}
+
 // Email is one entry of email_addresses.
 type Email struct {
 	ID      string

@@ -149,3 +149,18 @@ func TestSplice(t *testing.T) {
 		t.Error("splice changed the fixture")
 	}
 }
+
+// A clone keeps the user as it was: events about the original change
+// neither the clone's emails nor its primary email.
+func TestCloneIsIndependent(t *testing.T) {
+	g := New(3, time.Now())
+	g.Profile = ProfileEmailRequired
+	u := g.NewUser()
+	c := u.Clone()
+	u.Emails[0].Address = "changed@example.com"
+	*u.PrimaryID = "idn_changed"
+	g.Updated(u)
+	if c.Emails[0].Address == "changed@example.com" || *c.PrimaryID == "idn_changed" || c.UpdatedAt == u.UpdatedAt {
+		t.Fatalf("the clone followed the original: %+v", c)
+	}
+}

@@ -79,3 +79,9 @@ func (d Delivery) Request(ctx context.Context, url string) (*http.Request, error
 	req.Header = d.Header.Clone()
 	return req, nil
 }
+
+// Unsigned wraps ev in a new delivery with a fresh svix-id and no headers:
+// a Deliverer signs it as it sends it.
+func (g *Generator) Unsigned(ev Event) Delivery {
+	return Delivery{ID: g.ID("msg"), Body: ev.Body, Event: ev}
+}

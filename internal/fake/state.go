@@ -28,31 +28,15 @@ func StatePath() (string, error) {
 
 // LoadUser reads the remembered user, or returns nil when there is none.
 func LoadUser(path string) (*User, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var u User
-	if err := json.Unmarshal(b, &u); err != nil {
-		return nil, fmt.Errorf("mockclerk state %s is damaged (delete it): %w", path, err)
+	if found, err := readState(path, &u); !found || err != nil {
+		return nil, err
 	}
 	return &u, nil
 }
 
 // SaveUser remembers u.
-func SaveUser(path string, u *User) error {
-	b, err := json.MarshalIndent(u, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
-}
+func SaveUser(path string, u *User) error { return writeState(path, u) }
 
 // OrgState is what mockclerk remembers of organizations: the last one it
 // created or acted on, and the last membership.
@@ -70,27 +54,37 @@ func orgStatePath(path string) string {
 // there is no file).
 func LoadOrgs(path string) (OrgState, error) {
 	var s OrgState
-	b, err := os.ReadFile(orgStatePath(path))
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return s, err
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return s, fmt.Errorf("mockclerk state %s is damaged (delete it): %w", orgStatePath(path), err)
-	}
-	return s, nil
+	_, err := readState(orgStatePath(path), &s)
+	return s, err
 }
 
 // SaveOrgs remembers s.
-func SaveOrgs(path string, s OrgState) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+func SaveOrgs(path string, s OrgState) error { return writeState(orgStatePath(path), s) }
+
+// readState decodes the state file at path into v; found is false when
+// there is no file.
+func readState(path string, v any) (found bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("mockclerk state %s is damaged (delete it): %w", path, err)
+	}
+	return true, nil
+}
+
+// writeState writes v to the state file at path, making its directory.
+func writeState(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(orgStatePath(path), b, 0o644)
+	return os.WriteFile(path, b, 0o644)
 }

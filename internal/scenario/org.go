@@ -26,7 +26,7 @@ func (p *planner) generateOrg(st *compiledStep, inst *instance) error {
 			return err
 		}
 	}
-	inst.org = seen[fake.Org]{o, snapshotOrg(o)}
+	inst.org = seen[fake.Org]{o, copyOf(o)}
 	return p.moved(o, inst, o.UpdatedAt, o.Deleted)
 }
 
@@ -71,7 +71,7 @@ func (p *planner) generateMember(st *compiledStep, inst *instance) error {
 			return err
 		}
 	}
-	inst.member = seen[fake.Member]{m, snapshotMember(m)}
+	inst.member = seen[fake.Member]{m, copyOf(m)}
 	return p.moved(m, inst, m.UpdatedAt, m.Deleted)
 }
 
@@ -234,15 +234,10 @@ func nonEmpty(raw string) string {
 	return raw
 }
 
-// snapshotOrg copies o, so that later events do not change it.
-func snapshotOrg(o *fake.Org) *fake.Org {
-	c := *o
-	return &c
-}
-
-// snapshotMember copies m, so that later events do not change it; it
-// shares m's organization and user.
-func snapshotMember(m *fake.Member) *fake.Member {
-	c := *m
+// copyOf copies an organization or a membership, so that later events do
+// not change the copy; a membership's copy shares its organization and
+// user.
+func copyOf[T fake.Org | fake.Member](x *T) *T {
+	c := *x
 	return &c
 }

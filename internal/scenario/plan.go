@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -289,7 +288,7 @@ func (p *planner) generateUser(st *compiledStep, inst *instance) error {
 			return err
 		}
 	}
-	inst.user = seen[fake.User]{u, snapshot(u)}
+	inst.user = seen[fake.User]{u, u.Clone()}
 	return p.moved(u, inst, u.UpdatedAt, st.Event == clerk.UserDeleted)
 }
 
@@ -386,17 +385,6 @@ func (p *planner) follow(u *fake.User, ev fake.Event) error {
 		u.PrimaryID = &id.Str
 	}
 	return nil
-}
-
-// snapshot copies u, so that later events do not change it.
-func snapshot(u *fake.User) *fake.User {
-	c := *u
-	c.Emails = slices.Clone(u.Emails)
-	if u.PrimaryID != nil {
-		id := *u.PrimaryID
-		c.PrimaryID = &id
-	}
-	return &c
 }
 
 // grow is asked before the plan grows past n deliveries: it stops a plan
@@ -512,12 +500,12 @@ func (p *planner) expected(events []Planned) ([]*fake.User, []*fake.Org, []*fake
 		c := *m
 		c.Org = orgs[m.Org]
 		if c.Org == nil { // no event of it delivered: alive, as far as the sync knows
-			c.Org = snapshotOrg(m.Org)
+			c.Org = copyOf(m.Org)
 			c.Org.Deleted = false
 		}
 		c.User = users[m.User]
 		if c.User == nil {
-			c.User = snapshot(m.User)
+			c.User = m.User.Clone()
 			c.User.Deleted = false
 		}
 		ms = append(ms, &c)
