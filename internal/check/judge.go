@@ -89,29 +89,7 @@ func same(a, b *string) bool {
 
 // fieldText is a row's value of field f as canonical text; nil for NULL.
 func fieldText(u store.User, f mapping.Field) *string {
-	switch f {
-	case mapping.Email:
-		return u.Email
-	case mapping.FirstName:
-		return u.FirstName
-	case mapping.LastName:
-		return u.LastName
-	case mapping.Username:
-		return u.Username
-	case mapping.ImageURL:
-		return u.ImageURL
-	case mapping.CreatedAt, mapping.UpdatedAt:
-		t := u.CreatedAt
-		if f == mapping.UpdatedAt {
-			t = u.UpdatedAt
-		}
-		if t.IsZero() {
-			return nil
-		}
-		s := mapping.TimeText(t)
-		return &s
-	}
-	if s, ok := u.Other[string(f)]; ok {
+	if s, ok := u.Get(string(f)); ok {
 		return &s
 	}
 	return nil

@@ -118,14 +118,18 @@ func (o *Org) Row() *store.User {
 	if o.Deleted {
 		return nil
 	}
-	return &store.User{
+	row := &store.User{
 		ID: o.ID, ClerkID: o.ID,
 		CreatedAt: time.UnixMilli(o.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(o.UpdatedAt).UTC(),
-		Other: map[string]string{
-			"name": o.Name, "slug": o.Slug, "image_url": o.ImageURL, "created_by": o.CreatedBy,
-			"public_metadata": "{}", "private_metadata": "{}", "admin_delete_enabled": "true",
-		},
 	}
+	// Set puts each field where a row read back from a table has it.
+	for field, text := range map[string]string{
+		"name": o.Name, "slug": o.Slug, "image_url": o.ImageURL, "created_by": o.CreatedBy,
+		"public_metadata": "{}", "private_metadata": "{}", "admin_delete_enabled": "true",
+	} {
+		row.Set(field, text)
+	}
+	return row
 }
 
 // NewMember invents u's membership of o, as a member.

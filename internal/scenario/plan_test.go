@@ -550,10 +550,9 @@ func modelRow(c *store.Change) *store.User {
 		row.Email, row.FirstName, row.LastName, row.Username, row.ImageURL = c.Email, c.FirstName, c.LastName, c.Username, c.ImageURL
 		return row
 	}
-	row.Other = map[string]string{}
 	for _, f := range otherFields {
 		if v := gjson.GetBytes(c.Data, f.path); v.Exists() {
-			row.Other[f.field] = v.String()
+			row.Set(f.field, v.String()) // where a row read from a table has it
 		}
 	}
 	return row
@@ -569,7 +568,7 @@ var otherFields = []struct{ field, path string }{
 func rowString(u store.User) string {
 	var other strings.Builder
 	for _, f := range otherFields {
-		if v, ok := u.Other[f.field]; ok {
+		if v, ok := u.Get(f.field); ok {
 			fmt.Fprintf(&other, " %s=%q", f.field, v)
 		}
 	}

@@ -211,6 +211,41 @@ func (u *User) Set(field, text string) {
 	}
 }
 
+// Get is Set's inverse: the canonical text of the member for a Clerk
+// field, or of Other; ok is false when the field has no value.
+func (u *User) Get(field string) (text string, ok bool) {
+	str := func(p *string) (string, bool) {
+		if p == nil {
+			return "", false
+		}
+		return *p, true
+	}
+	tm := func(t time.Time) (string, bool) {
+		if t.IsZero() {
+			return "", false
+		}
+		return t.UTC().Format("2006-01-02T15:04:05.000Z"), true
+	}
+	switch field {
+	case "email":
+		return str(u.Email)
+	case "first_name":
+		return str(u.FirstName)
+	case "last_name":
+		return str(u.LastName)
+	case "username":
+		return str(u.Username)
+	case "image_url":
+		return str(u.ImageURL)
+	case "created_at":
+		return tm(u.CreatedAt)
+	case "updated_at":
+		return tm(u.UpdatedAt)
+	}
+	text, ok = u.Other[field]
+	return text, ok
+}
+
 // State is our bookkeeping for one entity.
 type State struct {
 	Kind    Kind

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"testing"
 	"time"
 
@@ -58,26 +57,10 @@ func Project(m mapping.Mapping, full store.User) store.User {
 	if m.HasID() && m.IDFill != mapping.FillClerkID {
 		u.ID = ""
 	}
-	fullText := map[string]string{}
-	maps.Copy(fullText, full.Other)
-	str := func(f string, p *string) {
-		if p != nil {
-			fullText[f] = *p
-		}
-	}
-	str("email", full.Email)
-	str("first_name", full.FirstName)
-	str("last_name", full.LastName)
-	str("username", full.Username)
-	str("image_url", full.ImageURL)
-	fullText["created_at"] = mapping.TimeText(full.CreatedAt)
-	fullText["updated_at"] = mapping.TimeText(full.UpdatedAt)
 	for _, c := range m.Columns {
-		v, ok := fullText[string(c.Field)]
-		if !ok {
-			continue
+		if v, ok := full.Get(string(c.Field)); ok {
+			u.Set(string(c.Field), v)
 		}
-		u.Set(string(c.Field), v)
 	}
 	u.Deleted, u.DeletedAt = full.Deleted, full.DeletedAt
 	return u
