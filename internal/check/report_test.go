@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
@@ -62,5 +63,18 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (-update rewrites it):\n%s", name, got)
+	}
+}
+
+// The no-email case's users have no email to the end, whatever the seed:
+// an update that gave one an email would leave nothing to test.
+func TestNoEmailStaysWithoutEmail(t *testing.T) {
+	for seed := range uint64(200) {
+		plan := noEmail(fake.New(seed, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)))
+		for _, w := range plan.Wants {
+			if w.Row == nil || w.Row.Email != nil {
+				t.Fatalf("seed %d: %s ends with email %v", seed, w.ID, w.Row)
+			}
+		}
 	}
 }
