@@ -24,6 +24,12 @@ const (
 	scenarioName = "out-of-order"
 	// rowsEvery is the least time between two reads of the users table.
 	rowsEvery = time.Second
+	// readShare bounds the time the rows' reads take: the next read
+	// begins no sooner than readShare times the last one's length after
+	// it began, so that reading a table of 100,000 users, which takes a
+	// while, costs the receiver a tenth of a core at most, however many
+	// deliveries arrive.
+	readShare = 10
 )
 
 // rowsMsg is a reading of the users table, the answer to refresh seq.
@@ -32,6 +38,7 @@ type rowsMsg struct {
 	kind   store.Kind
 	users  []store.User
 	states []store.State
+	took   time.Duration // how long the read took
 	err    error
 }
 
@@ -73,14 +80,21 @@ func (m *Model) refreshRows() tea.Cmd {
 	return m.readRows()
 }
 
-// readRows reads the users table now, or once rowsEvery has passed since
-// the last read began.
+// readRows reads the users table now, or once rowsGap has passed since the
+// last read began.
 func (m *Model) readRows() tea.Cmd {
 	m.reading = true
-	if wait := m.rowsEvery - time.Since(m.lastRead); wait > 0 {
+	if wait := m.rowsGap() - time.Since(m.lastRead); wait > 0 {
 		return tea.Tick(wait, func(time.Time) tea.Msg { return readRowsMsg{} })
 	}
 	return m.startRead()
+}
+
+// rowsGap is the least time from the start of one read of the rows to
+// the next: rowsEvery, or readShare times the last read's length if that
+// is longer.
+func (m *Model) rowsGap() time.Duration {
+	return max(m.rowsEvery, readShare*m.readTook)
 }
 
 // startRead reads the users table for every refresh asked for so far.
@@ -90,8 +104,9 @@ func (m *Model) startRead() tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
+		began := time.Now()
 		users, states, err := b.Rows(ctx, kind)
-		return rowsMsg{seq: seq, kind: kind, users: users, states: states, err: err}
+		return rowsMsg{seq: seq, kind: kind, users: users, states: states, took: time.Since(began), err: err}
 	}
 }
 

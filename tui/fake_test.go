@@ -30,6 +30,7 @@ type fakeBackend struct {
 	curled  Delivery          // what Curl was last given
 	resent  []string          // the bodies Resend was given
 	err     error             // returned by every call that can fail
+	slow    time.Duration     // how long a read of the rows takes
 	calls   []string
 }
 
@@ -73,6 +74,7 @@ func (f *fakeBackend) setKind(kind store.Kind, rows []store.User) {
 func (f *fakeBackend) Rows(_ context.Context, kind store.Kind) ([]store.User, []store.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	time.Sleep(f.slow)
 	if kind != store.KindUser {
 		return slices.Clone(f.others[kind]), nil, f.err
 	}

@@ -46,10 +46,11 @@ type Model struct {
 	width  int
 	height int
 
-	refreshes int       // the last refresh of the rows asked for
-	reading   bool      // a read of the rows runs, or waits its turn
-	shown     int       // the refresh whose rows are shown
-	lastRead  time.Time // when the last read of the rows began
+	refreshes int           // the last refresh of the rows asked for
+	reading   bool          // a read of the rows runs, or waits its turn
+	shown     int           // the refresh whose rows are shown
+	lastRead  time.Time     // when the last read of the rows began
+	readTook  time.Duration // how long the last read of the rows took
 	// exec runs the editor in the terminal: tea.ExecProcess, which tests
 	// replace with a plain run.
 	exec func(*exec.Cmd, tea.ExecCallback) tea.Cmd
@@ -367,7 +368,7 @@ func (m *Model) showKind(kind store.Kind) tea.Cmd {
 // showRows shows a reading of the table, unless a later one is already
 // shown, and completes the row changes that waited for it.
 func (m *Model) showRows(msg rowsMsg) tea.Cmd {
-	m.reading = false
+	m.reading, m.readTook = false, msg.took
 	var again tea.Cmd
 	if msg.seq < m.refreshes {
 		again = m.readRows() // asked for while this one ran

@@ -355,6 +355,37 @@ func TestRowReadsWaitTheirTurn(t *testing.T) {
 	}
 }
 
+// A read of the rows that takes long (a large table) spaces the next
+// ones: from the start of one read to the next is at least readShare times
+// its length, however many deliveries ask for them.
+func TestSlowRowReadsKeepTheirShare(t *testing.T) {
+	const slow = 40 * time.Millisecond
+	b := &fakeBackend{slow: slow}
+	m := newTestModel(t, b)
+	m.rowsEvery = time.Millisecond
+	m.lastRead = time.Time{}
+	_, cmd := m.Update(DeliveriesMsg{delivery(0, "user.updated", ada, "applied")})
+	if cmd == nil {
+		t.Fatal("no read asked for")
+	}
+	send(m, cmd()) // the read, 40 ms long
+	if m.readTook < slow {
+		t.Fatalf("the read took %s by the model's count, want at least %s", m.readTook, slow)
+	}
+	began := m.lastRead
+	_, cmd = m.Update(DeliveriesMsg{delivery(1, "user.updated", grace, "applied")})
+	if cmd == nil {
+		t.Fatal("no read asked for after the second delivery")
+	}
+	msg := cmd()
+	if _, ok := msg.(readRowsMsg); !ok {
+		t.Fatalf("the next read began at once (%T), want a wait", msg)
+	}
+	if waited, want := time.Since(began), readShare*slow; waited < want {
+		t.Errorf("the next read began %s after the last began, want at least %s (readShare × %s)", waited, want, slow)
+	}
+}
+
 // At any width from 40 columns, in every view, the help row shows ? (the
 // key that lists the others), and the detail view never breaks a word
 // that fits on a line.
