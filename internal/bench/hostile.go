@@ -243,12 +243,22 @@ func attackOnce(ctx context.Context, addr string, size int, pace time.Duration) 
 // startInspector starts bin with --tui on a pseudo-terminal of 120×40
 // (script(1)), as `task dev` does, and finds the receiver's own process.
 func startInspector(bin, dir, logPath, db, secret string) (*receiver, error) {
+	return startOnTerminal(bin, dir, logPath, db, secret, true)
+}
+
+// startOnTerminal starts bin on a pseudo-terminal of 120×40 under
+// script(1): with the inspector (tui), or headless with its log sent to
+// logPath, which measures what the terminal alone costs.
+func startOnTerminal(bin, dir, logPath, db, secret string, tui bool) (*receiver, error) {
 	port, err := pgtest.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	line := fmt.Sprintf("stty rows 40 cols 120; exec %s --tui --addr %s --db %s", shellQuote(bin), addr, shellQuote(db))
+	if !tui {
+		line = fmt.Sprintf("stty rows 40 cols 120; exec %s --addr %s --db %s >>%s 2>&1", shellQuote(bin), addr, shellQuote(db), shellQuote(logPath))
+	}
 	cmd := exec.Command("script", "-qfec", line, "/dev/null")
 	logf, err := os.Create(logPath + ".screen")
 	if err != nil {

@@ -22,9 +22,21 @@ type inspectorConfig struct {
 	keep                   bool
 }
 
-// inspectorResult is one send: with the inspector open or without.
+// inspectorMode is how the receiver runs during one send.
+type inspectorMode int
+
+const (
+	headless  inspectorMode = iota // no terminal: its log to a file
+	terminal                       // headless on a pseudo-terminal, its log to a file
+	inspector                      // the inspector on a pseudo-terminal
+)
+
+var modeNames = [...]string{headless: "off", terminal: "tty", inspector: "on"}
+
+func (m inspectorMode) String() string { return modeNames[m] }
+
+// inspectorResult is one send in one mode.
 type inspectorResult struct {
-	inspector bool
 	perSecond float64
 	cpu       time.Duration // the receiver's CPU time during the send
 	summary   string        // mockclerk's summary line
@@ -34,8 +46,10 @@ type inspectorResult struct {
 var perSecondRE = regexp.MustCompile(`([0-9]+) deliveries/s`)
 
 // runInspectorCost is -inspector-cost: `mockclerk send user.created
-// --count N --concurrency C` against the receiver on SQLite, headless and
-// with the inspector open on a pseudo-terminal, alternating, in one run.
+// --count N --concurrency C` against the receiver on SQLite, headless,
+// headless on a pseudo-terminal, and with the inspector open on one, in
+// turn, in one run. The middle one tells what the terminal costs (script(1)
+// relaying it) from what the inspector itself costs.
 func runInspectorCost(ctx context.Context, ic inspectorConfig, stdout io.Writer) error {
 	began, loadAvg := time.Now(), loadAverage()
 	bin, tmp, done, err := workspace(ctx, "clerk-sync-inspector-*", ic.keep, stdout)
@@ -49,53 +63,64 @@ func runInspectorCost(ctx context.Context, ic inspectorConfig, stdout io.Writer)
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build mockclerk: %w\n%s", err, out)
 	}
-	fmt.Fprintf(stdout, "mockclerk send user.created --count %d --concurrency %d, inspector off and on, %d round(s)\n", ic.count, ic.senders, ic.rounds)
-	var rs []inspectorResult
+	fmt.Fprintf(stdout, "mockclerk send user.created --count %d --concurrency %d: headless (off), headless on a terminal (tty) and the inspector (on), %d round(s)\n", ic.count, ic.senders, ic.rounds)
+	modes := []inspectorMode{headless, terminal, inspector}
+	rs := make([][]inspectorResult, ic.rounds)
 	for round := range ic.rounds {
-		for _, on := range []bool{false, true} {
-			r, err := inspectorOnce(ctx, ic, bin, mockclerk, tmp, round, on)
+		rs[round] = make([]inspectorResult, len(modes))
+		// Each round starts with another mode, so that none always
+		// follows the same one.
+		for i := range modes {
+			mode := modes[(round+i)%len(modes)]
+			r, err := inspectorOnce(ctx, ic, bin, mockclerk, tmp, round, mode)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "round %d, inspector %-3s %s; receiver CPU %s\n", round+1, onOff(on), r.summary, r.cpu)
-			rs = append(rs, r)
+			fmt.Fprintf(stdout, "round %d, %-3s %s; receiver CPU %s\n", round+1, mode, r.summary, r.cpu)
+			rs[round][mode] = r
 		}
 	}
 	fmt.Fprintln(stdout)
 	printMachine(stdout, loadAvg, nil)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\toff /s\ton /s\ton ÷ off\toff CPU µs/delivery\ton CPU µs/delivery\t")
-	var off, on float64
-	var offCPU, onCPU time.Duration
-	perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(ic.count) }
-	for i := 0; i+1 < len(rs); i += 2 {
-		off, on = off+rs[i].perSecond, on+rs[i+1].perSecond
-		offCPU, onCPU = offCPU+rs[i].cpu, onCPU+rs[i+1].cpu
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f%%\t%.0f\t%.0f\t\n", i/2+1, rs[i].perSecond, rs[i+1].perSecond, 100*rs[i+1].perSecond/rs[i].perSecond,
-			perDelivery(rs[i].cpu), perDelivery(rs[i+1].cpu))
+	fmt.Fprintln(tw, "round\toff /s\ttty /s\ton /s\ton ÷ off\ton ÷ tty\toff CPU µs/delivery\ttty CPU µs/delivery\ton CPU µs/delivery\t")
+	sum := make([]inspectorResult, len(modes))
+	row := func(name string, r []inspectorResult, n float64) {
+		us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(ic.count) / n }
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f%%\t%.0f%%\t%.0f\t%.0f\t%.0f\t\n", name,
+			r[headless].perSecond/n, r[terminal].perSecond/n, r[inspector].perSecond/n,
+			100*r[inspector].perSecond/r[headless].perSecond, 100*r[inspector].perSecond/r[terminal].perSecond,
+			us(r[headless].cpu), us(r[terminal].cpu), us(r[inspector].cpu))
 	}
-	if len(rs) > 2 {
-		n := float64(ic.rounds)
-		fmt.Fprintf(tw, "all\t%.0f\t%.0f\t%.0f%%\t%.0f\t%.0f\t\n", off/n, on/n, 100*on/off, perDelivery(offCPU)/n, perDelivery(onCPU)/n)
+	for i, r := range rs {
+		row(strconv.Itoa(i+1), r, 1)
+		for m := range sum {
+			sum[m].perSecond += r[m].perSecond
+			sum[m].cpu += r[m].cpu
+		}
+	}
+	if ic.rounds > 1 {
+		row("all", sum, float64(ic.rounds))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nwhole run: %s\n", time.Since(began).Round(time.Second))
 	return nil
 }
 
-func inspectorOnce(ctx context.Context, ic inspectorConfig, bin, mockclerk, tmp string, round int, on bool) (inspectorResult, error) {
-	r := inspectorResult{inspector: on}
-	name := fmt.Sprintf("round%d-%s", round+1, onOff(on))
+func inspectorOnce(ctx context.Context, ic inspectorConfig, bin, mockclerk, tmp string, round int, mode inspectorMode) (inspectorResult, error) {
+	var r inspectorResult
+	name := fmt.Sprintf("round%d-%s", round+1, mode)
 	db, logPath := filepath.Join(tmp, name+".db"), filepath.Join(tmp, name+".log")
 	secret := fake.NewSecret()
 	var (
 		rcv *receiver
 		err error
 	)
-	if on {
-		rcv, err = startInspector(bin, tmp, logPath, db, secret)
-	} else {
+	switch mode {
+	case headless:
 		rcv, err = startReceiver(bin, tmp, logPath, db, secret)
+	default:
+		rcv, err = startOnTerminal(bin, tmp, logPath, db, secret, mode == inspector)
 	}
 	if err != nil {
 		return r, err
@@ -118,7 +143,7 @@ func inspectorOnce(ctx context.Context, ic inspectorConfig, bin, mockclerk, tmp 
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	r.summary = lines[len(lines)-1]
 	if err := errors.Join(err, cerr); err != nil {
-		return r, fmt.Errorf("mockclerk send (inspector %s): %w\n%s", onOff(on), err, r.summary)
+		return r, fmt.Errorf("mockclerk send (%s): %w\n%s", mode, err, r.summary)
 	}
 	m := perSecondRE.FindStringSubmatch(r.summary)
 	if m == nil {
@@ -126,11 +151,4 @@ func inspectorOnce(ctx context.Context, ic inspectorConfig, bin, mockclerk, tmp 
 	}
 	r.perSecond, _ = strconv.ParseFloat(m[1], 64)
 	return r, rcv.stop()
-}
-
-func onOff(on bool) string {
-	if on {
-		return "on"
-	}
-	return "off"
 }

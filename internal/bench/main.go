@@ -91,11 +91,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.repeat, "repeat", 1, "run each measurement this many times (with -baseline, the two builds alternate), to see the machine's noise")
 	fs.IntVar(&c.orgs, "orgs", 0, "organizations in the workload (a mixed stream): each created, updated once, 10% deleted, with -members memberships each")
 	fs.IntVar(&c.members, "members", 5, "-orgs: memberships per organization (users drawn at random), each created and its role changed once")
-	cost := fs.Bool("inspector-cost", false, "instead: what the inspector costs the receiver: mockclerk send user.created with the inspector off and on, alternating, on SQLite")
+	cost := fs.Bool("inspector-cost", false, "instead: what the inspector costs the receiver: mockclerk send user.created headless, headless on a terminal, and with the inspector open, in turn, on SQLite")
 	ic := inspectorConfig{}
 	fs.IntVar(&ic.count, "send-count", 2000, "-inspector-cost: deliveries per send")
 	fs.IntVar(&ic.senders, "send-concurrency", 16, "-inspector-cost: concurrent senders")
-	fs.IntVar(&ic.rounds, "rounds", 2, "-inspector-cost: sends with the inspector off and on, each")
+	fs.IntVar(&ic.rounds, "rounds", 2, "-inspector-cost: sends in each of the three modes")
 	fs.StringVar(&c.table, "table", "default", `users table: "default" (clerk-sync's own), or a table as Prisma creates it with its clerk-sync.yaml: "seed-plan" or "snake"`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: go run ./internal/bench [flags]
