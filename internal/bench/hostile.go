@@ -103,7 +103,7 @@ func hostileOnce(ctx context.Context, hc hostileConfig, bin, tmp string, inspect
 	if inspector {
 		rcv, err = startInspector(bin, tmp, r.receiverLog, db, secret)
 	} else {
-		rcv, err = startReceiver(bin, tmp, r.receiverLog, db, secret)
+		rcv, err = startAlone(bin, tmp, r.receiverLog, db, secret)
 	}
 	if err != nil {
 		return r, err

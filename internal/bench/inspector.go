@@ -26,7 +26,7 @@ type inspectorConfig struct {
 type inspectorMode int
 
 const (
-	headless  inspectorMode = iota // no terminal: its log to a file
+	headless  inspectorMode = iota // no terminal, a session of its own: its log to a file
 	terminal                       // headless on a pseudo-terminal, its log to a file
 	inspector                      // the inspector on a pseudo-terminal
 )
@@ -118,7 +118,7 @@ func inspectorOnce(ctx context.Context, ic inspectorConfig, bin, mockclerk, tmp 
 	)
 	switch mode {
 	case headless:
-		rcv, err = startReceiver(bin, tmp, logPath, db, secret)
+		rcv, err = startAlone(bin, tmp, logPath, db, secret)
 	default:
 		rcv, err = startOnTerminal(bin, tmp, logPath, db, secret, mode == inspector)
 	}
