@@ -191,8 +191,9 @@ and organizations and memberships when synced; clerk-sync.yaml, or the default
 "User", "Organization" and "OrganizationMembership" tables) against it: a
 missing table or column, a type that cannot hold its value, a NOT NULL column the
 mapping never fills, a primary key it cannot fill, a key without a unique index.
-Warnings: a unique index on the email (Clerk users can change and swap emails,
-and a deleted user's email can come back on a new account), a foreign key
+Warnings: a unique index on the email, username, phone or an organization's
+slug (Clerk lets them change and swap, and a deleted one's can come back on a
+new account or organization), a foreign key
 (events arrive in any order: a membership before its organization is refused
 with 500 and retried until the organization exists), and a unique index on a
 membership's (organization, user). Each finding says how to fix it.

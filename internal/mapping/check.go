@@ -288,12 +288,13 @@ func Check(m Mapping, driver string, t TableInfo) []Finding {
 			Email:    "Clerk users can change and swap emails, and a deleted user's email can come back on a new account",
 			Username: "Clerk users can change and swap usernames, and a deleted user's username can come back on a new account",
 			Phone:    "Clerk users can change and swap phone numbers, and a deleted user's number can come back on a new account",
+			Slug:     "Clerk organizations can change their slugs, and a deleted organization's slug can come back on a new one",
 		}[col.Field]
 		if why == "" {
 			continue
 		}
 		for _, u := range t.Unique {
-			// With the key in it, an index never joins two users.
+			// With the key in it, an index never joins two entities.
 			if slices.Contains(u, col.Name) && !slices.Contains(u, m.Key) {
 				add(Warning, col.Name, "drop the unique index (remove @unique), or expect 500s, shown as failed in the ledger, until the other row changes",
 					"a unique index covers the %s: %s", col.Field, why)

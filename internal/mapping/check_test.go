@@ -544,3 +544,28 @@ func TestColumnNames(t *testing.T) {
 		t.Errorf("default column names %v", d)
 	}
 }
+
+// An organization's slug under a unique index is warned about like a
+// user's email: Clerk lets organizations change slugs, and a deleted
+// organization's slug can come back on a new one.
+func TestCheckUniqueSlug(t *testing.T) {
+	for _, driver := range []string{SQLite, Postgres} {
+		text, ts, json := types(driver)
+		table := TableInfo{
+			Exists: true,
+			Columns: []ColumnInfo{
+				{Name: "id", Type: text, NotNull: true}, {Name: "clerkId", Type: text, NotNull: true},
+				{Name: "name", Type: text}, {Name: "slug", Type: text}, {Name: "imageUrl", Type: text},
+				{Name: "createdBy", Type: text}, {Name: "publicMetadata", Type: json},
+				{Name: "createdAt", Type: ts, NotNull: true, Default: true}, {Name: "updatedAt", Type: ts, NotNull: true, Default: true},
+				{Name: "deletedAt", Type: ts},
+			},
+			PrimaryKey: []string{"id"},
+			Unique:     [][]string{{"id"}, {"clerkId"}},
+		}
+		checkFindings(t, Check(DefaultOrganizations(), driver, table), nil)
+		table.Unique = append(table.Unique, []string{"slug"})
+		checkFindings(t, Check(DefaultOrganizations(), driver, table),
+			[]wantFinding{{Warning, "slug", []string{"unique index", "slug", "deleted organization"}, []string{"drop the unique index", "@unique"}}})
+	}
+}
