@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -185,10 +184,7 @@ func (c *checkCmd) run(cmd *cobra.Command, stdout, stderr io.Writer) error {
 // must exist, else clerk-sync.yaml when there is one, else the default
 // mapping: the same rule as clerk-sync's.
 func (c *checkCmd) mapping(cmd *cobra.Command) (mapping.Mapping, error) {
-	if _, err := os.Stat(c.config); cmd.Flags().Changed("config") || !errors.Is(err, fs.ErrNotExist) {
-		return mapping.Load(c.config)
-	}
-	return mapping.Default(), nil
+	return mapping.LoadOr(c.config, cmd.Flags().Changed("config"))
 }
 
 // reachable checks that something listens at the handler's address, so

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,13 +41,9 @@ func (f *mappingFlags) register(fl *pflag.FlagSet) {
 // file's on_delete.
 // The environment must have been applied to the flags (loadEnv).
 func (f *mappingFlags) load(cmd *cobra.Command) (mapping.Mapping, error) {
-	m := mapping.Default()
-	explicit := cmd.Flags().Changed("config")
-	if _, err := os.Stat(f.config); explicit || !errors.Is(err, fs.ErrNotExist) {
-		var err error
-		if m, err = mapping.Load(f.config); err != nil {
-			return m, err
-		}
+	m, err := mapping.LoadOr(f.config, cmd.Flags().Changed("config"))
+	if err != nil {
+		return m, err
 	}
 	if cmd.Flags().Changed("on-delete") {
 		m = m.WithDelete(store.DeleteMode(f.onDelete.value))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"unicode"
@@ -70,6 +71,17 @@ func Load(path string) (Mapping, error) {
 	}
 	m.Source = path
 	return m, nil
+}
+
+// LoadOr reads the mapping file at path, as Load does; when no such file
+// exists and named is false (the path is the default one, not one the user
+// named), it returns the default mapping instead. This is the one rule
+// by which clerk-sync and mockclerk check find their mapping.
+func LoadOr(path string, named bool) (Mapping, error) {
+	if _, err := os.Stat(path); !named && errors.Is(err, fs.ErrNotExist) {
+		return Default(), nil
+	}
+	return Load(path)
 }
 
 // lineError is an error at a line of the file; it prints as "LINE: msg"

@@ -280,4 +280,25 @@ func TestLoad(t *testing.T) {
 			t.Errorf("Load = %v, want a read mapping error wrapping fs.ErrNotExist", err)
 		}
 	})
+	// LoadOr: the default mapping stands in for a default path with no
+	// file, never for a file the user named, nor for a file that exists.
+	t.Run("LoadOr", func(t *testing.T) {
+		none := filepath.Join(dir, "none.yaml")
+		if m, err := LoadOr(none, false); err != nil || m.Table != Default().Table || m.Source != "" {
+			t.Errorf("LoadOr(no file, not named) = table %q from %q, %v; want the default mapping", m.Table, m.Source, err)
+		}
+		if _, err := LoadOr(none, true); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("LoadOr(no file, named) = %v, want fs.ErrNotExist", err)
+		}
+		good := write("good-or.yaml", Example)
+		for _, named := range []bool{false, true} {
+			if m, err := LoadOr(good, named); err != nil || m.Source != good {
+				t.Errorf("LoadOr(file, named %v) = from %q, %v; want the file", named, m.Source, err)
+			}
+		}
+		bad := write("bad-or.yaml", "table: User\n\tkey: x\n")
+		if _, err := LoadOr(bad, false); err == nil {
+			t.Error("LoadOr(a bad file at the default path) = nil error, want the file's mistake, not the default mapping")
+		}
+	})
 }
