@@ -214,7 +214,8 @@ func (g *Generator) profile() Profile {
 	return Profile(g.Profile.String())
 }
 
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+// Base62 is the alphabet of Clerk's ids after the prefix.
+const Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // ID returns a Clerk-style id: prefix, underscore, 27 base62 characters.
 func (g *Generator) ID(prefix string) string {
@@ -224,7 +225,7 @@ func (g *Generator) ID(prefix string) string {
 	b.WriteByte('_')
 	b.WriteByte('2') // Clerk's KSUID-style ids of today start with 2
 	for range 26 {
-		b.WriteByte(base62[g.f.IntN(len(base62))])
+		b.WriteByte(Base62[g.f.IntN(len(Base62))])
 	}
 	return b.String()
 }

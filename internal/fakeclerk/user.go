@@ -99,8 +99,6 @@ func fromFake(g *fake.User) *User {
 	return u
 }
 
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
 // randomID returns a Clerk-style id: prefix, underscore, 27 base62
 // characters beginning with 2, as Clerk's ids of today do.
 func randomID(prefix string) string {
@@ -111,7 +109,7 @@ func randomBase62(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails: crypto/rand panics rather than return an error
 	for i := range b {
-		b[i] = base62[int(b[i])%len(base62)]
+		b[i] = fake.Base62[int(b[i])%len(fake.Base62)]
 	}
 	return string(b)
 }
