@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/bench/proc"
 	"github.com/clerk-sync/clerk-sync/internal/pgtest"
 )
 
@@ -180,47 +179,11 @@ func (r *receiver) peakRSS() (int64, error) { return r.status("VmHWM:") }
 
 // status returns a size in bytes from the child's /proc status, e.g.
 // "VmRSS:" (resident now) or "VmHWM:" (the peak).
-func (r *receiver) status(field string) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", r.pid))
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", field, err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse %s %q: %w", field, v, err)
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, fmt.Errorf("read %s: not in /proc status", field)
-}
+func (r *receiver) status(field string) (int64, error) { return proc.Status(r.pid, field) }
 
 // cpuTime returns the CPU time the child has used so far, user plus
-// system, from /proc/<pid>/stat.
-func (r *receiver) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.pid))
-	if err != nil {
-		return 0, fmt.Errorf("read receiver CPU time: %w", err)
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: state is field 3, utime 14 and stime 15.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("read receiver CPU time: short /proc stat")
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("parse receiver CPU time: %w", err)
-	}
-	// Linux reports in USER_HZ ticks, 100 per second on every platform Go
-	// supports.
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
+// system.
+func (r *receiver) cpuTime() (time.Duration, error) { return proc.CPUTime(r.pid) }
 
 // stop sends SIGTERM, which drains the deliveries in flight, and kills the
 // child if it has not exited within 30 s. It is safe to call twice.

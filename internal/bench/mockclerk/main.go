@@ -7,10 +7,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,11 +19,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/clerk-sync/clerk-sync/internal/bench/proc"
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 )
 
@@ -121,11 +119,11 @@ func watchPeak(pid int) func() int64 {
 	go func() {
 		defer close(done)
 		for {
-			kb, err := vmHWM(pid)
+			b, err := proc.Status(pid, "VmHWM:")
 			if err != nil {
 				return // the process has gone
 			}
-			peak.Store(max(peak.Load(), kb))
+			peak.Store(max(peak.Load(), b>>10))
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
@@ -133,20 +131,4 @@ func watchPeak(pid int) func() int64 {
 		<-done
 		return peak.Load()
 	}
-}
-
-// vmHWM reads the peak resident set size of pid from /proc, in KiB.
-func vmHWM(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status (a zombie, or not Linux)")
 }
