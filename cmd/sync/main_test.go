@@ -154,3 +154,23 @@ func TestServeAndDrain(t *testing.T) {
 		t.Fatal("the secret is in the log")
 	}
 }
+
+// The inspector's c follows MOCKCLERK_PROFILE as mockclerk does; a value
+// mockclerk would refuse stops start-up, saying where it was set, before
+// any database is made.
+func TestTUIRefusesABadProfile(t *testing.T) {
+	dir := inTempDir(t)
+	t.Setenv("CLERK_WEBHOOK_SIGNING_SECRET", secret)
+	if err := os.WriteFile(filepath.Join(dir, ".env.local"), []byte("MOCKCLERK_PROFILE=phone_only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tui", "--addr", "127.0.0.1:0"}, &stdout, &stderr)
+	want := `MOCKCLERK_PROFILE (from .env.local), which the inspector's c follows as mockclerk does: profile "phone_only": want mixed, email-required or phone-only`
+	if code != 1 || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("exit %d, stderr %q; want 1 and %q", code, stderr.String(), want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, DefaultDB)); err == nil {
+		t.Error("a database was created before the settings were checked")
+	}
+}

@@ -162,10 +162,18 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var logFile string
+	var (
+		logFile string
+		profile fake.Profile // the users that c invents, as mockclerk's
+	)
 	if f.tui {
 		if f.output.value == "ndjson" {
 			return errors.New("--tui and --output ndjson exclude each other: the inspector shows what ndjson would print")
+		}
+		if v, from := env.Lookup("MOCKCLERK_PROFILE"); v != "" {
+			if err := profile.Set(v); err != nil {
+				return fmt.Errorf("MOCKCLERK_PROFILE (from %s), which the inspector's c follows as mockclerk does: %w", from, err)
+			}
 		}
 		file, path, err := openLogFile()
 		if err != nil {
@@ -287,7 +295,9 @@ func serve(cmd *cobra.Command, f *serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inspector = tea.NewProgram(tui.New(inspect.New(rows, webhookURL, signer), tui.Info{
+	backend := inspect.New(rows, webhookURL, signer)
+	backend.SetProfile(profile)
+	inspector = tea.NewProgram(tui.New(backend, tui.Info{
 		Listen: ln.Addr().String(), WebhookURL: webhookURL, Database: desc,
 		Fingerprint: secret.Fingerprint(), SecretSource: source, ForwardTo: config.Redact(f.forwardTo),
 		LogFile: logFile, LocalSecret: localSecret, Columns: m.ColumnNames(), KindColumns: kindColumns(m),

@@ -49,6 +49,14 @@ func New(st store.View, url string, signer *fake.Signer) *Backend {
 	}
 }
 
+// SetProfile makes the users that c invents follow p, the Clerk
+// instance's sign-up setting (mockclerk's --profile, MOCKCLERK_PROFILE).
+func (b *Backend) SetProfile(p fake.Profile) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.gen.Profile = p
+}
+
 // Rows implements tui.Backend.
 func (b *Backend) Rows(ctx context.Context, kind store.Kind) ([]store.User, []store.State, error) {
 	if b.st == nil {

@@ -131,6 +131,32 @@ func TestBackendAgainstARealReceiver(t *testing.T) {
 	}
 }
 
+// The users that c invents follow the profile set: phone-only users have
+// no email, email-required ones always one (the default, mixed, has some
+// of each).
+func TestSendFollowsTheProfile(t *testing.T) {
+	ctx := context.Background()
+	for _, p := range []fake.Profile{fake.ProfilePhoneOnly, fake.ProfileEmailRequired} {
+		rc := newReceiver(t)
+		b := backend(t, rc)
+		b.SetProfile(p)
+		for range 20 {
+			if err := b.Send(ctx, "user.created", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		users, _, err := b.Rows(ctx, store.KindUser)
+		if err != nil || len(users) != 20 {
+			t.Fatalf("%s: %d rows, %v", p, len(users), err)
+		}
+		for _, u := range users {
+			if hasEmail := u.Email != nil; hasEmail != (p == fake.ProfileEmailRequired) {
+				t.Fatalf("%s: user %s has an email: %v", p, u.ClerkID, hasEmail)
+			}
+		}
+	}
+}
+
 // The curl command that y copies, run as it is, delivers the exact signed
 // bytes: the receiver answers duplicate. A body too large for the
 // inspector to keep comes from the ledger, byte for byte.
