@@ -145,6 +145,7 @@ func parseRate(s string) (float64, error) {
 type line struct {
 	Time      time.Time `json:"time"`
 	Type      string    `json:"type"`
+	ID        string    `json:"id,omitempty"` // the entity's Clerk id: a user's, an organization's or a membership's
 	UserID    string    `json:"user_id,omitempty"`
 	SvixID    string    `json:"svix_id"`
 	Status    int       `json:"status,omitempty"`
@@ -188,7 +189,7 @@ func (f *fireFlags) fire(ctx context.Context, dv *fake.Deliverer, rate float64, 
 			retried++
 		}
 		if f.output == "ndjson" {
-			l := line{Time: time.Now().UTC(), Type: d.Event.Type, UserID: d.Event.UserID, SvixID: d.ID, Status: r.Status,
+			l := line{Time: time.Now().UTC(), Type: d.Event.Type, ID: entityID(d), UserID: d.Event.UserID, SvixID: d.ID, Status: r.Status,
 				Outcome: r.Outcome, Reason: a.Response.Reason, LatencyMS: float64(r.Latency.Microseconds()) / 1000, Attempts: a.N}
 			if a.Err != nil {
 				l.Error = a.Err.Error()

@@ -122,6 +122,10 @@ func TestSendOrganizations(t *testing.T) {
 	if out := send("organization.created"); !strings.Contains(out, "--> organization.created org_") {
 		t.Fatalf("the line names no organization:\n%s", out)
 	}
+	// In ndjson too, the organization's id is the line's id.
+	if out := send("organization.updated", "--output", "ndjson"); !strings.Contains(out, `"type":"organization.updated","id":"org_`) {
+		t.Fatalf("the ndjson line names no organization:\n%s", out)
+	}
 	send("user.created", "--set", "first_name=Ada")
 	send("organizationMembership.created", "--set", "role=org:admin")
 	orgs, members, users := rows(store.KindOrganization), rows(store.KindMembership), rows(store.KindUser)

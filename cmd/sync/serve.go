@@ -489,7 +489,7 @@ func (f *serveFlags) observer(log *slog.Logger, emit func(any)) func(webhook.Rep
 	}
 	return func(r webhook.Report) {
 		emit(deliveryLine{
-			Time: r.Received.UTC(), SvixID: r.SvixID, Type: r.EventType, UserID: r.UserID, Verified: r.Verified,
+			Time: r.Received.UTC(), SvixID: r.SvixID, Type: r.EventType, ID: r.ID, UserID: r.UserID, Verified: r.Verified,
 			Outcome: r.Outcome, Reason: r.Reason, Error: r.Error, Status: r.Status,
 			LatencyMS: ms(r.Latency),
 		})
@@ -511,6 +511,7 @@ type deliveryLine struct {
 	Time      time.Time `json:"time"`
 	SvixID    string    `json:"svix_id,omitempty"`
 	Type      string    `json:"type,omitempty"`
+	ID        string    `json:"id,omitempty"` // the entity's Clerk id: a user's, an organization's or a membership's
 	UserID    string    `json:"user_id,omitempty"`
 	Verified  bool      `json:"verified"`
 	Outcome   string    `json:"outcome"`

@@ -222,7 +222,7 @@ func TestOutputNDJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &got); err != nil {
 		t.Fatalf("%q: %v", line, err)
 	}
-	if got.Outcome != "applied" || got.Status != 200 || !got.Verified || got.Type != "user.created" || got.UserID != d.Event.UserID {
+	if got.Outcome != "applied" || got.Status != 200 || !got.Verified || got.Type != "user.created" || got.UserID != d.Event.UserID || got.ID != d.Event.UserID {
 		t.Fatalf("line %+v", got)
 	}
 }
