@@ -251,7 +251,9 @@ func (m *Model) act(what string, f func(context.Context, Delivery) error) tea.Cm
 func (m *Model) copyCurl() tea.Cmd {
 	return m.onSelected("copy", func(_ context.Context, b Backend, d Delivery) tea.Msg {
 		return tea.BatchMsg{tea.SetClipboard(b.Curl(d)), func() tea.Msg {
-			return doneMsg{ok: "copied: curl for " + orNone(d.SvixID)}
+			// Signed now: Svix's libraries refuse a timestamp older than
+			// five minutes, so the command is good for that long.
+			return doneMsg{ok: "copied: curl for " + orNone(d.SvixID) + " (signed now: good for 5 min)"}
 		}}
 	})
 }

@@ -80,7 +80,7 @@ func TestCopyPutsCurlOnTheClipboard(t *testing.T) {
 	if !slices.Contains(msgs, want) {
 		t.Errorf("y put no curl of %s on the clipboard: %#v", svixIDs[3], msgs)
 	}
-	checkText(t, screen(m), []string{"✓ copied: curl for " + svixIDs[3]}, nil)
+	checkText(t, screen(m), []string{"✓ copied: curl for " + svixIDs[3] + " (signed now: good for 5 min)"}, nil)
 }
 
 func TestErrorsFlash(t *testing.T) {
