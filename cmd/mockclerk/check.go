@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/load"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/server"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/webhook"
 )
 
@@ -48,15 +50,22 @@ func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Test any Clerk webhook handler and say exactly where it is wrong",
 		Long: `check runs a suite of cases against the webhook handler at --to — each a few
 signed deliveries sent the way Svix sends them: out of order, repeated,
-concurrent, forged — then reads the handler's users table (read-only, through
-the mapping: clerk-sync.yaml, or the default "User" table) and compares it
-with what Clerk's final state implies.
+concurrent, forged — then reads the handler's tables (read-only, through
+the mapping: clerk-sync.yaml, or the default "User", "Organization" and
+"OrganizationMembership" tables) and compares them with what Clerk's final
+state implies.
+
+The organization cases run when the mapping maps their tables: a mapping
+file without an organizations or memberships section, or, without a
+mapping file, a database without the default tables (a users-only app),
+skips them with a line that says why.
 
 Each case ends pass (right table, every delivery taken at once), retries
 (right only because Svix's retries brought refused deliveries in: hours of
 delay in production) or fail (the rows and columns that are wrong, expected
-vs found, or the deliveries answered wrongly). Each case uses users of its
-own and deletes them at the end with a signed user.deleted, unless --keep.
+vs found, or the deliveries answered wrongly). Each case uses users and
+organizations of its own and deletes them at the end with signed deletions,
+unless --keep.
 
 The handler must verify with the signing secret that check signs with:
 --secret, else CLERK_WEBHOOK_SIGNING_SECRET, else CLERK_WEBHOOK_SECRET (from
@@ -76,7 +85,7 @@ otherwise, 2 on a usage mistake.`,
 	fl.StringVar(&c.to, "to", defaultTo, "the handler's URL")
 	fl.StringVar(&c.secret, "secret", "", "signing secret (default: CLERK_WEBHOOK_SIGNING_SECRET, CLERK_WEBHOOK_SECRET)")
 	fl.StringVar(&c.db, "db", "", "the handler's database: a SQLite file or a postgres:// URL, opened read-only [DATABASE_URL]")
-	fl.StringVar(&c.config, "config", mapping.FileName, "mapping file: the users table and its columns; without it, the default \"User\" table [CLERK_SYNC_CONFIG]")
+	fl.StringVar(&c.config, "config", mapping.FileName, "mapping file: the tables and their columns; without it, the default \"User\", \"Organization\" and \"OrganizationMembership\" tables [CLERK_SYNC_CONFIG]")
 	fl.StringVar(&c.retry, "retry", "svix-fast", "retry refused deliveries: svix-fast (Svix's 8 attempts in under 5 s), svix (Svix's real schedule, ~27 h) or none")
 	fl.StringVar(&c.output, "output", "text", "text, or json (the whole report as one object on stdout)")
 	fl.StringVar(&c.junit, "junit", "", "also write the results as JUnit XML to this file, for CI")
@@ -143,14 +152,38 @@ func (c *checkCmd) run(cmd *cobra.Command, stdout, stderr io.Writer) error {
 		return fmt.Errorf("cannot read the handler's table: %w", err)
 	}
 	defer view.Close()
+	tables, missing, err := openOthers(ctx, c.db, m)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, v := range tables {
+			v.Close()
+		}
+	}()
+	cases, skipped := runnable(cases, missing)
+	if len(skipped) > 0 && len(c.cases) > 0 {
+		return usageError("--case %s: %s", skipped[0].Case, skipped[0].Reason)
+	}
 
-	table := fmt.Sprintf("table %s in %s", m.QualifiedName(), desc)
+	names := []string{m.QualifiedName()}
+	for _, kind := range store.Kinds[1:] {
+		if _, ok := tables[kind]; ok {
+			km, _ := m.For(kind)
+			names = append(names, km.QualifiedName())
+		}
+	}
+	table := fmt.Sprintf("table %s in %s", names[0], desc)
+	if len(names) > 1 {
+		table = fmt.Sprintf("tables %s in %s", strings.Join(names, ", "), desc)
+	}
 	if c.output == "text" {
 		fmt.Fprintf(stdout, "mockclerk check: %d case(s) against %s; %s\n", len(cases), config.Redact(c.to), table)
+		check.WriteSkipped(stdout, skipped)
 	}
 	cfg := check.Config{
 		URL: c.to, Client: load.Client(32, 15*time.Second), Signer: signer, Schedule: schedule,
-		View: view, Mapping: m, Keep: c.keep, Parallel: c.parallel, Seed: uint64(time.Now().UnixNano()),
+		View: view, Tables: tables, Mapping: m, Keep: c.keep, Parallel: c.parallel, Seed: uint64(time.Now().UnixNano()),
 	}
 	if c.output == "text" {
 		cfg.OnResult = func(r check.Result) { check.WriteText(stdout, r) }
@@ -162,7 +195,7 @@ func (c *checkCmd) run(cmd *cobra.Command, stdout, stderr io.Writer) error {
 		return &exitError{code: 130, err: err}
 	}
 	if c.output == "json" {
-		rep := check.Report{URL: config.Redact(c.to), Table: table, Summary: check.Summarize(results), Cases: results}
+		rep := check.Report{URL: config.Redact(c.to), Table: table, Summary: check.Summarize(results), Cases: results, Skipped: skipped}
 		if err := check.WriteJSON(stdout, rep); err != nil {
 			return err
 		}
@@ -185,6 +218,53 @@ func (c *checkCmd) run(cmd *cobra.Command, stdout, stderr io.Writer) error {
 // mapping: the same rule as clerk-sync's.
 func (c *checkCmd) mapping(cmd *cobra.Command) (mapping.Mapping, error) {
 	return mapping.LoadOr(c.config, cmd.Flags().Changed("config"))
+}
+
+// openOthers opens the organizations and memberships tables that m maps,
+// and says for each kind it leaves out why its cases cannot run. With the
+// default mapping (no mapping file) a table that cannot be read is left
+// out too, as a users-only app has none; a table that a mapping file maps
+// must be readable.
+func openOthers(ctx context.Context, dsn string, m mapping.Mapping) (map[store.Kind]store.View, map[store.Kind]string, error) {
+	views := map[store.Kind]store.View{}
+	missing := map[store.Kind]string{}
+	for _, kind := range store.Kinds[1:] {
+		section := mapping.Section(kind)
+		km, ok := m.For(kind)
+		if !ok {
+			missing[kind] = fmt.Sprintf("%s maps no %s: add `%s: default` (or your own table) to it to judge them", m.Source, section, section)
+			continue
+		}
+		v, _, err := server.OpenView(ctx, dsn, km)
+		switch {
+		case err == nil:
+			views[kind] = v
+		case m.Source == "":
+			missing[kind] = fmt.Sprintf("no %s table to read: %v", section, err)
+		default:
+			for _, v := range views {
+				v.Close()
+			}
+			return nil, nil, fmt.Errorf("cannot read the handler's %s table: %w", kind, err)
+		}
+	}
+	return views, missing, nil
+}
+
+// runnable splits cases into those whose tables are all there and those
+// skipped, each with the reason of its first missing table.
+func runnable(cases []check.Case, missing map[store.Kind]string) ([]check.Case, []check.Skip) {
+	var run []check.Case
+	var skipped []check.Skip
+	for _, k := range cases {
+		i := slices.IndexFunc(k.Kinds, func(kind store.Kind) bool { return missing[kind] != "" })
+		if i < 0 {
+			run = append(run, k)
+			continue
+		}
+		skipped = append(skipped, check.Skip{Case: k.Name, Reason: missing[k.Kinds[i]]})
+	}
+	return run, skipped
 }
 
 // reachable checks that something listens at the handler's address, so

@@ -21,8 +21,9 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
 
-// clerk-sync itself passes every case on both stores, and the cases'
-// users are gone afterwards.
+// clerk-sync itself passes every case on both stores, the organization
+// cases included, and the cases' users, organizations and memberships are
+// gone afterwards (marked deleted, with soft deletes).
 func TestCheckPassesClerkSync(t *testing.T) {
 	for _, name := range []string{"sqlite", "postgres", "postgres-soft-delete"} {
 		t.Run(name, func(t *testing.T) {
@@ -50,17 +51,20 @@ func TestCheckPassesClerkSync(t *testing.T) {
 			if code != 0 || strings.Contains(out, "\nfail ") || strings.Contains(out, "\nretries ") {
 				t.Fatalf("exit %d\n%s%s", code, out, errOut)
 			}
-			if n := strings.Count(out, "\npass "); n != len(check.Cases()) || !strings.Contains(out, "17 cases: 17 pass, 0 pass only through retries, 0 fail") {
+			if n := strings.Count(out, "\npass "); n != len(check.Cases()) || !strings.Contains(out, "21 cases: 21 pass, 0 pass only through retries, 0 fail") ||
+				!strings.Contains(out, `tables "User", "Organization", "OrganizationMembership" in `) || strings.Contains(out, "skipped") {
 				t.Fatalf("%d passes\n%s", n, out)
 			}
-			rows, err := st.Users(ctx)
-			for _, r := range rows {
-				if !r.Deleted {
-					err = fmt.Errorf("%s is not deleted", r.ClerkID)
+			for _, kind := range store.Kinds {
+				rows, err := st.Rows(ctx, kind)
+				for _, r := range rows {
+					if !r.Deleted {
+						err = fmt.Errorf("%s is not deleted", r.ClerkID)
+					}
 				}
-			}
-			if err != nil || (len(rows) != 0) != (name == "postgres-soft-delete") {
-				t.Fatalf("after cleanup the table holds %d rows (%v)", len(rows), err)
+				if err != nil || (len(rows) != 0) != (name == "postgres-soft-delete") {
+					t.Fatalf("after cleanup the %s table holds %d rows (%v)", kind, len(rows), err)
+				}
 			}
 			b, _ := os.ReadFile(junit)
 			var suites struct {
@@ -69,14 +73,14 @@ func TestCheckPassesClerkSync(t *testing.T) {
 					Failures int `xml:"failures,attr"`
 				} `xml:"testsuite"`
 			}
-			if err := xml.Unmarshal(b, &suites); err != nil || suites.Suite.Tests != 17 || suites.Suite.Failures != 0 {
+			if err := xml.Unmarshal(b, &suites); err != nil || suites.Suite.Tests != 21 || suites.Suite.Failures != 0 {
 				t.Fatalf("junit %+v (%v)\n%s", suites, err, b)
 			}
 		})
 	}
 }
 
-// softDelete is the default table with on_delete soft.
+// softDelete is the default tables with on_delete soft.
 const softDelete = `table: User
 key: clerkId
 primary_key: {column: id, fill: clerk}
@@ -89,6 +93,18 @@ columns:
   createdAt: created_at
   updatedAt: updated_at
 on_delete: {mode: soft, column: deletedAt}
+organizations:
+  table: Organization
+  key: clerkId
+  primary_key: {column: id, fill: clerk}
+  columns: {name: name, slug: slug, imageUrl: image_url, createdBy: created_by, publicMetadata: public_metadata, createdAt: created_at, updatedAt: updated_at}
+  on_delete: {mode: soft, column: deletedAt}
+memberships:
+  table: OrganizationMembership
+  key: clerkId
+  primary_key: {column: id, fill: clerk}
+  columns: {organizationId: organization_id, userId: user_id, role: role, createdAt: created_at, updatedAt: updated_at}
+  on_delete: {mode: soft, column: deletedAt}
 `
 
 // A handler that answers 200 to everything and writes nothing fails the
@@ -126,6 +142,52 @@ func TestCheckReportsAWrongHandler(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(junit); !strings.Contains(string(b), `failures="2"`) || !strings.Contains(string(b), `type="fail"`) {
 		t.Errorf("junit:\n%s", b)
+	}
+}
+
+// A users-only app is not failed by the organization cases: without a
+// mapping file, when the default organizations and memberships tables are
+// not there, they are skipped, saying why, in text and JSON; a case named
+// with --case that cannot run is a usage mistake; a table that the mapping
+// file maps must be readable.
+func TestCheckSkipsOrganizationCases(t *testing.T) {
+	dir := setup(t)
+	ctx := context.Background()
+	dsn := filepath.Join(dir, "app.db")
+	st, _, err := server.OpenStore(ctx, dsn, mapping.DefaultUsers()) // a User table, no Organization
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	url := receiver(t, st)
+	code, out, errOut := mockclerk(ctx, "check", "--to", url, "--db", dsn)
+	if code != 0 || !strings.Contains(out, "17 cases: 17 pass, 0 pass only through retries, 0 fail") ||
+		!strings.Contains(out, "skipped  org-lifecycle, membership-before-org, org-delete-cascade: no organizations table to read: ") ||
+		!strings.Contains(out, `table "Organization" does not exist: name your organizations table in clerk-sync.yaml`) ||
+		!strings.Contains(out, "skipped  role-out-of-order: no memberships table to read: ") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = mockclerk(ctx, "check", "--to", url, "--db", dsn, "--output", "json")
+	var rep check.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	if len(rep.Cases) != 17 || len(rep.Skipped) != 4 || rep.Skipped[0].Case != "org-lifecycle" || !strings.Contains(rep.Skipped[0].Reason, "no organizations table to read") {
+		t.Fatalf("%d cases, skipped %+v", len(rep.Cases), rep.Skipped)
+	}
+	code, out, errOut = mockclerk(ctx, "check", "--to", url, "--db", dsn, "--case", "lifecycle", "--case", "role-out-of-order")
+	if code != 2 || !strings.Contains(errOut, "--case role-out-of-order: no memberships table to read: ") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, mapping.FileName), []byte("table: User\nkey: clerkId\ncolumns: {email: email}\n"), 0o600)
+	code, out, errOut = mockclerk(ctx, "check", "--to", url, "--db", dsn, "--case", "lifecycle", "--case", "org-lifecycle")
+	if code != 2 || !strings.Contains(errOut, "--case org-lifecycle: clerk-sync.yaml maps no organizations: add `organizations: default` (or your own table) to it to judge them") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, mapping.FileName), []byte("table: User\nkey: clerkId\ncolumns: {email: email}\norganizations: default\n"), 0o600)
+	code, out, errOut = mockclerk(ctx, "check", "--to", url, "--db", dsn)
+	if code != 1 || !strings.Contains(errOut, `cannot read the handler's organization table: `) || !strings.Contains(errOut, `table "Organization" does not exist`) {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
 
@@ -174,8 +236,8 @@ func TestCheckJudgesPrismaTables(t *testing.T) {
 		code          int
 		want          string
 	}{
-		{"snake", mapping.SQLite, nil, 0, "17 cases: 17 pass, 0 pass only through retries, 0 fail"},
-		{"seed-plan", mapping.Postgres, []string{"--profile", "email-required"}, 1, "16 cases: 15 pass, 1 pass only through retries, 0 fail"},
+		{"snake", mapping.SQLite, nil, 0, "21 cases: 21 pass, 0 pass only through retries, 0 fail"},
+		{"seed-plan", mapping.Postgres, []string{"--profile", "email-required"}, 1, "20 cases: 19 pass, 1 pass only through retries, 0 fail"},
 	} {
 		t.Run(tc.table, func(t *testing.T) {
 			dir := setup(t)

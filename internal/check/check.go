@@ -1,7 +1,8 @@
 // Package check judges any Clerk webhook handler: it sends each case's
 // deliveries the way Svix would (signed, out of order, repeated, retried),
-// then reads the handler's users table through the mapping and compares
-// it with what Clerk's final state implies. A case passes, passes only
+// then reads the handler's tables (users, and organizations and
+// memberships when mapped) through the mapping and compares them with
+// what Clerk's final state implies. A case passes, passes only
 // through retries (each a delay of up to hours in production), or fails
 // with the rows and columns that are wrong.
 package check
@@ -13,6 +14,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
@@ -54,17 +57,29 @@ type Step struct {
 	What string
 }
 
-// Want is what the table must hold for one Clerk id after a case.
+// Want is what the table of Kind must hold for one Clerk id after a case.
 type Want struct {
-	ID string
-	// Row is the user as Clerk last sent it; nil when no row may exist
+	// Kind is the table: "" and store.KindUser are the users'.
+	Kind store.Kind
+	ID   string
+	// Row is the entity as Clerk last sent it; nil when no row may exist
 	// (a forged user, or an id that is not a user's).
 	Row *store.User
-	// Deleted: Clerk deleted the user, so the row is gone (or, with
-	// on_delete soft, marked deleted).
+	// Deleted: Clerk deleted the entity (or, for a membership, its
+	// organization), so the row is gone (or, with on_delete soft, marked
+	// deleted).
 	Deleted bool
-	// Why names the id in the report when it is not a plain user.
+	// Why names the id in the report when it is not a plain user, or
+	// says why a deleted row must be gone.
 	Why string
+}
+
+// kind is the table the want is about.
+func (w Want) kind() store.Kind {
+	if w.Kind == "" {
+		return store.KindUser
+	}
+	return w.Kind
 }
 
 // Plan is what a case sends and what it expects.
@@ -74,8 +89,11 @@ type Plan struct {
 	// A refused delivery's retries go on in the background, as Svix's do.
 	Waves [][]Step
 	Wants []Want
-	// Cleanup lists the users to delete when the case is over.
+	// Cleanup lists the users to delete when the case is over; Orgs and
+	// Members the organizations and memberships, deleted before them.
 	Cleanup []*fake.User
+	Orgs    []*fake.Org
+	Members []*fake.Member
 }
 
 // Case is one named check, isolating one failure mode.
@@ -85,6 +103,9 @@ type Case struct {
 	Proves string
 	// Build makes the case's users and deliveries with g.
 	Build func(g *fake.Generator) Plan
+	// Kinds are the tables beside the users' that the case judges: it
+	// means something only when the mapping maps them all.
+	Kinds []store.Kind
 }
 
 // SvixFast is Svix's schedule of eight attempts with the waits compressed
@@ -113,7 +134,10 @@ type Config struct {
 	Client   *http.Client
 	Signer   *fake.Signer
 	Schedule []time.Duration // retries of accepted deliveries
-	View     store.View
+	View     store.View      // the users table
+	// Tables are the other kinds' tables that the mapping maps: a case
+	// reads those its plan touches.
+	Tables   map[store.Kind]store.View
 	Mapping  mapping.Mapping
 	Keep     bool // leave the case's rows in place
 	Parallel int  // cases at once
@@ -256,12 +280,16 @@ func runCase(ctx context.Context, cfg Config, c Case, g *fake.Generator) Result 
 	if ctx.Err() != nil {
 		return res
 	}
-	rows, err := cfg.View.Users(ctx)
+	rows, err := read(ctx, cfg, plan)
 	if err != nil {
 		res.Verdict, res.Reason = Fail, fmt.Sprintf("could not read the table: %v", err)
 		return res
 	}
-	res.Diffs = Compare(cfg.Mapping, plan.Wants, rows)
+	for _, kind := range store.Kinds {
+		m, _ := cfg.Mapping.For(kind)
+		wants := slices.DeleteFunc(slices.Clone(plan.Wants), func(w Want) bool { return w.kind() != kind })
+		res.Diffs = append(res.Diffs, Compare(m, wants, rows[kind])...)
+	}
 	judge(&res)
 	if !cfg.Keep {
 		res.Cleanup = cleanup(ctx, cfg, g, plan, rows)
@@ -278,27 +306,70 @@ func attempt(a fake.Attempt) Attempt {
 	return Attempt{Status: a.Response.Status, Body: clip(explain(string(a.Response.Body)), 200)}
 }
 
-// cleanup deletes, through the handler, every user of the plan that still
-// has a row, as Clerk would: a signed user.deleted. It says what stayed.
-func cleanup(ctx context.Context, cfg Config, g *fake.Generator, plan Plan, rows []store.User) string {
+// read reads the users table and the tables of the other kinds that the
+// plan wants rows of or cleans up, by kind.
+func read(ctx context.Context, cfg Config, plan Plan) (map[store.Kind][]store.User, error) {
+	touched := map[store.Kind]bool{store.KindOrganization: len(plan.Orgs) > 0, store.KindMembership: len(plan.Members) > 0}
+	for _, w := range plan.Wants {
+		touched[w.kind()] = true
+	}
+	users, err := cfg.View.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows := map[store.Kind][]store.User{store.KindUser: users}
+	for _, kind := range []store.Kind{store.KindOrganization, store.KindMembership} {
+		v, ok := cfg.Tables[kind]
+		switch {
+		case !touched[kind]:
+		case !ok && slices.ContainsFunc(plan.Wants, func(w Want) bool { return w.kind() == kind }):
+			return nil, fmt.Errorf("the mapping has no %s table", mapping.Section(kind))
+		case ok:
+			if rows[kind], err = v.Users(ctx); err != nil {
+				return nil, fmt.Errorf("%s: %w", mapping.Section(kind), err)
+			}
+		}
+	}
+	return rows, nil
+}
+
+// cleanup deletes through the handler, as Clerk would with signed
+// deletions, every membership, organization and user of the plan that
+// still has a row, in that order (children first, for a handler with
+// foreign keys). It says what stayed.
+func cleanup(ctx context.Context, cfg Config, g *fake.Generator, plan Plan, rows map[store.Kind][]store.User) string {
 	present := map[string]bool{}
-	for _, r := range rows {
-		present[r.ClerkID] = !r.Deleted
+	for _, kindRows := range rows {
+		for _, r := range kindRows {
+			present[r.ClerkID] = !r.Deleted
+		}
+	}
+	var deletions []fake.Event
+	for _, m := range plan.Members {
+		if present[m.ID] {
+			deletions = append(deletions, g.MemberDeleted(m))
+		}
+	}
+	for _, o := range plan.Orgs {
+		if present[o.ID] {
+			deletions = append(deletions, g.OrgDeleted(o))
+		}
+	}
+	for _, u := range plan.Cleanup {
+		if present[u.ID] {
+			deletions = append(deletions, g.Deleted(u))
+		}
 	}
 	dv := fake.Deliverer{Client: cfg.Client, URL: cfg.URL, Signer: cfg.Signer, Schedule: fake.NoRetry}
 	var left []string
-	for _, u := range plan.Cleanup {
-		if !present[u.ID] {
-			continue
-		}
-		ev := g.Deleted(u)
+	for _, ev := range deletions {
 		if a := dv.Deliver(ctx, g.Unsigned(ev)); !a.OK() {
-			left = append(left, u.ID)
+			left = append(left, ev.Type+" "+gjson.GetBytes(ev.Body, "data.id").String())
 		}
 	}
 	if len(left) == 0 {
 		return ""
 	}
 	slices.Sort(left)
-	return fmt.Sprintf("the handler refused the user.deleted that would remove %d row(s): %v", len(left), left)
+	return fmt.Sprintf("the handler refused the deletions that would remove %d row(s): %v", len(left), left)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/load"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
+	"github.com/clerk-sync/clerk-sync/internal/store"
 	"github.com/clerk-sync/clerk-sync/internal/store/sqlite"
 )
 
@@ -29,9 +30,12 @@ const secret = "whsec_" + "Y2hlY2stdGhlLWhhbmRsZXJzLW9mLW90aGVyLWFwcHM="
 
 // appHandler is a webhook handler as an app writes it, after Clerk's
 // guide: verify with the svix library, then upsert or delete the row of
-// the default "User" table. Without a flaw it does what it must: it keeps
-// each user's version and a tombstone beside the table, and writes in one
-// transaction on one connection. Each flaw is one mistake that apps make.
+// the default "User", "Organization" or "OrganizationMembership" table.
+// Without a flaw it does what it must: it keeps each entity's version and
+// a tombstone beside the tables, drops a membership of a deleted
+// organization or user, deletes an organization's or user's memberships
+// with it, and writes in one transaction on one connection. Each flaw is
+// one mistake that apps make.
 type appHandler struct {
 	db   *sql.DB
 	wh   *svix.Webhook
@@ -54,6 +58,13 @@ const (
 	noTimestampCheck = "no-timestamp-check" // verifies the signature but not its age
 	svixHeadersOnly  = "svix-headers-only"  // reads only the svix-* header names
 	noDelete         = "no-delete"          // answers user.deleted 200 and does nothing
+
+	orgNoDelete            = "org-no-delete"            // answers organization.deleted 200 and does nothing
+	noCascade              = "no-cascade"               // organization.deleted leaves the organization's memberships
+	memberIgnoresTombstone = "member-ignores-tombstone" // a membership event is written though its organization is deleted
+	memberLastWriteWins    = "member-last-write-wins"   // upsert whatever membership arrives: no version check
+	foreignKeys            = "foreign-keys"             // memberships reference Organization and User (Prisma's default relations)
+	memberNeedsOrg         = "member-needs-org"         // answers 200 and drops a membership whose organization has no row yet
 
 	// clerkGuide is the handler most apps start from: prisma.user.create,
 	// update and delete as the events come, the first address as the
@@ -111,6 +122,14 @@ func (h *appHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = h.upsert(r.Context(), evt.Type, u)
 	case "user.deleted":
 		err = h.delete(r.Context(), u.ID, evt.Timestamp)
+	case "organization.created", "organization.updated":
+		err = h.upsertOrg(r.Context(), evt.Data)
+	case "organization.deleted":
+		err = h.deleteOrg(r.Context(), u.ID, evt.Timestamp)
+	case "organizationMembership.created", "organizationMembership.updated":
+		err = h.upsertMember(r.Context(), evt.Data)
+	case "organizationMembership.deleted":
+		err = h.deleteMember(r.Context(), u.ID, evt.Timestamp)
 	default:
 		if h.has(errorOnUnknown) {
 			http.Error(w, "unknown event "+evt.Type, http.StatusBadRequest)
@@ -194,22 +213,130 @@ func (h *appHandler) delete(ctx context.Context, id string, ts int64) error {
 	if h.has(noDelete) {
 		return nil
 	}
+	return h.tombstone(ctx, id, ts, h.has(noTombstone), `DELETE FROM "OrganizationMembership" WHERE "userId" = ?`, `DELETE FROM "User" WHERE "clerkId" = ?`)
+}
+
+type clerkOrg struct {
+	ID             string          `json:"id"`
+	Name           string          `json:"name"`
+	Slug           *string         `json:"slug"`
+	ImageURL       *string         `json:"image_url"`
+	CreatedBy      *string         `json:"created_by"`
+	PublicMetadata json.RawMessage `json:"public_metadata"`
+	CreatedAt      int64           `json:"created_at"`
+	UpdatedAt      int64           `json:"updated_at"`
+}
+
+type clerkMember struct {
+	ID           string `json:"id"`
+	Role         string `json:"role"`
+	Organization struct {
+		ID string `json:"id"`
+	} `json:"organization"`
+	PublicUserData struct {
+		UserID string `json:"user_id"`
+	} `json:"public_user_data"`
+	CreatedAt int64 `json:"created_at"`
+	UpdatedAt int64 `json:"updated_at"`
+}
+
+// write runs q in a transaction and records id's version, unless id or
+// one of its parents is tombstoned, or its version is not older and the
+// check is on.
+func (h *appHandler) write(ctx context.Context, id string, parents []string, version int64, checkVersion bool, q string, args ...any) error {
 	tx, err := h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM "User" WHERE "clerkId" = ?`, id); err != nil {
+	for _, p := range parents {
+		if _, deleted, _, err := state(ctx, tx, p); err != nil || deleted {
+			return err
+		}
+	}
+	stored, deleted, known, err := state(ctx, tx, id)
+	if err != nil || deleted || (checkVersion && known && stored >= version) {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO versions (id, version, deleted) VALUES (?, ?, 0)
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version`, id, version); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (h *appHandler) upsertOrg(ctx context.Context, data []byte) error {
+	var o clerkOrg
+	if err := json.Unmarshal(data, &o); err != nil {
+		return err
+	}
+	return h.write(ctx, o.ID, nil, o.UpdatedAt, true, `INSERT INTO "Organization" (id, "clerkId", name, slug, "imageUrl", "createdBy", "publicMetadata", "createdAt", "updatedAt")
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("clerkId") DO UPDATE SET name = excluded.name, slug = excluded.slug, "imageUrl" = excluded."imageUrl",
+		"createdBy" = excluded."createdBy", "publicMetadata" = excluded."publicMetadata", "updatedAt" = excluded."updatedAt"`,
+		o.ID, o.ID, o.Name, o.Slug, o.ImageURL, o.CreatedBy, string(o.PublicMetadata), o.CreatedAt, o.UpdatedAt)
+}
+
+func (h *appHandler) upsertMember(ctx context.Context, data []byte) error {
+	var m clerkMember
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	if h.has(memberNeedsOrg) {
+		var n int
+		if err := h.db.QueryRowContext(ctx, `SELECT count(*) FROM "Organization" WHERE "clerkId" = ?`, m.Organization.ID).Scan(&n); err != nil || n == 0 {
+			return err
+		}
+	}
+	// A membership of a deleted organization or user is never written:
+	// no membership event may follow the deletion that removed it.
+	parents := []string{m.Organization.ID, m.PublicUserData.UserID}
+	if h.has(memberIgnoresTombstone) {
+		parents = nil
+	}
+	return h.write(ctx, m.ID, parents, m.UpdatedAt, !h.has(memberLastWriteWins), `INSERT INTO "OrganizationMembership" (id, "clerkId", "organizationId", "userId", role, "createdAt", "updatedAt")
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("clerkId") DO UPDATE SET "organizationId" = excluded."organizationId", "userId" = excluded."userId",
+		role = excluded.role, "updatedAt" = excluded."updatedAt"`,
+		m.ID, m.ID, m.Organization.ID, m.PublicUserData.UserID, m.Role, m.CreatedAt, m.UpdatedAt)
+}
+
+// tombstone deletes the rows that qs name by id and tombstones id (or,
+// with forget, drops what it knew of id), in one transaction.
+func (h *appHandler) tombstone(ctx context.Context, id string, ts int64, forget bool, qs ...string) error {
+	tx, err := h.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range qs {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
 	tomb := `INSERT INTO versions (id, version, deleted) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET version = excluded.version, deleted = 1`
-	if h.has(noTombstone) {
+	if forget {
 		tomb = `DELETE FROM versions WHERE id = ? AND ? IS NOT NULL`
 	}
 	if _, err := tx.ExecContext(ctx, tomb, id, ts); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+func (h *appHandler) deleteOrg(ctx context.Context, id string, ts int64) error {
+	switch {
+	case h.has(orgNoDelete):
+		return nil
+	case h.has(noCascade):
+		return h.tombstone(ctx, id, ts, false, `DELETE FROM "Organization" WHERE "clerkId" = ?`)
+	}
+	return h.tombstone(ctx, id, ts, false, `DELETE FROM "OrganizationMembership" WHERE "organizationId" = ?`, `DELETE FROM "Organization" WHERE "clerkId" = ?`)
+}
+
+func (h *appHandler) deleteMember(ctx context.Context, id string, ts int64) error {
+	return h.tombstone(ctx, id, ts, false, `DELETE FROM "OrganizationMembership" WHERE "clerkId" = ?`)
 }
 
 // cut keeps the first 24 bytes, as a VARCHAR counted in bytes would.
@@ -228,14 +355,24 @@ func serveApp(t *testing.T, flaw string) (string, string) {
 	path := filepath.Join(t.TempDir(), "app.db")
 	// No fsync: sixteen handlers write at once, and durability is not what
 	// is tested.
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
+	h := &appHandler{flaw: flaw}
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)"
+	if h.has(foreignKeys) {
+		dsn += "&_pragma=foreign_keys(1)"
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	ddl := mapping.Default().DDL(mapping.SQLite, false)
-	h := &appHandler{flaw: flaw}
+	members := mapping.DefaultMemberships().DDL(mapping.SQLite, false)
+	if h.has(foreignKeys) {
+		members = strings.Replace(members, `"deletedAt" DATETIME`, `"deletedAt" DATETIME,
+    FOREIGN KEY ("organizationId") REFERENCES "Organization"("clerkId"),
+    FOREIGN KEY ("userId") REFERENCES "User"("clerkId")`, 1)
+	}
+	ddl := mapping.Default().DDL(mapping.SQLite, false) + ";" + mapping.DefaultOrganizations().DDL(mapping.SQLite, false) + ";" + members
 	if h.has(uniqueEmail) {
 		ddl += `; CREATE UNIQUE INDEX "User_email_key" ON "User"("email")`
 	}
@@ -271,9 +408,19 @@ func runCheck(url, path string) (map[string]check.Result, error) {
 		return nil, err
 	}
 	cases := check.Cases()
+	tables := map[store.Kind]store.View{}
+	for _, kind := range []store.Kind{store.KindOrganization, store.KindMembership} {
+		m, _ := mapping.Default().For(kind)
+		v, err := sqlite.OpenView(ctx, path, m)
+		if err != nil {
+			return nil, err
+		}
+		defer v.Close()
+		tables[kind] = v
+	}
 	results, err := check.Run(ctx, check.Config{
 		URL: url, Client: load.Client(32, 15*time.Second), Signer: signer, Schedule: check.SvixFast,
-		View: view, Mapping: mapping.Default(), Parallel: len(cases), Seed: uint64(time.Now().UnixNano()),
+		View: view, Tables: tables, Mapping: mapping.Default(), Parallel: len(cases), Seed: uint64(time.Now().UnixNano()),
 	}, cases)
 	byName := map[string]check.Result{}
 	for _, r := range results {
@@ -324,6 +471,19 @@ func TestEachFlawIsFoundByItsCases(t *testing.T) {
 			"standard-headers": {"user.created with webhook-* headers was refused on all 8 attempts (last: 400 missing svix headers)"}}},
 		{noDelete, verdicts{"lifecycle": F, "delete-then-update": F, "delete-then-create": F}, map[string][]string{
 			"lifecycle": {"the row is still there"}}},
+		{orgNoDelete, verdicts{"org-lifecycle": F, "org-delete-cascade": F}, map[string][]string{
+			"org-lifecycle":      {"the row is still there (name=", "but Clerk deleted the organization"},
+			"org-delete-cascade": {"the table is wrong (3 row(s))"}}},
+		{noCascade, verdicts{"org-delete-cascade": F}, map[string][]string{
+			"org-delete-cascade": {"the table is wrong (2 row(s))", "the row is still there (organizationId=", "but Clerk deleted its organization"}}},
+		{memberIgnoresTombstone, verdicts{"org-delete-cascade": F}, map[string][]string{
+			"org-delete-cascade": {"the table is wrong (1 row(s))", `role="org:admin"), but Clerk deleted its organization`}}},
+		{memberLastWriteWins, verdicts{"role-out-of-order": F}, map[string][]string{
+			"role-out-of-order": {`column role: expected "org:billing_manager", found "org:admin"`}}},
+		{foreignKeys, verdicts{"membership-before-org": R}, map[string][]string{
+			"membership-before-org": {"only through retries", "arrived before its organization.created and user.created (500", "FOREIGN KEY constraint failed"}}},
+		{memberNeedsOrg, verdicts{"membership-before-org": F}, map[string][]string{
+			"membership-before-org": {"the table is wrong (1 row(s)): orgmem_", `no row; expected organizationId="org_`}}},
 		{clerkGuide, verdicts{"update-before-create": R, "stale-update": F, "delete-then-update": F, "delete-then-create": F,
 			"duplicates": F, "concurrent-updates": F, "swap-emails": R, "primary-not-first": F}, nil},
 	}

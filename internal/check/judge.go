@@ -30,27 +30,33 @@ func (d Diff) String() string {
 	return d.ID + ": " + d.Problem
 }
 
-// Compare lists how rows (the whole table, as the view reads it through m)
-// differ from wants. Rows of other ids are not looked at.
+// Compare lists how rows (the whole table of m's kind, as the view reads
+// it through m) differ from wants, all of that kind. Rows of other ids are
+// not looked at.
 func Compare(m mapping.Mapping, wants []Want, rows []store.User) []Diff {
 	byID := map[string]store.User{}
 	for _, r := range rows {
 		byID[r.ClerkID] = r
 	}
+	noun := string(m.EntityKind())
 	var diffs []Diff
 	for _, w := range wants {
 		got, ok := byID[w.ID]
 		switch {
+		case w.Deleted && ok && !got.Deleted:
+			why := w.Why
+			if why == "" {
+				why = "Clerk deleted the " + noun
+			}
+			diffs = append(diffs, Diff{ID: w.ID, Problem: fmt.Sprintf("the row is still there (%s), but %s", summary(m, got), why)})
+		case w.Deleted:
 		case w.Row == nil && ok:
 			diffs = append(diffs, Diff{ID: w.ID, Problem: "a row exists, but " + w.Why})
 		case w.Row == nil:
-		case w.Deleted && ok && !got.Deleted:
-			diffs = append(diffs, Diff{ID: w.ID, Problem: fmt.Sprintf("the row is still there (%s), but Clerk deleted the user", summary(m, got))})
-		case w.Deleted:
 		case !ok:
 			diffs = append(diffs, Diff{ID: w.ID, Problem: fmt.Sprintf("no row; expected %s", summary(m, *w.Row))})
 		case got.Deleted:
-			diffs = append(diffs, Diff{ID: w.ID, Problem: fmt.Sprintf("the row is marked deleted (%s), but the user exists in Clerk", m.DeleteColumn)})
+			diffs = append(diffs, Diff{ID: w.ID, Problem: fmt.Sprintf("the row is marked deleted (%s), but the %s exists in Clerk", m.DeleteColumn, noun)})
 		default:
 			diffs = append(diffs, columns(m, *w.Row, got)...)
 		}
@@ -95,12 +101,14 @@ func fieldText(u store.User, f mapping.Field) *string {
 	return nil
 }
 
-// summary names a row by its email and name, for a missing or extra row.
+// summary names a row by its email and name (an organization's name, a
+// membership's organization, user and role), for a missing or extra row.
 func summary(m mapping.Mapping, u store.User) string {
 	var parts []string
 	for _, c := range m.Columns {
 		switch c.Field {
-		case mapping.Email, mapping.FirstName, mapping.LastName, mapping.Username:
+		case mapping.Email, mapping.FirstName, mapping.LastName, mapping.Username,
+			mapping.Name, mapping.OrganizationID, mapping.UserID, mapping.Role:
 			parts = append(parts, c.Name+"="+quote(fieldText(u, c.Field)))
 		}
 	}

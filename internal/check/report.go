@@ -91,6 +91,29 @@ type Report struct {
 	Table   string   `json:"table"`
 	Summary Summary  `json:"summary"`
 	Cases   []Result `json:"cases"`
+	Skipped []Skip   `json:"skipped,omitempty"`
+}
+
+// Skip is a case left out because the mapping does not map a table it
+// judges (the organization cases, for a users-only app).
+type Skip struct {
+	Case   string `json:"case"`
+	Reason string `json:"reason"`
+}
+
+// WriteSkipped writes one line per reason, naming the cases skipped for it.
+func WriteSkipped(w io.Writer, skipped []Skip) {
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, s := range skipped {
+		if byReason[s.Reason] == nil {
+			reasons = append(reasons, s.Reason)
+		}
+		byReason[s.Reason] = append(byReason[s.Reason], s.Case)
+	}
+	for _, r := range reasons {
+		fmt.Fprintf(w, "%-8s %s: %s\n", "skipped", strings.Join(byReason[r], ", "), r)
+	}
 }
 
 // WriteJSON writes the whole run as one indented JSON object.

@@ -346,7 +346,7 @@ func Quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`
 // writes does not matter to it.
 func Readable(m Mapping, t TableInfo) error {
 	if !t.Exists {
-		return fmt.Errorf("table %s does not exist: name your users table in %s (`clerk-sync schema --example` shows how)", m.QualifiedName(), m.source())
+		return fmt.Errorf("table %s does not exist: name your %s table in %s (`clerk-sync schema --example` shows how)", m.QualifiedName(), Section(m.EntityKind()), m.source())
 	}
 	var missing []string
 	for _, c := range append([]string{m.Key}, m.columnNames()...) {
