@@ -203,7 +203,7 @@ func (c *checkCmd) run(cmd *cobra.Command, stdout, stderr io.Writer) error {
 		check.WriteSummary(stdout, results, elapsed)
 	}
 	if c.junit != "" {
-		if err := writeJUnit(c.junit, results, elapsed); err != nil {
+		if err := writeJUnit(c.junit, results, skipped, elapsed); err != nil {
 			return err
 		}
 	}
@@ -286,12 +286,12 @@ func reachable(raw string) error {
 	return conn.Close()
 }
 
-func writeJUnit(path string, results []check.Result, elapsed time.Duration) error {
+func writeJUnit(path string, results []check.Result, skipped []check.Skip, elapsed time.Duration) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("--junit: %w", err)
 	}
-	if err := check.WriteJUnit(f, results, elapsed); err != nil {
+	if err := check.WriteJUnit(f, results, skipped, elapsed); err != nil {
 		f.Close()
 		return fmt.Errorf("--junit %s: %w", path, err)
 	}

@@ -133,6 +133,7 @@ type (
 		Name     string      `xml:"name,attr"`
 		Tests    int         `xml:"tests,attr"`
 		Failures int         `xml:"failures,attr"`
+		Skipped  int         `xml:"skipped,attr,omitempty"`
 		Time     string      `xml:"time,attr"`
 		Cases    []junitCase `xml:"testcase"`
 	}
@@ -141,6 +142,10 @@ type (
 		ClassName string        `xml:"classname,attr"`
 		Time      string        `xml:"time,attr"`
 		Failure   *junitFailure `xml:"failure"`
+		Skipped   *junitSkipped `xml:"skipped"`
+	}
+	junitSkipped struct {
+		Message string `xml:"message,attr"`
 	}
 	junitFailure struct {
 		Message string `xml:"message,attr"`
@@ -150,9 +155,10 @@ type (
 )
 
 // WriteJUnit writes the results as JUnit XML: a case that passes only
-// through retries is a failure of type "retries".
-func WriteJUnit(w io.Writer, results []Result, elapsed time.Duration) error {
-	run := junitRun{Name: "mockclerk check", Tests: len(results), Time: seconds(elapsed)}
+// through retries is a failure of type "retries", and a case skipped is a
+// test case marked skipped, with the reason.
+func WriteJUnit(w io.Writer, results []Result, skipped []Skip, elapsed time.Duration) error {
+	run := junitRun{Name: "mockclerk check", Tests: len(results) + len(skipped), Skipped: len(skipped), Time: seconds(elapsed)}
 	for _, r := range results {
 		c := junitCase{Name: r.Case, ClassName: "mockclerk.check", Time: seconds(r.Elapsed)}
 		if r.Verdict != Pass {
@@ -162,6 +168,9 @@ func WriteJUnit(w io.Writer, results []Result, elapsed time.Duration) error {
 			c.Failure = &junitFailure{Message: r.Reason, Type: string(r.Verdict), Text: text.String()}
 		}
 		run.Cases = append(run.Cases, c)
+	}
+	for _, sk := range skipped {
+		run.Cases = append(run.Cases, junitCase{Name: sk.Case, ClassName: "mockclerk.check", Time: seconds(0), Skipped: &junitSkipped{Message: sk.Reason}})
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
