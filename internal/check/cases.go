@@ -35,10 +35,10 @@ func Cases() []Case {
 		{"unsigned", "deliveries without a signature header are refused with a 4xx and change nothing", unsigned, nil},
 		{"stale-signature", "deliveries signed more than 5 minutes ago or ahead (replays) are refused with a 4xx and change nothing", staleSignature, nil},
 		{"standard-headers", "deliveries with the Standard Webhooks header names (webhook-id …) are verified and taken", standardHeaders, nil},
-		{"org-lifecycle", "organization.created, two organization.updated and organization.deleted, in order, leave the last update's row (and none for the deleted organization)", orgLifecycle, orgs},
-		{"membership-before-org", "an organizationMembership.created that arrives before its organization.created and user.created is taken at once, with its organization, user and role", membershipBeforeOrg, orgsAndMembers},
-		{"org-delete-cascade", "organization.deleted removes its memberships' rows though no organizationMembership.deleted is sent, and a late organizationMembership.updated does not bring one back", orgDeletedWithMembers, orgsAndMembers},
-		{"role-out-of-order", "two organizationMembership.updated (role changes) delivered newest first leave the newest role", roleChangeOutOfOrder, members},
+		{"org-lifecycle", "organization.created, two organization.updated and organization.deleted, in order, leave the last update's row (and none for the deleted organization)", orgLifecycle, orgTables},
+		{"membership-before-org", "an organizationMembership.created that arrives before its organization.created and user.created is taken at once, with its organization, user and role", membershipBeforeOrg, orgAndMemberTables},
+		{"org-delete-cascade", "organization.deleted removes its memberships' rows though no organizationMembership.deleted is sent, and a late organizationMembership.updated does not bring one back", orgDeletedWithMembers, orgAndMemberTables},
+		{"role-out-of-order", "two organizationMembership.updated (role changes) delivered newest first leave the newest role", roleChangeOutOfOrder, memberTables},
 	}
 }
 

@@ -7,9 +7,9 @@ import (
 
 // The tables that the organization cases judge, beside the users'.
 var (
-	orgs           = []store.Kind{store.KindOrganization}
-	members        = []store.Kind{store.KindMembership}
-	orgsAndMembers = []store.Kind{store.KindOrganization, store.KindMembership}
+	orgTables          = []store.Kind{store.KindOrganization}
+	memberTables       = []store.Kind{store.KindMembership}
+	orgAndMemberTables = []store.Kind{store.KindOrganization, store.KindMembership}
 )
 
 // orgFinal is what the organizations table must hold for o once all its
