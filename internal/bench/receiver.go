@@ -124,7 +124,7 @@ func startReceiver(bin, dir, logPath, db, secret string, args ...string) (*recei
 // CPU between sessions: a receiver in the benchmark's session shares its
 // part with the senders, and one started on a pseudo-terminal by script(1)
 // (which starts a session) does not. Comparing the two measured that
-// difference, 10–25% of the throughput, not the inspector's cost.
+// difference (10–17% of the throughput here), not the inspector's cost.
 func startAlone(bin, dir, logPath, db, secret string, args ...string) (*receiver, error) {
 	return startIn(true, bin, dir, logPath, db, secret, args...)
 }
