@@ -161,12 +161,12 @@ BEGIN
             -- first: a parent's deletion on another replica then waits for
             -- this change and removes it, or this change sees the tombstone.
             INSERT INTO %[1]s AS s (kind, id, version)
-            SELECT u.k, u.i, 0 FROM unnest(p_parent_kinds, p_parent_ids) AS u(k, i) ORDER BY 1, 2
+            SELECT u.k, u.i, 0 FROM unnest(p_parent_kinds, p_parent_ids) AS u(k, i) ORDER BY u.k, u.i COLLATE "C"
             ON CONFLICT (kind, id) DO NOTHING;
             SELECT bool_or(s.deleted) INTO v_gone FROM (
                 SELECT s.deleted FROM %[1]s AS s
                 WHERE (s.kind, s.id) IN (SELECT u.k, u.i FROM unnest(p_parent_kinds, p_parent_ids) AS u(k, i))
-                ORDER BY s.kind, s.id FOR SHARE) AS s;
+                ORDER BY s.kind, s.id COLLATE "C" FOR SHARE) AS s;
         END IF;
         IF NOT coalesce(v_gone, false) THEN
             INSERT INTO %[1]s AS s (kind, id, version, digest)
@@ -237,8 +237,9 @@ END
 // of the apply function for changes that are not deletions and have no
 // parents, for a whole page at once. $1 the Clerk ids, $2 the versions,
 // $3 the digests, $4 the primary keys, then one array per mapped column.
-// The bookkeeping rows are locked in id order, as the group commit
-// locks them, so the two cannot deadlock.
+// The bookkeeping rows are locked in the ids' byte order (COLLATE "C",
+// whatever the database's collation), as the group commit sorts them
+// (strings.Compare), so the two cannot deadlock.
 func (t *table) setBulk(schema string) {
 	q, m := mapping.Quote, t.m
 	entities := q(schema) + ".clerk_sync_entities"
@@ -253,14 +254,14 @@ WITH input AS (
     SELECT * FROM unnest(%[1]s) AS u(%[2]s)
 ), advanced AS (
     INSERT INTO %[3]s AS s (kind, id, version, digest)
-    SELECT %[4]s, input.id, input.version, input.digest FROM input ORDER BY input.id
+    SELECT %[4]s, input.id, input.version, input.digest FROM input ORDER BY input.id COLLATE "C"
     ON CONFLICT (kind, id) DO UPDATE
         SET version = excluded.version, digest = excluded.digest, changed_at = now()
         WHERE NOT s.deleted AND (s.version, s.digest) < (excluded.version, excluded.digest)
     RETURNING s.id
 ), written AS (
     INSERT INTO %[5]s (%[6]s)
-    SELECT %[7]s FROM input JOIN advanced ON advanced.id = input.id ORDER BY input.id
+    SELECT %[7]s FROM input JOIN advanced ON advanced.id = input.id ORDER BY input.id COLLATE "C"
     ON CONFLICT (%[8]s) %[9]s
 )
 SELECT advanced.id FROM advanced`,
