@@ -44,8 +44,9 @@ on_delete:
   type: timestamp       # or boolean
 
 # Organizations and memberships: leave a section out and those events are
-# recorded as ignored; "default" writes the default table (Organization,
-# OrganizationMembership); or map them like the users, onto your tables.
+# recorded as ignored (memberships need organizations too); "default" writes
+# the default table (Organization, OrganizationMembership); or map them like
+# the users, onto your tables.
 organizations: default
 memberships:
   table: org_members

@@ -111,16 +111,18 @@ func TestParseSections(t *testing.T) {
 		{"table: u\nkey: k\norganizations: {table: u, key: k}\n", `table "u" is the table of the users already`},
 		{"table: u\nkey: k\nmemberships: {table: m, key: k, organizations: default}\n", "organizations: a section of its own at the top level"},
 		{"table: u\nkey: k\nmembers: default\n", `unknown key "members"`},
+		{"table: u\nkey: k\nmemberships: default\n", "memberships without organizations: an organization's deletion could not remove its memberships; add `organizations: default`"},
 	} {
 		_, err := Parse([]byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
 		}
 	}
-	m := mustParse(t, "table: u\nkey: k\nmemberships: default\n")
+	m := mustParse(t, "table: u\nkey: k\norganizations: default\nmemberships: default\n")
 	if got, ok := m.For(store.KindMembership); !ok || !got.IsDefault() {
 		t.Fatalf("memberships: default gave %+v, %v", got, ok)
 	}
+	m = mustParse(t, "table: u\nkey: k\n")
 	if _, ok := m.For(store.KindOrganization); ok {
 		t.Fatal("organizations are synced without a section")
 	}

@@ -374,5 +374,12 @@ func (m Mapping) Validate() error {
 		}
 		tables[o.Schema+"."+o.Table] = k
 	}
+	// An organization's deletion removes its memberships through the
+	// organization's own bookkeeping, which only a kept kind has.
+	_, orgs := m.For(store.KindOrganization)
+	if _, members := m.For(store.KindMembership); m.EntityKind() == store.KindUser && members && !orgs {
+		return fmt.Errorf("%s without %s: an organization's deletion could not remove its memberships; add `%s: default` (or your own table)",
+			Section(store.KindMembership), Section(store.KindOrganization), Section(store.KindOrganization))
+	}
 	return nil
 }

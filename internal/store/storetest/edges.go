@@ -164,7 +164,7 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 			DeleteColumn: "p_user_id", DeleteAs: mapping.Time,
 		}
 		users := mapping.DefaultUsers()
-		users.Others = []mapping.Mapping{members}
+		users.Others = []mapping.Mapping{mapping.DefaultOrganizations(), members}
 		ddl := `CREATE TABLE clash_members ("v_child" TEXT PRIMARY KEY, "v_gone" TEXT, "p_parent_ids" TEXT,
 			"p_parent_kinds" TEXT, "p_pk" TEXT, "p_user_id" TIMESTAMP(3))`
 		for _, mode := range []store.DeleteMode{store.HardDelete, store.SoftDelete} {
