@@ -262,22 +262,21 @@ func (m *Model) copyCurl() tea.Cmd {
 const backfillEvery = 2 * time.Second
 
 // backfillMsg is where a backfill stands (run is nil: none is).
-type backfillMsg struct{ run *BackfillMsg }
+type backfillMsg struct {
+	run *BackfillMsg
+	err error // the reading failed: the status bar stays as it was
+}
 
 // readBackfillMsg asks for the next reading.
 type readBackfillMsg struct{}
 
-// readBackfill asks the backend where a backfill stands; an error leaves
-// the status bar as it was.
+// readBackfill asks the backend where a backfill stands.
 func (m *Model) readBackfill() tea.Cmd {
 	b := m.backend
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
 		run, err := b.Backfill(ctx)
-		if err != nil {
-			return nil
-		}
-		return backfillMsg{run}
+		return backfillMsg{run, err}
 	}
 }

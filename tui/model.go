@@ -91,7 +91,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case ReconcileMsg:
 		m.status.SetReconcile(msg)
 	case backfillMsg:
-		m.status.SetBackfill(msg.run)
+		// A failed reading (the database busy a moment) leaves the status
+		// bar as it was; the next one is asked for all the same.
+		if msg.err == nil {
+			m.status.SetBackfill(msg.run)
+		}
 		cmd = m.status.tick(backfillEvery, func(time.Time) tea.Msg { return readBackfillMsg{} })
 	case readBackfillMsg:
 		cmd = m.readBackfill()

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,15 @@ func TestStatusShowsABackfill(t *testing.T) {
 	if view := screen(m); !strings.Contains(view, "backfill 500 of 10000 users, stopped at "+clock(t0)) {
 		t.Errorf("a stopped backfill:\n%s", view)
 	}
+	// A failed reading keeps what was shown, and the next is asked for.
+	b.err = errors.New("database is locked")
+	asked := 0
+	m.status.tick = func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { asked++; return nil }
+	m.Update(m.readBackfill()())
+	if view := screen(m); !strings.Contains(view, "backfill 500 of 10000 users") || asked != 1 {
+		t.Errorf("after a failed reading (next readings asked for: %d, want 1):\n%s", asked, view)
+	}
+	b.err = nil
 	b.filling = nil
 	send(m, m.readBackfill()())
 	if view := screen(m); strings.Contains(view, "backfill") {
