@@ -59,7 +59,11 @@ func NewRelay(v *Verifier, target string, client *http.Client, opts Options) *Ha
 func forward(w http.ResponseWriter, r *http.Request, client *http.Client, target string, rep *Report) {
 	// Only what the log and the inspector show: the app decodes the rest.
 	f := gjson.GetManyBytes(rep.Body, "type", "data.id")
-	if rep.EventType = f[0].String(); clerk.IsUserEvent(rep.EventType) {
+	rep.EventType = f[0].String()
+	if _, _, ok := clerk.KindOf(rep.EventType); ok {
+		rep.ID = f[1].String() // the user's, organization's or membership's
+	}
+	if clerk.IsUserEvent(rep.EventType) {
 		rep.UserID = f[1].String()
 	}
 	rep.Outcome = OutcomeForwarded

@@ -96,3 +96,40 @@ func TestRelayReportsTheAppsHeaders(t *testing.T) {
 		t.Errorf("the report's app headers: %v", rep.AppHeader)
 	}
 }
+
+// A relayed delivery's report names the entity it is about, as the
+// receiver's own does: the user's, the organization's or the membership's
+// id (the log, the ndjson stream and the inspector show it).
+func TestRelayReportsTheEntity(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer app.Close()
+	secret, _ := ParseSecret(vectorSecret)
+	v, _ := NewVerifier(secret)
+	reports := make(chan Report, 1)
+	relay := httptest.NewServer(NewRelay(v, app.URL, nil, Options{Observe: func(r Report) { reports <- r }}))
+	defer relay.Close()
+	signer, _ := fake.NewSigner(vectorSecret)
+	g := fake.New(7, time.Now())
+	u := g.NewUser()
+	o := g.NewOrg(u)
+	m := g.NewMember(o, u)
+	for _, tc := range []struct {
+		ev         fake.Event
+		id, userID string
+	}{
+		{g.Created(u), u.ID, u.ID},
+		{g.OrgCreated(o), o.ID, ""},
+		{g.MemberCreated(m), m.ID, ""},
+	} {
+		d, err := g.Deliver(signer, tc.ev, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fake.Post(t.Context(), http.DefaultClient, relay.URL, d); err != nil {
+			t.Fatal(err)
+		}
+		if rep := <-reports; rep.ID != tc.id || rep.UserID != tc.userID {
+			t.Errorf("%s: report id %q, user_id %q; want %q, %q", tc.ev.Type, rep.ID, rep.UserID, tc.id, tc.userID)
+		}
+	}
+}
