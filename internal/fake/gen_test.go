@@ -164,3 +164,20 @@ func TestCloneIsIndependent(t *testing.T) {
 		t.Fatalf("the clone followed the original: %+v", c)
 	}
 }
+
+// An update switches a member to admin and an admin to member; a custom
+// role becomes admin, never an empty role (mockclerk send keeps a role set
+// with --set role=… for the next organizationMembership.updated).
+func TestMemberUpdatedRoles(t *testing.T) {
+	g := New(1, time.Now())
+	m := g.NewMember(g.NewOrg(nil), g.NewUser())
+	for _, tc := range []struct{ from, to string }{
+		{"org:member", "org:admin"}, {"org:admin", "org:member"}, {"org:billing_manager", "org:admin"},
+	} {
+		m.Role = tc.from
+		ev := g.MemberUpdated(m)
+		if got := gjson.GetBytes(ev.Body, "data.role").String(); m.Role != tc.to || got != tc.to {
+			t.Errorf("from %s: role %q, body's %q; want %s", tc.from, m.Role, got, tc.to)
+		}
+	}
+}

@@ -148,11 +148,16 @@ func (g *Generator) MemberCreated(m *Member) Event {
 	return g.memberEvent(clerk.MembershipCreated, m, m.CreatedAt)
 }
 
-// MemberUpdated switches m's role between member and admin and returns
-// the organizationMembership.updated event.
+// MemberUpdated makes m an admin, or a member if it was an admin, and
+// returns the organizationMembership.updated event. A custom role (say
+// org:billing_manager, set with mockclerk's --set) becomes admin.
 func (g *Generator) MemberUpdated(m *Member) Event {
 	m.UpdatedAt = g.memberTick(m)
-	m.Role = map[string]string{"org:member": "org:admin", "org:admin": "org:member"}[m.Role]
+	if m.Role == "org:admin" {
+		m.Role = "org:member"
+	} else {
+		m.Role = "org:admin"
+	}
 	return g.memberEvent(clerk.MembershipUpdated, m, m.UpdatedAt)
 }
 
