@@ -16,15 +16,16 @@ type Cursor struct {
 	Offsets bool `json:"offsets,omitempty"`
 }
 
-// prefetch is how many pages EachPage asks for ahead of the one fn works
-// on, so that the API's budget and the database's time overlap.
+// prefetch is how many pages read ahead wait for fn, beside the one fn
+// works on and the one being read, so that the API's budget and the
+// database's time overlap.
 const prefetch = 2
 
 // EachPage lists every user from c on, oldest first, one request per page
 // of size limit, and calls fn with each page and the cursor after it.
 // It pages with starting_after and falls back to offsets when the
-// instance refuses the cursor. Up to prefetch pages are read ahead while
-// fn works. It stops at the first error of fn.
+// instance refuses the cursor. While fn works, up to prefetch pages wait
+// and one more is read. It stops at the first error of fn.
 func (cl *Client) EachPage(ctx context.Context, c Cursor, limit int, fn func(Page, Cursor) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	type fetched struct {

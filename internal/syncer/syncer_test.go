@@ -76,8 +76,7 @@ func TestBodiesNoStoreCanKeepAlike(t *testing.T) {
 }
 
 // A mapping that keeps users only records organization and membership
-// events as ignored, on both stores, and a later mapping that keeps them
-// starts from their next event.
+// events as ignored, on both stores.
 func TestKindsNotMappedAreIgnored(t *testing.T) {
 	for driver, open := range map[string]func(*testing.T) store.Store{
 		"sqlite": func(t *testing.T) store.Store {

@@ -74,9 +74,8 @@ func prismaTable(name, driver string) (PrismaTable, error) {
 // keys (ON DELETE RESTRICT), and @@unique([organizationId, userId]). The
 // conformance suite does not pass on it — a membership cannot arrive
 // before its parents, which is what doctor warns about (see
-// RunPrismaForeignKeys); nor, today, can an organization or user with
-// live members be hard-deleted, since the stores remove a parent's row
-// before its children's and RESTRICT refuses that.
+// RunPrismaForeignKeys). Deletions of a parent with live members do
+// apply: the stores remove the children's rows first.
 func PrismaForeignKeys(driver string) PrismaTable {
 	p, err := prismaTable("foreign-keys", driver)
 	if err != nil {

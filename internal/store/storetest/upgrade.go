@@ -25,8 +25,9 @@ type Before struct {
 func CheckUpgrade(t *testing.T, st store.Store, before Before) {
 	t.Helper()
 	ctx := context.Background()
-	if len(before.States) == 0 || len(before.Users) == 0 || before.SvixID == "" {
-		t.Fatalf("the old database holds too little to check: %+v", before)
+	deleted := func(s store.State) bool { return s.Deleted }
+	if !slices.ContainsFunc(before.States, deleted) || len(before.Users) == 0 || before.SvixID == "" {
+		t.Fatalf("the old database holds too little to check (it needs users, a tombstoned one among them, and a ledger row): %+v", before)
 	}
 	states, err := st.States(ctx, store.KindUser)
 	if err != nil {
