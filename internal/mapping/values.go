@@ -97,7 +97,7 @@ func compact(raw []byte) any {
 // TimeText is the canonical text of a time: RFC 3339 in UTC with
 // milliseconds, which PostgreSQL reads for timestamp and timestamptz
 // alike.
-func TimeText(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func TimeText(t time.Time) string { return t.UTC().Format(store.TimeLayout) }
 
 // Canonical turns what a driver read from a column of kind k into one
 // text per value, so that rows compare across drivers and column types:

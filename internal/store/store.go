@@ -211,6 +211,10 @@ func (u *User) Set(field, text string) {
 	}
 }
 
+// TimeLayout is the canonical text of a time: UTC, to the millisecond,
+// as Clerk's timestamps are kept.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
 // Get is Set's inverse: the canonical text of the member for a Clerk
 // field, or of Other; ok is false when the field has no value.
 func (u *User) Get(field string) (text string, ok bool) {
@@ -224,7 +228,7 @@ func (u *User) Get(field string) (text string, ok bool) {
 		if t.IsZero() {
 			return "", false
 		}
-		return t.UTC().Format("2006-01-02T15:04:05.000Z"), true
+		return t.UTC().Format(TimeLayout), true
 	}
 	switch field {
 	case "email":
