@@ -94,7 +94,7 @@ func (m *Model) readRows() tea.Cmd {
 // the next: rowsEvery, or readShare times the last read's length if that
 // is longer.
 func (m *Model) rowsGap() time.Duration {
-	return max(m.rowsEvery, readShare*m.readTook)
+	return max(m.rowsEvery, time.Duration(m.readShare)*m.readTook)
 }
 
 // startRead reads the users table for every refresh asked for so far.

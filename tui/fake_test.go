@@ -191,7 +191,8 @@ func newTestModel(t *testing.T, b *fakeBackend) *Model {
 	t.Helper()
 	m := New(b, testInfo)
 	m.status.tick = func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
-	m.rowsEvery = 0 // the throttle has a test of its own
+	m.rowsEvery = 0 // the throttles have tests of their own
+	m.readShare = 0
 	m.exec = func(c *exec.Cmd, done tea.ExecCallback) tea.Cmd {
 		return func() tea.Msg { return done(c.Run()) }
 	}

@@ -58,12 +58,15 @@ type Model struct {
 	// stream of deliveries the table is read once a second, not
 	// once a delivery, so that the screen costs the receiver little.
 	rowsEvery time.Duration
+	// readShare spaces the reads by their length: the next begins no
+	// sooner than readShare times the last one's length after it began.
+	readShare int
 }
 
 // New returns the inspector of the receiver that b reaches; info fills
 // the status bar.
 func New(b Backend, info Info) *Model {
-	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles(), rowsEvery: rowsEvery, exec: tea.ExecProcess}
+	m := &Model{backend: b, keys: DefaultKeyMap(), styles: DefaultStyles(), rowsEvery: rowsEvery, readShare: readShare, exec: tea.ExecProcess}
 	m.events = newEvents(&m.keys, &m.styles)
 	m.rows = newRows(&m.keys, &m.styles)
 	m.detail = newDetail(&m.keys, &m.styles, info)

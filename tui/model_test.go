@@ -362,7 +362,7 @@ func TestSlowRowReadsKeepTheirShare(t *testing.T) {
 	const slow = 40 * time.Millisecond
 	b := &fakeBackend{slow: slow}
 	m := newTestModel(t, b)
-	m.rowsEvery = time.Millisecond
+	m.rowsEvery, m.readShare = time.Millisecond, readShare
 	m.lastRead = time.Time{}
 	_, cmd := m.Update(DeliveriesMsg{delivery(0, "user.updated", ada, "applied")})
 	if cmd == nil {
