@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -75,6 +76,17 @@ func (k Kind) Children() []Kind {
 		return []Kind{KindMembership}
 	}
 	return nil
+}
+
+// IsChild reports whether entities of kind belong to others: whether
+// some kind lists it among its Children.
+func (k Kind) IsChild() bool {
+	for _, p := range Kinds {
+		if slices.Contains(p.Children(), k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Ref names one entity.

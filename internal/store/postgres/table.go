@@ -126,6 +126,8 @@ func (t *table) setFunction(schema string, children []*table) {
                     END CASE;
                 END IF;`, cases.String())
 		}
+		// The children, tombstoned now or before, need no links any more:
+		// theirs to every parent go, as the index on (kind, id) finds them.
 		fmt.Fprintf(&onDelete, `
             FOR v_child IN SELECT l.kind, l.id FROM %[1]s AS l WHERE l.parent_kind = %[3]s AND l.parent_id = p_id ORDER BY 1, 2 LOOP
                 INSERT INTO %[2]s AS s (kind, id, version, digest, deleted)
@@ -133,7 +135,14 @@ func (t *table) setFunction(schema string, children []*table) {
                 ON CONFLICT (kind, id) DO UPDATE
                     SET deleted = true, version = excluded.version, digest = excluded.digest, changed_at = now()
                     WHERE NOT s.deleted;%[4]s
-            END LOOP;`, links, entities, literal(string(kind)), remove)
+            END LOOP;
+            DELETE FROM %[1]s AS l WHERE (l.kind, l.id) IN (
+                SELECT c.kind, c.id FROM %[1]s AS c WHERE c.parent_kind = %[3]s AND c.parent_id = p_id);`, links, entities, literal(string(kind)), remove)
+	}
+	if kind.IsChild() {
+		// A deleted child is never linked again: its links go.
+		fmt.Fprintf(&onDelete, `
+            DELETE FROM %s AS l WHERE l.kind = %s AND l.id = p_id;`, links, literal(string(kind)))
 	}
 	code := fmt.Sprintf(`
 #variable_conflict use_column

@@ -67,3 +67,12 @@ func TestUpgradeFromUserOnlyRelease(t *testing.T) {
 	defer st.Close()
 	storetest.CheckUpgrade(t, st, before)
 }
+
+// Links kept for deleted entities by the release before migration 9 go
+// when the database upgrades.
+func TestUpgradeDropsLinksOfDeleted(t *testing.T) {
+	url := pgtest.URL(t)
+	storetest.CheckLinksUpgrade(t, func(t *testing.T) (store.Store, func(string) error) {
+		return storetest.PostgresWith(t, url, mapping.Default(), "")
+	})
+}

@@ -68,3 +68,12 @@ func TestUpgradeFromUserOnlyRelease(t *testing.T) {
 	defer st.Close()
 	storetest.CheckUpgrade(t, st, before)
 }
+
+// Links kept for deleted entities by the release before migration 9 go
+// when the file upgrades.
+func TestUpgradeDropsLinksOfDeleted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clerk-sync.db")
+	storetest.CheckLinksUpgrade(t, func(t *testing.T) (store.Store, func(string) error) {
+		return storetest.SQLiteAt(t, path, mapping.Default(), "")
+	})
+}

@@ -34,7 +34,10 @@ const (
 	sqlTombstoned = `SELECT 1 FROM clerk_sync_entities WHERE kind = ? AND id = ? AND deleted`
 	sqlLink       = `INSERT INTO clerk_sync_links (parent_kind, parent_id, kind, id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlChildren   = `SELECT kind, id FROM clerk_sync_links WHERE parent_kind = ? AND parent_id = ?`
-	sqlRecord     = `
+	// A deleted entity's links serve nothing more: its children are
+	// tombstoned with it, and a tombstoned child is never linked again.
+	sqlUnlink = `DELETE FROM clerk_sync_links WHERE (parent_kind = ?1 AND parent_id = ?2) OR (kind = ?1 AND id = ?2)`
+	sqlRecord = `
 		INSERT INTO clerk_sync_deliveries (svix_id, event_type, user_id, outcome, error, received_at, payload)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (svix_id) DO UPDATE
@@ -61,7 +64,7 @@ type writer struct {
 	onErase  func()
 
 	// The rules' statements, the same for every kind.
-	stmt struct{ tombstone, advance, tombstoned, link, children, record, probe, scrub *sql.Stmt }
+	stmt struct{ tombstone, advance, tombstoned, link, children, unlink, record, probe, scrub *sql.Stmt }
 	// Each kind's table's statements.
 	rows     map[store.Kind]struct{ upsert, remove *sql.Stmt }
 	prepared []*sql.Stmt // all of them, to close
@@ -86,7 +89,7 @@ func newWriter(ctx context.Context, db *sql.DB, tables map[store.Kind]*table) (*
 	}
 	for p, q := range map[**sql.Stmt]string{
 		&w.stmt.tombstone: sqlTombstone, &w.stmt.advance: sqlAdvance, &w.stmt.tombstoned: sqlTombstoned,
-		&w.stmt.link: sqlLink, &w.stmt.children: sqlChildren,
+		&w.stmt.link: sqlLink, &w.stmt.children: sqlChildren, &w.stmt.unlink: sqlUnlink,
 		&w.stmt.record: sqlRecord, &w.stmt.probe: sqlProbe, &w.stmt.scrub: sqlScrubUser,
 	} {
 		if *p, err = prepare(q); err != nil {
@@ -288,10 +291,10 @@ func (w *writer) upsert(ctx context.Context, c store.Change, now int64) (bool, e
 }
 
 // remove tombstones the entity at version and, unless it was tombstoned
-// already, does the same to each of its children, then removes its row
-// (hard or soft) — after theirs, so that a foreign key from their table
-// to its (ON DELETE RESTRICT) lets it go — and erases a user's stored
-// bodies.
+// already, does the same to each of its children, drops its links, then
+// removes its row (hard or soft) — after theirs, so that a foreign key
+// from their table to its (ON DELETE RESTRICT) lets it go — and erases a
+// user's stored bodies.
 func (w *writer) remove(ctx context.Context, e store.Ref, version, digest, now int64) (bool, error) {
 	res, err := w.stmt.tombstone.ExecContext(ctx, string(e.Kind), e.ID, version, digest, now)
 	if err != nil {
@@ -308,6 +311,9 @@ func (w *writer) remove(ctx context.Context, e store.Ref, version, digest, now i
 		if _, err := w.remove(ctx, child, version, 0, now); err != nil {
 			return false, err
 		}
+	}
+	if _, err := w.stmt.unlink.ExecContext(ctx, string(e.Kind), e.ID); err != nil {
+		return false, err
 	}
 	if t, kept := w.tables[e.Kind]; kept {
 		if _, err := w.rows[e.Kind].remove.ExecContext(ctx, t.removeArgs(e.ID, version)...); err != nil {

@@ -25,7 +25,11 @@ func SQLite(t *testing.T, mode store.DeleteMode) (store.Store, func(string) erro
 // SQLiteWith is SQLite with mapping m, after running ddl (the app's own
 // table, as its migrations create it) on the new file.
 func SQLiteWith(t *testing.T, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
-	path := filepath.Join(t.TempDir(), "test.db")
+	return SQLiteAt(t, filepath.Join(t.TempDir(), "test.db"), m, ddl)
+}
+
+// SQLiteAt is SQLiteWith on the file at path.
+func SQLiteAt(t *testing.T, path string, m mapping.Mapping, ddl string) (store.Store, func(string) error) {
 	exec := func(q string) error {
 		db, err := sql.Open("sqlite", path)
 		if err != nil {

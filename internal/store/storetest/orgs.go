@@ -60,6 +60,19 @@ func (e *env) tombstoned(kind store.Kind, id string) {
 	}
 }
 
+// wantLinks fails unless the bookkeeping links n children to parents. It
+// works through the harness's raw SQL, which returns no rows: a CHECK
+// constraint, named for the count wanted, refuses any other count.
+func (e *env) wantLinks(n int, when string) {
+	e.t.Helper()
+	q := fmt.Sprintf(`DROP TABLE IF EXISTS clerk_sync_test_links;
+		CREATE TABLE clerk_sync_test_links (n INTEGER CONSTRAINT want_%[1]d_links CHECK (n = %[1]d));
+		INSERT INTO clerk_sync_test_links SELECT count(*) FROM clerk_sync_links`, n)
+	if err := e.exec(q); err != nil {
+		e.t.Fatalf("%s: want %d rows in clerk_sync_links: %v", when, n, err)
+	}
+}
+
 // runOrganizations checks the rules for organizations and memberships,
 // and between kinds: the same rules as users', plus a tombstoned parent
 // making its memberships stale and removing them. It is skipped when the
@@ -183,6 +196,28 @@ func runOrganizations(t *testing.T, h Harness) {
 			}
 		}
 		e.wantKind(store.KindOrganization, o, other)
+	})
+
+	t.Run("a deletion drops the deleted entity's links", func(t *testing.T) {
+		e := newEnv(t, h, store.HardDelete)
+		o, other := e.g.NewOrg(nil), e.g.NewOrg(nil)
+		u, leaving := e.g.NewUser(), e.g.NewUser()
+		e.expect(store.Applied, e.g.OrgCreated(o))
+		e.expect(store.Applied, e.g.OrgCreated(other))
+		stays, left, gone := e.g.NewMember(o, u), e.g.NewMember(o, leaving), e.g.NewMember(other, u)
+		for _, m := range []*fake.Member{stays, left, gone} {
+			e.expect(store.Applied, e.g.MemberCreated(m))
+		}
+		e.wantLinks(6, "three memberships, each linked to its organization and its user")
+		e.expect(store.Applied, e.g.MemberDeleted(gone))
+		e.wantLinks(4, "after organizationMembership.deleted")
+		e.expect(store.Applied, e.g.Deleted(leaving))
+		e.wantLinks(2, "after user.deleted of a member")
+		e.expect(store.Applied, e.g.OrgDeleted(o))
+		e.wantLinks(0, "after organization.deleted")
+		e.expect(store.Stale, e.g.MemberUpdated(stays)) // late, and not linked again
+		e.wantLinks(0, "after a late update of a deleted membership")
+		e.wantKind(store.KindMembership)
 	})
 
 	t.Run("a user deleted who is a member of two organizations", func(t *testing.T) {

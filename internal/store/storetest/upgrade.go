@@ -2,11 +2,13 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
+	"github.com/clerk-sync/clerk-sync/internal/mapping"
 	"github.com/clerk-sync/clerk-sync/internal/store"
 )
 
@@ -62,4 +64,36 @@ func CheckUpgrade(t *testing.T, st store.Store, before Before) {
 			t.Fatalf("%ss after the upgrade: %+v, %v", kind, rows, err)
 		}
 	}
+}
+
+// CheckLinksUpgrade checks that the links an earlier release kept for
+// deleted entities go when the database upgrades (migration 9), and only
+// those. open opens the current release's store on one database, the same
+// each call, with a function that runs SQL there.
+func CheckLinksUpgrade(t *testing.T, open func(t *testing.T) (store.Store, func(string) error)) {
+	t.Helper()
+	st, exec := open(t)
+	e := &env{t: t, st: st, exec: exec, m: mapping.Default(), g: fake.New(1, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))}
+	o := e.g.NewOrg(nil)
+	u, v := e.g.NewUser(), e.g.NewUser()
+	live, gone := e.g.NewMember(o, u), e.g.NewMember(o, v)
+	e.expect(store.Applied, e.g.OrgCreated(o))
+	e.expect(store.Applied, e.g.MemberCreated(live))
+	e.expect(store.Applied, e.g.MemberCreated(gone))
+	e.expect(store.Applied, e.g.Deleted(v))
+	e.wantLinks(2, "before the old release's state is made")
+	// The database as the release before migration 9 left it: the links
+	// of the deleted membership kept, no index on the child.
+	old := fmt.Sprintf(`INSERT INTO clerk_sync_links (parent_kind, parent_id, kind, id)
+		VALUES ('organization', '%[1]s', 'membership', '%[3]s'), ('user', '%[2]s', 'membership', '%[3]s');
+		DROP INDEX clerk_sync_links_child;
+		DELETE FROM clerk_sync_migrations WHERE version = 9`, o.ID, v.ID, gone.ID)
+	if err := exec(old); err != nil {
+		t.Fatal(err)
+	}
+	e.wantLinks(4, "with the old release's links")
+	e.st, _ = open(t)
+	e.wantLinks(2, "after the upgrade")
+	e.expect(store.Applied, e.g.OrgDeleted(o))
+	e.wantLinks(0, "after organization.deleted, through the index made by the upgrade")
 }
