@@ -46,6 +46,13 @@ type entry struct {
 
 	rendered    string  // the entry's line as last rendered, for renderedFor
 	renderedFor lineKey // the layout it was rendered in
+
+	// triedQuery is the filter last tried on the entry and passes its
+	// answer: what a filter looks at never changes once the entry is
+	// kept, and lowering a body of up to keepBytes on every frame would
+	// cost more than the frame.
+	triedQuery string
+	passes     bool
 }
 
 // newEntry is d as the pane keeps it: a body or answer over keepBytes is
@@ -106,6 +113,27 @@ type eventsModel struct {
 	width, height int
 	userW, svixW  int
 	reasonW       int
+
+	// vis is the last answer of visible(), behind a pointer so that the
+	// value receivers that ask for it (a frame asks several times) can
+	// keep it; its key makes it right for whichever copy of the model
+	// asks.
+	vis *visibleCache
+}
+
+// visibleCache is a list of visible() and what it depends on.
+type visibleCache struct {
+	key  visibleKey
+	list []*entry
+}
+
+// visibleKey is what visible() depends on: the filter and the entries
+// kept. Every change to those puts an entry with a new id at one end (Add
+// at the newest, when it also drops the oldest; AddOlder at the oldest),
+// and ids are never reused, so the ids at the ends tell them apart.
+type visibleKey struct {
+	query          string
+	oldest, newest int
 }
 
 func newEvents(keys *KeyMap, styles *Styles) eventsModel {
@@ -115,7 +143,8 @@ func newEvents(keys *KeyMap, styles *Styles) eventsModel {
 	st := in.Styles()
 	st.Cursor.Blink = false // a blinking cursor would make every frame differ
 	in.SetStyles(st)
-	return eventsModel{keys: keys, styles: styles, limit: ringSize, input: in, follow: true, focused: true}
+	return eventsModel{keys: keys, styles: styles, limit: ringSize, input: in, follow: true, focused: true,
+		vis: &visibleCache{}}
 }
 
 // SetSize lays the pane out in w columns and h lines.
@@ -287,28 +316,51 @@ func (m *eventsModel) index() int {
 }
 
 // visible returns the entries that the filter lets through, newest first.
+// The list is shared: callers must not change it.
 func (m eventsModel) visible() []*entry {
+	key := visibleKey{query: m.query}
+	if n := len(m.all); n > 0 {
+		key.oldest, key.newest = m.all[0].id, m.all[n-1].id
+	}
+	if m.vis != nil && m.vis.key == key {
+		return m.vis.list
+	}
 	vis := make([]*entry, 0, len(m.all))
 	for _, e := range slices.Backward(m.all) {
 		if m.matches(e) {
 			vis = append(vis, e)
 		}
 	}
+	if m.vis != nil {
+		*m.vis = visibleCache{key, vis}
+	}
 	return vis
 }
 
 // matches reports whether the filter lets e through: its type, user id,
-// svix id, outcome, reason or body holds the query, in any case.
+// svix id, outcome, reason or body holds the query, in any case. An
+// entry is tried again only when the query changes.
 func (m eventsModel) matches(e *entry) bool {
 	if m.query == "" {
 		return true
 	}
-	for _, s := range []string{e.d.EventType, e.d.UserID, e.d.SvixID, e.d.Outcome, e.d.Reason} {
-		if strings.Contains(strings.ToLower(s), m.query) {
+	if e.triedQuery != m.query {
+		e.triedQuery, e.passes = m.query, holds(e.d, m.query)
+	}
+	return e.passes
+}
+
+// holds reports whether d's type, user id, svix id, outcome, reason or
+// body holds q (lower case), in any case. The body is lowered into a copy
+// that is dropped at once: keeping a lowered copy of every body would
+// double what the ring holds.
+func holds(d Delivery, q string) bool {
+	for _, s := range []string{d.EventType, d.UserID, d.SvixID, d.Outcome, d.Reason} {
+		if strings.Contains(strings.ToLower(s), q) {
 			return true
 		}
 	}
-	return bytes.Contains(bytes.ToLower(e.d.Body), []byte(m.query))
+	return bytes.Contains(bytes.ToLower(d.Body), []byte(q))
 }
 
 // Query is the filter in effect, lower case.

@@ -187,7 +187,7 @@ func forgery(n int) Delivery {
 
 // newTestModel is the inspector at 100×30 with its first reading of the
 // rows done; its flashes never expire.
-func newTestModel(t *testing.T, b *fakeBackend) *Model {
+func newTestModel(t testing.TB, b *fakeBackend) *Model {
 	t.Helper()
 	m := New(b, testInfo)
 	m.status.tick = func(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
