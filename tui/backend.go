@@ -23,8 +23,9 @@ type Backend interface {
 	// memberships; ordered by id) and the bookkeeping of every entity of
 	// that kind seen, tombstones included.
 	Rows(ctx context.Context, kind store.Kind) ([]store.User, []store.State, error)
-	// History returns up to n ledger rows received before t, newest first.
-	History(ctx context.Context, before time.Time, n int) ([]store.Record, error)
+	// History returns up to n ledger rows after p, newest first (see
+	// store.Store's History).
+	History(ctx context.Context, p store.Position, n int) ([]store.Record, error)
 	// Send fires a signed mock event at the receiver: eventType is
 	// user.created, user.updated or user.deleted; userID is the user an
 	// update or delete acts on ("" = the last one created).

@@ -111,23 +111,21 @@ func (m *Model) startRead() tea.Cmd {
 }
 
 // loadHistory asks the ledger for the deliveries before the oldest shown:
-// at start the recent history, later (o) the page before it. A store may
-// keep times to the millisecond, and the oldest shown may share its
-// millisecond with older ones: the page starts a millisecond later, and
-// AddOlder skips what is already shown.
+// at start the recent history, later (o) the page before it. The page
+// starts at the oldest shown's place in the ledger, its time and svix-id,
+// so that deliveries sharing its time are not skipped; AddOlder skips what
+// is already shown.
 func (m *Model) loadHistory(start bool) tea.Cmd {
-	var before time.Time
-	if d, ok := m.events.Oldest(); ok {
-		before = d.Received.Add(time.Millisecond)
-	}
+	oldest, ok := m.events.Oldest()
 	b := m.backend
 	return func() tea.Msg {
-		if before.IsZero() {
-			before = time.Now()
+		from := store.Before(time.Now())
+		if ok {
+			from = store.Position{ReceivedAt: oldest.Received, SvixID: oldest.SvixID}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
-		recs, err := b.History(ctx, before, historyPage)
+		recs, err := b.History(ctx, from, historyPage)
 		ds := make([]Delivery, len(recs))
 		for i, r := range recs {
 			ds[i] = fromRecord(r)

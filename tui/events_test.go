@@ -270,13 +270,16 @@ func TestLedgerEntity(t *testing.T) {
 	}
 }
 
-// msHistory reads the ledger as SQLite does, to the millisecond.
+// msHistory reads the ledger as SQLite does, with times to the
+// millisecond.
 type msHistory struct{ *fakeBackend }
 
-func (b msHistory) History(_ context.Context, before time.Time, n int) ([]store.Record, error) {
+func (b msHistory) History(_ context.Context, p store.Position, n int) ([]store.Record, error) {
+	at, id := p.Keyset(time.Millisecond)
 	var page []store.Record
 	for _, r := range b.history {
-		if r.ReceivedAt.UnixMilli() < before.UnixMilli() && len(page) < n {
+		ms := r.ReceivedAt.Truncate(time.Millisecond)
+		if (ms.Before(at) || ms.Equal(at) && r.SvixID < id) && len(page) < n {
 			page = append(page, r)
 		}
 	}

@@ -81,8 +81,8 @@ func (f *fakeBackend) Rows(_ context.Context, kind store.Kind) ([]store.User, []
 	return slices.Clone(f.users), slices.Clone(f.states), f.err
 }
 
-func (f *fakeBackend) History(_ context.Context, before time.Time, n int) ([]store.Record, error) {
-	f.record("history %s %d", before.Format(time.TimeOnly), n)
+func (f *fakeBackend) History(_ context.Context, p store.Position, n int) ([]store.Record, error) {
+	f.record("history %s %s %d", p.ReceivedAt.Format(time.TimeOnly), p.SvixID, n)
 	return f.history, f.err
 }
 

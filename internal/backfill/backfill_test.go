@@ -119,7 +119,7 @@ func TestBackfillFillsTheTableAndResumes(t *testing.T) {
 			if err != nil || p.Resumed || p.Applied != 0 || p.Stale != 1234 {
 				t.Fatalf("a run after a finished one: %+v, %v; want 1234 stale", p, err)
 			}
-			recs, err := st.History(context.Background(), time.Now().Add(time.Hour), 10)
+			recs, err := st.History(context.Background(), store.Before(time.Now().Add(time.Hour)), 10)
 			if err != nil || len(recs) != 0 {
 				t.Fatalf("backfill left %d ledger rows (%v), want none", len(recs), err)
 			}

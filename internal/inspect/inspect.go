@@ -95,12 +95,12 @@ func (b *Backend) Backfill(ctx context.Context) (*tui.BackfillMsg, error) {
 }
 
 // History implements tui.Backend.
-func (b *Backend) History(ctx context.Context, before time.Time, n int) ([]store.Record, error) {
+func (b *Backend) History(ctx context.Context, from store.Position, n int) ([]store.Record, error) {
 	st, ok := b.st.(store.Store)
 	if !ok {
 		return nil, nil
 	}
-	return st.History(ctx, before, n)
+	return st.History(ctx, from, n)
 }
 
 // Send implements tui.Backend.

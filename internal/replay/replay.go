@@ -16,7 +16,7 @@ import (
 // Ledger is the part of the store that replay reads.
 type Ledger interface {
 	Delivery(ctx context.Context, svixID string) (store.Record, error)
-	History(ctx context.Context, before time.Time, limit int) ([]store.Record, error)
+	History(ctx context.Context, from store.Position, limit int) ([]store.Record, error)
 }
 
 // ErrPruned: the ledger row is there, its body no longer.
@@ -44,22 +44,13 @@ const historyPage = 500
 // at or after since (zero: all), oldest first.
 func Failed(ctx context.Context, l Ledger, since time.Time) ([]store.Record, error) {
 	var failed []store.Record
-	before := time.Now().Add(time.Minute) // a clock a little ahead of ours
-	// A store may keep times to the millisecond, and a page may end inside
-	// one: each page after the first starts again a millisecond after the
-	// last one's time, and skips what was read from there.
-	seen := map[string]time.Time{}
+	from := store.Before(time.Now().Add(time.Minute)) // a clock a little ahead of ours
 	for {
-		page, err := l.History(ctx, before, historyPage)
+		page, err := l.History(ctx, from, historyPage)
 		if err != nil {
 			return nil, fmt.Errorf("read the ledger: %w", err)
 		}
-		fresh := 0
 		for _, r := range page {
-			if _, ok := seen[r.SvixID]; ok {
-				continue
-			}
-			fresh++
 			if r.ReceivedAt.Before(since) {
 				return reverse(failed), nil
 			}
@@ -70,18 +61,7 @@ func Failed(ctx context.Context, l Ledger, since time.Time) ([]store.Record, err
 		if len(page) < historyPage {
 			return reverse(failed), nil
 		}
-		if fresh == 0 {
-			return nil, fmt.Errorf("read the ledger: more than %d deliveries within a millisecond, or a history that does not move back in time", historyPage)
-		}
-		before = page[len(page)-1].ReceivedAt.Add(time.Millisecond)
-		for _, r := range page {
-			seen[r.SvixID] = r.ReceivedAt
-		}
-		for id, at := range seen {
-			if !at.Before(before) {
-				delete(seen, id)
-			}
-		}
+		from = page[len(page)-1].Position()
 	}
 }
 

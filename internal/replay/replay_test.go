@@ -8,43 +8,38 @@ import (
 	"time"
 
 	"github.com/clerk-sync/clerk-sync/internal/store"
+	"github.com/clerk-sync/clerk-sync/internal/store/storetest"
 )
 
-// ledger holds records newest first, and reads them as a store does.
-type ledger []store.Record
-
-func (l ledger) Delivery(_ context.Context, svixID string) (store.Record, error) {
-	for _, r := range l {
-		if r.SvixID == svixID {
-			return r, nil
+// ledger is a real store (SQLite, which keeps times to the millisecond)
+// holding one delivery at each of times, newest first: msg_0 at times[0]
+// and so on, failed when failed(i), else ignored.
+func ledger(t *testing.T, times []time.Time, failed func(i int) bool) store.Store {
+	t.Helper()
+	st, _ := storetest.SQLite(t, store.HardDelete)
+	for i, at := range times {
+		o := store.Ignored
+		if failed(i) {
+			o = store.Failed
+		}
+		d := store.Delivery{SvixID: fmt.Sprint("msg_", i), Type: "session.created", ReceivedAt: at, Payload: []byte(`{}`)}
+		if _, err := st.Record(context.Background(), d, o, ""); err != nil {
+			t.Fatal(err)
 		}
 	}
-	return store.Record{}, store.ErrNotFound
-}
-
-func (l ledger) History(_ context.Context, before time.Time, limit int) ([]store.Record, error) {
-	var page []store.Record
-	for _, r := range l {
-		if r.ReceivedAt.Before(before) && len(page) < limit {
-			page = append(page, r)
-		}
-	}
-	return page, nil
+	return st
 }
 
 // TestFailed: across more than one page, only failed deliveries at or
 // after since, oldest first.
 func TestFailed(t *testing.T) {
-	now := time.Now()
-	var l ledger
+	now := time.Now().Truncate(time.Millisecond)
 	n := 2*historyPage + 7
-	for i := range n { // newest first, one a second
-		o := store.Applied
-		if i%3 == 0 {
-			o = store.Failed
-		}
-		l = append(l, store.Record{Delivery: store.Delivery{SvixID: fmt.Sprint("msg_", i), ReceivedAt: now.Add(-time.Duration(i) * time.Second)}, Outcome: o})
+	times := make([]time.Time, n)
+	for i := range times { // newest first, one a second
+		times[i] = now.Add(-time.Duration(i) * time.Second)
 	}
+	l := ledger(t, times, func(i int) bool { return i%3 == 0 })
 	for _, tc := range []struct {
 		name  string
 		since time.Time
@@ -68,30 +63,17 @@ func TestFailed(t *testing.T) {
 	}
 }
 
-// msLedger keeps times to the millisecond, as SQLite's ledger does.
-type msLedger struct{ ledger }
-
-func (l msLedger) History(_ context.Context, before time.Time, limit int) ([]store.Record, error) {
-	var page []store.Record
-	for _, r := range l.ledger {
-		if r.ReceivedAt.UnixMilli() < before.UnixMilli() && len(page) < limit {
-			page = append(page, r)
-		}
-	}
-	return page, nil
-}
-
-// TestFailedWithinAMillisecond: a page that ends inside a millisecond
-// loses none of that millisecond's deliveries, and reads none twice.
+// TestFailedWithinAMillisecond: more deliveries in one millisecond than a
+// page holds, and pages that end inside a millisecond, lose none and read
+// none twice.
 func TestFailedWithinAMillisecond(t *testing.T) {
 	now := time.Now().Truncate(time.Millisecond)
-	var l ledger
 	n := 2*historyPage + 7
-	for i := range n { // newest first, seven to a millisecond
-		at := now.Add(-time.Duration(i/7) * time.Millisecond)
-		l = append(l, store.Record{Delivery: store.Delivery{SvixID: fmt.Sprint("msg_", i), ReceivedAt: at}, Outcome: store.Failed})
+	times := make([]time.Time, n)
+	for i := range times { // newest first: a page and more in the newest millisecond, then seven to one
+		times[i] = now.Add(-time.Duration(max(0, i-historyPage-3)/7) * time.Millisecond)
 	}
-	got, err := Failed(context.Background(), msLedger{l}, time.Time{})
+	got, err := Failed(context.Background(), ledger(t, times, func(int) bool { return true }), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,38 +86,24 @@ func TestFailedWithinAMillisecond(t *testing.T) {
 	}
 }
 
-// TestFailedStuck: a ledger whose history does not move back is an error,
-// not a loop.
-func TestFailedStuck(t *testing.T) {
-	at := time.Now().Add(time.Hour) // ahead of Failed's first "before"
-	l := make(ledger, historyPage)
-	for i := range l {
-		l[i] = store.Record{Delivery: store.Delivery{ReceivedAt: at}}
-	}
-	if _, err := Failed(context.Background(), stuck{l}, time.Time{}); err == nil {
-		t.Fatal("no error")
-	}
-}
-
-// stuck answers every read of the history with the same page.
-type stuck struct{ ledger }
-
-func (s stuck) History(context.Context, time.Time, int) ([]store.Record, error) {
-	return s.ledger, nil
-}
-
 func TestFind(t *testing.T) {
-	l := ledger{
-		{Delivery: store.Delivery{SvixID: "msg_kept", Payload: []byte(`{}`)}},
-		{Delivery: store.Delivery{SvixID: "msg_pruned"}},
+	st, _ := storetest.SQLite(t, store.HardDelete)
+	ctx := context.Background()
+	for _, d := range []store.Delivery{
+		{SvixID: "msg_kept", Type: "session.created", ReceivedAt: time.Now(), Payload: []byte(`{}`)},
+		{SvixID: "msg_pruned", Type: "session.created", ReceivedAt: time.Now(), Payload: []byte{}}, // its body erased
+	} {
+		if _, err := st.Record(ctx, d, store.Ignored, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := Find(context.Background(), l, "msg_kept"); err != nil {
+	if _, err := Find(ctx, st, "msg_kept"); err != nil {
 		t.Errorf("msg_kept: %v", err)
 	}
-	if _, err := Find(context.Background(), l, "msg_pruned"); !errors.Is(err, ErrPruned) {
+	if _, err := Find(ctx, st, "msg_pruned"); !errors.Is(err, ErrPruned) {
 		t.Errorf("msg_pruned: %v, want ErrPruned", err)
 	}
-	if _, err := Find(context.Background(), l, "msg_nosuch"); err == nil || errors.Is(err, ErrPruned) {
+	if _, err := Find(ctx, st, "msg_nosuch"); err == nil || errors.Is(err, ErrPruned) {
 		t.Errorf("msg_nosuch: %v, want not found", err)
 	}
 }

@@ -279,6 +279,34 @@ type Record struct {
 	Attempts int
 }
 
+// Position is a place in the ledger's history, which runs newest first:
+// by time received, then by svix-id. History lists what follows it.
+type Position struct {
+	ReceivedAt time.Time
+	// SvixID places it among the deliveries of ReceivedAt; empty, it is
+	// before all of them: History lists what was received earlier.
+	SvixID string
+}
+
+// Before is the position of everything received before t.
+func Before(t time.Time) Position { return Position{ReceivedAt: t} }
+
+// Position is the record's place: the next page of history starts after
+// it, however many deliveries share its time.
+func (r Record) Position() Position { return Position{r.ReceivedAt, r.SvixID} }
+
+// Keyset is p in a store that keeps times to the given precision, as the
+// time and svix-id to compare rows against, (received_at, svix_id) <
+// (at, id). A time finer than the precision is after every row of its
+// truncation, which may have been received before or after it.
+func (p Position) Keyset(precision time.Duration) (at time.Time, id string) {
+	at = p.ReceivedAt.Truncate(precision)
+	if !at.Equal(p.ReceivedAt) {
+		return at.Add(precision), ""
+	}
+	return at, p.SvixID
+}
+
 // Store is the contract of a database driver. Every method that writes
 // does so in one transaction.
 type Store interface {
@@ -309,9 +337,9 @@ type Store interface {
 	States(ctx context.Context, kind Kind) ([]State, error)
 	// Delivery returns the ledger row of one svix-id, or ErrNotFound.
 	Delivery(ctx context.Context, svixID string) (Record, error)
-	// History returns up to limit ledger rows received before the given
-	// time, newest first.
-	History(ctx context.Context, before time.Time, limit int) ([]Record, error)
+	// History returns up to limit ledger rows after p in the ledger's
+	// order: newest first by time received, then by svix-id.
+	History(ctx context.Context, p Position, limit int) ([]Record, error)
 	// Ping checks that a delivery can be applied now: the database
 	// answers and takes writes.
 	Ping(ctx context.Context) error

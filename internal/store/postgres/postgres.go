@@ -395,10 +395,12 @@ func (s *Store) Delivery(ctx context.Context, svixID string) (store.Record, erro
 }
 
 // History implements store.Store.
-func (s *Store) History(ctx context.Context, before time.Time, limit int) ([]store.Record, error) {
+func (s *Store) History(ctx context.Context, p store.Position, limit int) ([]store.Record, error) {
+	at, id := p.Keyset(time.Microsecond) // timestamptz's precision
 	rows, err := s.pool.Query(ctx, `
 		SELECT svix_id, event_type, coalesce(user_id, ''), outcome, coalesce(error, ''), attempts, received_at, payload
-		FROM clerk_sync_deliveries WHERE received_at < $1 ORDER BY received_at DESC LIMIT $2`, before, limit)
+		FROM clerk_sync_deliveries WHERE (received_at, svix_id COLLATE "C") < ($1, $2)
+		ORDER BY received_at DESC, svix_id COLLATE "C" DESC LIMIT $3`, at, id, limit)
 	if err != nil {
 		return nil, classify("read history", err)
 	}

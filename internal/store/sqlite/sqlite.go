@@ -362,10 +362,12 @@ func (s *Store) Delivery(ctx context.Context, svixID string) (store.Record, erro
 }
 
 // History implements store.Store.
-func (s *Store) History(ctx context.Context, before time.Time, limit int) ([]store.Record, error) {
+func (s *Store) History(ctx context.Context, p store.Position, limit int) ([]store.Record, error) {
+	at, id := p.Keyset(time.Millisecond) // received_at's precision
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT svix_id, event_type, coalesce(user_id, ''), outcome, coalesce(error, ''), attempts, received_at, payload
-		FROM clerk_sync_deliveries WHERE received_at < ? ORDER BY received_at DESC LIMIT ?`, before.UnixMilli(), limit)
+		FROM clerk_sync_deliveries WHERE (received_at, svix_id) < (?, ?)
+		ORDER BY received_at DESC, svix_id DESC LIMIT ?`, at.UnixMilli(), id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read history: %w", classify(err))
 	}

@@ -111,7 +111,7 @@ func runAPIOneByOne(t *testing.T, h Harness) {
 		t.Fatalf("a deleted user read from the API: %s, want stale", o)
 	}
 	e.wantRows(u, newer, gone)
-	recs, err := e.st.History(context.Background(), time.Now().Add(time.Hour), 100)
+	recs, err := e.st.History(context.Background(), store.Before(time.Now().Add(time.Hour)), 100)
 	if err != nil {
 		t.Fatal(err)
 	}

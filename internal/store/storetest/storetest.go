@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -403,16 +404,62 @@ func runRules(t *testing.T, h Harness) {
 				t.Fatal(err)
 			}
 		}
-		page, err := e.st.History(ctx, base.Add(time.Hour), 3)
+		page, err := e.st.History(ctx, store.Before(base.Add(time.Hour)), 3)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(page) != 3 || page[0].SvixID != "msg_h4" || page[2].SvixID != "msg_h2" || !page[0].ReceivedAt.Equal(base.Add(4*time.Second)) {
 			t.Fatalf("first page %+v", page)
 		}
-		page, err = e.st.History(ctx, page[2].ReceivedAt, 3)
+		page, err = e.st.History(ctx, page[2].Position(), 3)
 		if err != nil || len(page) != 2 || page[0].SvixID != "msg_h1" || page[1].Outcome != store.Ignored {
 			t.Fatalf("second page %+v %v", page, err)
+		}
+		if page, err := e.st.History(ctx, store.Before(base.Add(4*time.Second)), 1); err != nil || len(page) != 1 || page[0].SvixID != "msg_h3" {
+			t.Fatalf("before msg_h4's time: %+v %v, want msg_h3", page, err)
+		}
+	})
+	t.Run("history pages through deliveries that share one time", func(t *testing.T) {
+		// A burst can put more deliveries in one millisecond than a page
+		// holds; paging by time alone would stall or skip them.
+		e := newEnv(t, h, store.HardDelete)
+		ctx := context.Background()
+		at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		var want []string
+		for i := range 7 {
+			id := fmt.Sprintf("msg_s%d", 9-i) // received in an order unlike the ids'
+			d := store.Delivery{SvixID: id, Type: "session.created", ReceivedAt: at.Add(time.Duration(i%2) * time.Millisecond), Payload: []byte(`{}`)}
+			if _, err := e.st.Record(ctx, d, store.Ignored, ""); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, id)
+		}
+		var got []string
+		p := store.Before(at.Add(time.Hour))
+		for range len(want) {
+			page, err := e.st.History(ctx, p, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, r := range page {
+				got = append(got, r.SvixID)
+			}
+			p = page[len(page)-1].Position()
+		}
+		// Newest first: the three of the later millisecond, then the
+		// four of the earlier, each by svix-id descending.
+		wantOrder := []string{"msg_s8", "msg_s6", "msg_s4", "msg_s9", "msg_s7", "msg_s5", "msg_s3"}
+		if !slices.Equal(got, wantOrder) {
+			t.Fatalf("pages of 2 read %v, want %v", got, wantOrder)
+		}
+		// A time finer than the store keeps is after every delivery of
+		// its millisecond.
+		page, err := e.st.History(ctx, store.Before(at.Add(time.Millisecond+time.Nanosecond)), 10)
+		if err != nil || len(page) != len(want) {
+			t.Fatalf("before a time within the later millisecond: %d deliveries (%v), want all %d", len(page), err, len(want))
 		}
 	})
 	t.Run("a refused change is recorded as failed and can be retried", func(t *testing.T) {
