@@ -243,7 +243,13 @@ func (g *Generator) tick() int64 {
 // is newer than the one before. Only this runs ahead of the wall clock,
 // by 1 ms per event of u within the same millisecond.
 func (g *Generator) tickFor(u *User) int64 {
-	return max(g.tick(), u.CreatedAt+1, u.UpdatedAt+1, u.DeletedAt+1)
+	return g.tickAfter(u.CreatedAt, u.UpdatedAt, u.DeletedAt)
+}
+
+// tickAfter is the clock, or 1 ms after the latest of an entity's times
+// when the clock has not passed it.
+func (g *Generator) tickAfter(created, updated, deleted int64) int64 {
+	return max(g.tick(), created+1, updated+1, deleted+1)
 }
 
 // NewUser invents a user. Most have a name and one email; some have

@@ -66,7 +66,7 @@ func (g *Generator) OrgWithID(id string) *Org {
 
 // orgTick is the time of o's next event, after every event of o so far.
 func (g *Generator) orgTick(o *Org) int64 {
-	return max(g.tick(), o.CreatedAt+1, o.UpdatedAt+1, o.DeletedAt+1)
+	return g.tickAfter(o.CreatedAt, o.UpdatedAt, o.DeletedAt)
 }
 
 // OrgCreated returns the organization.created event of o.
@@ -140,8 +140,15 @@ func (g *Generator) NewMember(o *Org, u *User) *Member {
 
 // memberTick is the time of m's next event, after every event of m so far.
 func (g *Generator) memberTick(m *Member) int64 {
-	return max(g.tick(), m.CreatedAt+1, m.UpdatedAt+1, m.DeletedAt+1)
+	return g.tickAfter(m.CreatedAt, m.UpdatedAt, m.DeletedAt)
 }
+
+// roleNames are the names Clerk gives the default roles; a custom role's
+// is empty here.
+var roleNames = map[string]string{"org:admin": "Admin", "org:member": "Member"}
+
+// permissions are every generated membership's.
+const permissions = `["org:posts:read","org:posts:write"]`
 
 // MemberCreated returns the organizationMembership.created event of m.
 func (g *Generator) MemberCreated(m *Member) Event {
@@ -176,13 +183,12 @@ func (g *Generator) memberEvent(eventType string, m *Member, at int64) Event {
 	} else if m.User.Phone != nil {
 		identifier = *m.User.Phone
 	}
-	roleName := map[string]string{"org:admin": "Admin", "org:member": "Member"}[m.Role]
 	o := m.Org
 	body := g.splice(eventType, []edit{
 		{"data.id", rawJSON(m.ID)},
 		{"data.role", rawJSON(m.Role)},
-		{"data.role_name", rawJSON(roleName)},
-		{"data.permissions", []byte(`["org:posts:read","org:posts:write"]`)},
+		{"data.role_name", rawJSON(roleNames[m.Role])},
+		{"data.permissions", []byte(permissions)},
 		{"data.public_metadata", []byte(`{}`)},
 		{"data.private_metadata", []byte(`{}`)},
 		{"data.organization.id", rawJSON(o.ID)},
@@ -213,9 +219,9 @@ func (m *Member) Row() *store.User {
 		CreatedAt: time.UnixMilli(m.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(m.UpdatedAt).UTC(),
 		Other: map[string]string{
 			"organization_id": m.Org.ID, "user_id": m.User.ID, "role": m.Role,
-			"role_name":       map[string]string{"org:admin": "Admin", "org:member": "Member"}[m.Role],
+			"role_name":       roleNames[m.Role],
 			"public_metadata": "{}", "private_metadata": "{}",
-			"permissions": canonicalJSON(`["org:posts:read","org:posts:write"]`),
+			"permissions": canonicalJSON(permissions),
 		},
 	}
 }
