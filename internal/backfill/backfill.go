@@ -96,15 +96,24 @@ type Running struct {
 // ReadRunning reads where the last backfill stands from jobs; ok is false
 // when none is under way or stopped midway.
 func ReadRunning(ctx context.Context, jobs store.Jobs) (r Running, ok bool, err error) {
-	saved, err := jobs.Job(ctx, jobName)
-	if err != nil || saved == nil {
+	jb, ok, err := readJob(ctx, jobs)
+	if err != nil || !ok {
 		return r, false, err
 	}
-	var jb job
-	if err := json.Unmarshal(saved, &jb); err != nil {
-		return r, false, fmt.Errorf("the saved backfill state is damaged (run with --restart): %w", err)
-	}
 	return Running{Done: jb.Done, Total: jb.Total, At: jb.At}, true, nil
+}
+
+// readJob reads the saved state of the last backfill; ok is false when
+// none is under way or stopped midway.
+func readJob(ctx context.Context, jobs store.Jobs) (jb job, ok bool, err error) {
+	saved, err := jobs.Job(ctx, jobName)
+	if err != nil || saved == nil {
+		return jb, false, err
+	}
+	if err := json.Unmarshal(saved, &jb); err != nil {
+		return jb, false, fmt.Errorf("the saved backfill state is damaged (run with --restart): %w", err)
+	}
+	return jb, true, nil
 }
 
 const jobName = "backfill:users"
@@ -131,13 +140,11 @@ func Run(ctx context.Context, src Source, dst Target, opts Options) (Progress, e
 		if err := dst.SaveJob(ctx, jobName, nil); err != nil {
 			return p, err
 		}
-	} else if saved, err := dst.Job(ctx, jobName); err != nil {
-		return p, err
-	} else if saved != nil {
-		if err := json.Unmarshal(saved, &jb); err != nil {
-			return p, fmt.Errorf("the saved backfill state is damaged (run with --restart): %w", err)
+	} else {
+		var err error
+		if jb, p.Resumed, err = readJob(ctx, dst); err != nil {
+			return p, err
 		}
-		p.Resumed = true
 	}
 	total, err := src.CountUsers(ctx)
 	if err != nil {
