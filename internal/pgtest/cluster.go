@@ -295,7 +295,7 @@ func (c *Cluster) URL(database string) string {
 
 // CreateDatabase creates an empty database and returns its URL.
 func (c *Cluster) CreateDatabase(ctx context.Context, name string) (string, error) {
-	return createDatabase(ctx, c.URL("postgres"), name)
+	return createDatabase(ctx, c.URL("postgres"), name, "")
 }
 
 // BinDir returns the directory of the PostgreSQL programs this cluster runs,
@@ -373,8 +373,9 @@ func (c *Cluster) Stop() error {
 }
 
 // createDatabase connects to adminURL and creates the database name on the
-// same server, returning adminURL with its database replaced.
-func createDatabase(ctx context.Context, adminURL, name string) (string, error) {
+// same server, with the CREATE DATABASE options given (say a locale), and
+// returns adminURL with its database replaced.
+func createDatabase(ctx context.Context, adminURL, name, options string) (string, error) {
 	u, err := url.Parse(adminURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", fmt.Errorf("create database %s: want a postgres:// URL, got %q", name, redact(adminURL))
@@ -384,7 +385,7 @@ func createDatabase(ctx context.Context, adminURL, name string) (string, error) 
 		return "", fmt.Errorf("create database %s: connect: %w", name, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, strings.TrimSpace("CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" "+options)); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
 	u.Path = "/" + name

@@ -159,6 +159,28 @@ func TestURL(t *testing.T) {
 	}
 }
 
+// An ICU database sorts letters before case, where the C locale of
+// URL's databases compares bytes: 'B' (66) before 'a' (97).
+func TestURLWithICULocale(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		url    string
+		aFirst bool
+	}{
+		{"C", URL(t), false},
+		{"en-US", URLWithICULocale(t, "en-US"), true},
+	} {
+		var aFirst bool
+		if err := connect(t, tt.url).QueryRow(t.Context(), "SELECT 'a' < 'B'").Scan(&aFirst); err != nil {
+			t.Fatal(err)
+		}
+		if aFirst != tt.aFirst {
+			t.Errorf("%s: 'a' < 'B' is %t, want %t", tt.name, aFirst, tt.aFirst)
+		}
+	}
+}
+
 func TestDatabaseName(t *testing.T) {
 	t.Run("Mixed Case/and-punctuation_that_goes_on_and_on_and_on_for_ever", func(t *testing.T) {
 		name := databaseName(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // startTimeout bounds starting the shared cluster, which no test's context
@@ -52,6 +55,25 @@ func Main(m *testing.M) {
 // the CI environment variable is set.
 func URL(tb testing.TB) string {
 	tb.Helper()
+	return newDatabase(tb, "")
+}
+
+// URLWithICULocale is URL for a database whose default collation is the
+// ICU locale's (say "en-US"): text sorts as people read it, not byte by
+// byte as on the clusters of Start, which initdb makes with the C locale.
+// It skips or fails like URL when the server cannot do it (PostgreSQL
+// before 15, or built without ICU).
+func URLWithICULocale(tb testing.TB, locale string) string {
+	tb.Helper()
+	// template0, because template1 may hold objects that depend on its
+	// collation, which PostgreSQL then refuses to copy under another.
+	return newDatabase(tb, "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '"+strings.ReplaceAll(locale, "'", "''")+"'")
+}
+
+// newDatabase creates the database of URL and URLWithICULocale, with the
+// CREATE DATABASE options given.
+func newDatabase(tb testing.TB, options string) string {
+	tb.Helper()
 	adminURL := os.Getenv("TEST_DATABASE_URL")
 	if adminURL == "" {
 		shared.once.Do(func() {
@@ -65,7 +87,18 @@ func URL(tb testing.TB) string {
 		adminURL = shared.cluster.URL("postgres")
 	}
 	name := databaseName(tb)
-	dbURL, err := createDatabase(tb.Context(), adminURL, name)
+	dbURL, err := createDatabase(tb.Context(), adminURL, name, options)
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && options != "" &&
+		(pgErr.Code == "0A000" || pgErr.Code == "42601") {
+		// Feature not supported (no ICU in this build), or a syntax error:
+		// a server older than the options. As unavailable: a skip on a
+		// laptop, a failure in CI.
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("pgtest: this server cannot make the database the test needs (CI is set): %v", err)
+		}
+		tb.Skipf("pgtest: SKIPPED, THIS POSTGRESQL CANNOT MAKE THE DATABASE: %v\n"+
+			"\tICU collations need PostgreSQL 15 or later, built with ICU", err)
+	}
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
