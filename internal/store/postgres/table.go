@@ -129,7 +129,7 @@ func (t *table) setFunction(schema string, children []*table) {
 		// The children, tombstoned now or before, need no links any more:
 		// theirs to every parent go, as the index on (kind, id) finds them.
 		fmt.Fprintf(&onDelete, `
-            FOR v_child IN SELECT l.kind, l.id FROM %[1]s AS l WHERE l.parent_kind = %[3]s AND l.parent_id = p_id ORDER BY 1, 2 LOOP
+            FOR v_child IN SELECT l.kind, l.id FROM %[1]s AS l WHERE l.parent_kind = %[3]s AND l.parent_id = p_id ORDER BY l.kind, l.id COLLATE "C" LOOP
                 INSERT INTO %[2]s AS s (kind, id, version, digest, deleted)
                 VALUES (v_child.kind, v_child.id, p_version, 0, true)
                 ON CONFLICT (kind, id) DO UPDATE
