@@ -110,18 +110,15 @@ func (m *Model) startRead() tea.Cmd {
 	}
 }
 
-// loadHistory asks the ledger for the deliveries before the oldest shown:
-// at start the recent history, later (o) the page before it. The page
-// starts at the oldest shown's place in the ledger, its time and svix-id,
-// so that deliveries sharing its time are not skipped; AddOlder skips what
-// is already shown.
+// loadHistory asks the ledger for the deliveries before the oldest shown
+// (see HistoryFrom): at start the recent history, later (o) the page
+// before it. AddOlder skips what is already shown.
 func (m *Model) loadHistory(start bool) tea.Cmd {
-	oldest, ok := m.events.Oldest()
+	from, ok := m.events.HistoryFrom()
 	b := m.backend
 	return func() tea.Msg {
-		from := store.Before(time.Now())
-		if ok {
-			from = store.Position{ReceivedAt: oldest.Received, SvixID: oldest.SvixID}
+		if !ok {
+			from = store.Before(time.Now())
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()

@@ -217,12 +217,20 @@ func (m *eventsModel) AddOlder(ds []Delivery) int {
 	return len(older)
 }
 
-// Oldest returns the oldest delivery shown, if any.
-func (m eventsModel) Oldest() (Delivery, bool) {
+// HistoryFrom is where the ledger's page before the oldest delivery shown
+// starts, if one is shown. A delivery read from the ledger has its exact
+// place there. One that came live has only the time its handler began,
+// and the ledger stamped it later, before the answer: the page starts at
+// the answer, and AddOlder skips what is shown already.
+func (m eventsModel) HistoryFrom() (store.Position, bool) {
 	if len(m.all) == 0 {
-		return Delivery{}, false
+		return store.Position{}, false
 	}
-	return m.all[0].d, true
+	d := m.all[0].d
+	if m.all[0].ledger {
+		return store.Position{ReceivedAt: d.Received, SvixID: d.SvixID}, true
+	}
+	return store.Before(d.Received.Add(d.Latency)), true
 }
 
 // Entries returns every entry, oldest first.

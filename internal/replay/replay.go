@@ -61,7 +61,11 @@ func Failed(ctx context.Context, l Ledger, since time.Time) ([]store.Record, err
 		if len(page) < historyPage {
 			return reverse(failed), nil
 		}
-		from = page[len(page)-1].Position()
+		last := page[len(page)-1].Position()
+		if !last.Older(from) {
+			return nil, fmt.Errorf("read the ledger: a page of history did not move back from %s (%s)", from.ReceivedAt.Format(time.RFC3339Nano), from.SvixID)
+		}
+		from = last
 	}
 }
 

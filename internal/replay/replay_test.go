@@ -86,6 +86,27 @@ func TestFailedWithinAMillisecond(t *testing.T) {
 	}
 }
 
+// TestFailedStuck: a ledger whose history does not move back (a store
+// that ignores the svix-id of the position) is an error, not a loop.
+func TestFailedStuck(t *testing.T) {
+	page := make([]store.Record, historyPage)
+	for i := range page {
+		page[i] = store.Record{Delivery: store.Delivery{SvixID: fmt.Sprint("msg_", i), ReceivedAt: time.Now().Add(-time.Hour)}}
+	}
+	if _, err := Failed(context.Background(), stuck(page), time.Time{}); err == nil {
+		t.Fatal("no error")
+	}
+}
+
+// stuck answers every read of the history with the same page.
+type stuck []store.Record
+
+func (s stuck) History(context.Context, store.Position, int) ([]store.Record, error) { return s, nil }
+
+func (s stuck) Delivery(context.Context, string) (store.Record, error) {
+	return store.Record{}, store.ErrNotFound
+}
+
 func TestFind(t *testing.T) {
 	st, _ := storetest.SQLite(t, store.HardDelete)
 	ctx := context.Background()

@@ -295,6 +295,11 @@ func Before(t time.Time) Position { return Position{ReceivedAt: t} }
 // it, however many deliveries share its time.
 func (r Record) Position() Position { return Position{r.ReceivedAt, r.SvixID} }
 
+// Older reports whether p comes after q in the ledger's history.
+func (p Position) Older(q Position) bool {
+	return p.ReceivedAt.Before(q.ReceivedAt) || p.ReceivedAt.Equal(q.ReceivedAt) && p.SvixID < q.SvixID
+}
+
 // Keyset is p in a store that keeps times to the given precision, as the
 // time and svix-id to compare rows against, (received_at, svix_id) <
 // (at, id). A time finer than the precision is after every row of its

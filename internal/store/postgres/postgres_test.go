@@ -360,3 +360,11 @@ func TestPrismaForeignKeys(t *testing.T) {
 		return storetest.PostgresWith(t, pgtest.URL(t), m, ddl)
 	})
 }
+
+// On a database whose collation mixes upper and lower case (ICU en-US,
+// as on most managed servers), History still pages in the svix-ids'
+// bytes, and its keyset agrees with its order.
+func TestHistoryUnderICU(t *testing.T) {
+	st, _ := storetest.PostgresAt(t, pgtest.URLWithICULocale(t, "en-US"), store.HardDelete)
+	storetest.HistoryPaging(t, st)
+}

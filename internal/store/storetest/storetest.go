@@ -420,47 +420,7 @@ func runRules(t *testing.T, h Harness) {
 		}
 	})
 	t.Run("history pages through deliveries that share one time", func(t *testing.T) {
-		// A burst can put more deliveries in one millisecond than a page
-		// holds; paging by time alone would stall or skip them.
-		e := newEnv(t, h, store.HardDelete)
-		ctx := context.Background()
-		at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-		var want []string
-		for i := range 7 {
-			id := fmt.Sprintf("msg_s%d", 9-i) // received in an order unlike the ids'
-			d := store.Delivery{SvixID: id, Type: "session.created", ReceivedAt: at.Add(time.Duration(i%2) * time.Millisecond), Payload: []byte(`{}`)}
-			if _, err := e.st.Record(ctx, d, store.Ignored, ""); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, id)
-		}
-		var got []string
-		p := store.Before(at.Add(time.Hour))
-		for range len(want) {
-			page, err := e.st.History(ctx, p, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page) == 0 {
-				break
-			}
-			for _, r := range page {
-				got = append(got, r.SvixID)
-			}
-			p = page[len(page)-1].Position()
-		}
-		// Newest first: the three of the later millisecond, then the
-		// four of the earlier, each by svix-id descending.
-		wantOrder := []string{"msg_s8", "msg_s6", "msg_s4", "msg_s9", "msg_s7", "msg_s5", "msg_s3"}
-		if !slices.Equal(got, wantOrder) {
-			t.Fatalf("pages of 2 read %v, want %v", got, wantOrder)
-		}
-		// A time finer than the store keeps is after every delivery of
-		// its millisecond.
-		page, err := e.st.History(ctx, store.Before(at.Add(time.Millisecond+time.Nanosecond)), 10)
-		if err != nil || len(page) != len(want) {
-			t.Fatalf("before a time within the later millisecond: %d deliveries (%v), want all %d", len(page), err, len(want))
-		}
+		HistoryPaging(t, newEnv(t, h, store.HardDelete).st)
 	})
 	t.Run("a refused change is recorded as failed and can be retried", func(t *testing.T) {
 		// The app's table may make the email unique (the seed plan does):
@@ -558,4 +518,53 @@ func runRules(t *testing.T, h Harness) {
 			t.Fatalf("apply on a closed store: %v, want ErrUnavailable", err)
 		}
 	})
+}
+
+// HistoryPaging checks that st's History pages through deliveries that
+// share one time, in pages smaller than their number: a burst can put
+// more deliveries in one millisecond than a page holds, and paging by
+// time alone would stall or skip them. Within a time the order is the
+// svix-ids' bytes, whatever the database's collation: upper case before
+// lower, where a collation for people mixes them.
+func HistoryPaging(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	later := []string{"msg_Beta", "msg_alpha", "msg_Zeta"}
+	earlier := []string{"msg_delta", "msg_Charlie", "msg_echo", "msg_Foxtrot"}
+	for i, ids := range [][]string{earlier, later} {
+		for _, id := range ids {
+			d := store.Delivery{SvixID: id, Type: "session.created", ReceivedAt: at.Add(time.Duration(i) * time.Millisecond), Payload: []byte(`{}`)}
+			if _, err := st.Record(ctx, d, store.Ignored, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var got []string
+	p := store.Before(at.Add(time.Hour))
+	for range len(later) + len(earlier) {
+		page, err := st.History(ctx, p, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			got = append(got, r.SvixID)
+		}
+		p = page[len(page)-1].Position()
+	}
+	// Newest first: the later millisecond's, then the earlier's, each by
+	// svix-id's bytes, descending.
+	want := []string{"msg_alpha", "msg_Zeta", "msg_Beta", "msg_echo", "msg_delta", "msg_Foxtrot", "msg_Charlie"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pages of 2 read %v, want %v", got, want)
+	}
+	// A time finer than the store keeps is after every delivery of its
+	// millisecond.
+	page, err := st.History(ctx, store.Before(at.Add(time.Millisecond+time.Nanosecond)), 10)
+	if err != nil || len(page) != len(want) {
+		t.Fatalf("before a time within the later millisecond: %d deliveries (%v), want all %d", len(page), err, len(want))
+	}
 }

@@ -95,5 +95,5 @@ func CheckLinksUpgrade(t *testing.T, open func(t *testing.T) (store.Store, func(
 	e.st, _ = open(t)
 	e.wantLinks(2, "after the upgrade")
 	e.expect(store.Applied, e.g.OrgDeleted(o))
-	e.wantLinks(0, "after organization.deleted, through the index made by the upgrade")
+	e.wantLinks(0, "after organization.deleted on the upgraded database")
 }
