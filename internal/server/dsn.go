@@ -23,7 +23,7 @@ type Database struct {
 var prismaParams = map[string]string{
 	"schema":               "search_path",
 	"connection_limit":     "pool_max_conns",
-	"pgbouncer":            "",
+	"pgbouncer":            "default_query_exec_mode", // =true: see pgxQuery
 	"pool_timeout":         "",
 	"socket_timeout":       "",
 	"sslaccept":            "",
@@ -91,11 +91,13 @@ func parsePostgres(dsn string) (Database, error) {
 // value means what the app's Prisma client reads (form encoding: + is a
 // space) and is written as pgx reads it (libpq's rules: only %XX is
 // decoded). ?schema= becomes a quoted search_path, since Prisma keeps the
-// schema's case.
+// schema's case; ?pgbouncer=true, statements that a transaction pooler
+// can pass on.
 func pgxQuery(raw string) (string, error) {
 	type param struct{ key, value string }
 	var params []param
 	given := map[string]bool{}
+	bouncer := false
 	for pair := range strings.SplitSeq(raw, "&") {
 		if pair == "" {
 			continue
@@ -109,6 +111,7 @@ func pgxQuery(raw string) (string, error) {
 		}
 		given[key] = true
 		params = append(params, param{key, value})
+		bouncer = bouncer || key == "pgbouncer" && value == "true"
 	}
 	var b strings.Builder
 	for _, p := range params {
@@ -117,8 +120,25 @@ func pgxQuery(raw string) (string, error) {
 		case !prisma:
 		case to == "" || given[to] || p.value == "":
 			continue
+		case p.key == "schema" && bouncer:
+			// PgBouncer refuses a search_path sent at connection; public
+			// is where the server's default one leads anyway.
+			if p.value != "public" {
+				return "", fmt.Errorf("database URL: behind PgBouncer (pgbouncer=true) clerk-sync cannot set the schema %q on its connections: "+
+					"give clerk-sync the direct URL (Prisma's directUrl), or make it the role's default: ALTER ROLE … SET search_path = %s", p.value, quoteIdent(p.value))
+			}
+			continue
 		case p.key == "schema":
 			p.key, p.value = to, quoteIdent(p.value)
+		case p.key == "pgbouncer":
+			// Behind PgBouncer in transaction mode a server connection
+			// serves one transaction, then another client's: pgx's named,
+			// cached prepared statements would meet ones they did not
+			// make, or miss their own. Unnamed ones live within a call.
+			if p.value != "true" {
+				continue
+			}
+			p.key, p.value = to, "exec"
 		default:
 			p.key = to
 		}

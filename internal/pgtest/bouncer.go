@@ -1,0 +1,126 @@
+package pgtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Bouncer starts PgBouncer in front of the server of dbURL (a URL of URL),
+// pooling in transaction mode as the poolers of managed PostgreSQL do
+// (Supabase's, Neon's), and returns the URL of the same database through
+// it. PgBouncer stops when the test ends. Without pgbouncer the test is
+// skipped, or fails when the CI environment variable is set.
+func Bouncer(tb testing.TB, dbURL string) string {
+	tb.Helper()
+	bin, err := exec.LookPath("pgbouncer")
+	if err != nil {
+		bin, err = exec.LookPath("/usr/sbin/pgbouncer") // Debian's, off a user's PATH
+	}
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("pgtest: PgBouncer is required in CI (CI is set): %v", err)
+		}
+		tb.Skipf("pgtest: SKIPPED, NO PGBOUNCER: %v\n\tinstall it (apt-get install pgbouncer) to run this test", err)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		tb.Fatalf("pgtest: bouncer: %v", err)
+	}
+	own, err := serverOwner() // PgBouncer refuses to run as root, as postgres does
+	if err != nil {
+		tb.Fatalf("pgtest: bouncer: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "pgtest-bouncer-")
+	if err != nil {
+		tb.Fatalf("pgtest: bouncer: %v", err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	if err := errors.Join(own.chown(dir), own.checkReachable(dir)); err != nil {
+		tb.Fatalf("pgtest: bouncer: %v", err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		tb.Fatalf("pgtest: bouncer: %v", err)
+	}
+	// PgBouncer takes its own clients on trust and logs in to the server
+	// with the password of its user list: the URL's, if any.
+	user := u.User.Username()
+	password, _ := u.User.Password()
+	ini := fmt.Sprintf(`[databases]
+* = host=%s port=%s
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = %d
+unix_socket_dir =
+auth_type = trust
+auth_file = %s
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 500
+`, u.Hostname(), u.Port(), port, filepath.Join(dir, "users.txt"))
+	for name, text := range map[string]string{"pgbouncer.ini": ini, "users.txt": strconv.Quote(user) + " " + strconv.Quote(password) + "\n"} {
+		path := filepath.Join(dir, name)
+		if err := errors.Join(os.WriteFile(path, []byte(text), 0o600), own.chown(path)); err != nil {
+			tb.Fatalf("pgtest: bouncer: %v", err)
+		}
+	}
+	var out syncBuffer
+	cmd := exec.Command(bin, filepath.Join(dir, "pgbouncer.ini"))
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, serverEnv(), &out, &out
+	own.apply(cmd)
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("pgtest: start pgbouncer: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			tb.Fatalf("pgtest: pgbouncer exited (%v):\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("pgtest: pgbouncer did not listen on %s within 10 s:\n%s", addr, out.String())
+		}
+	}
+	u.Host = addr
+	return u.String()
+}
+
+// syncBuffer is a buffer that a process's output and a test may share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
