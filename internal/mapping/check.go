@@ -32,9 +32,10 @@ type ColumnInfo struct {
 	Type    string // as the database spells it: "timestamp(3) without time zone", "DATETIME" …
 	NotNull bool
 	Default bool // has a default, is an identity, or is SQLite's rowid
-	// Base is the type without its modifiers ("character varying" for
-	// "character varying(191)"): the cast that lets the column itself
-	// refuse a value too long, where a cast to the full type would cut it.
+	// Base is the type without its modifiers, qualified by its schema
+	// ("pg_catalog.varchar" for "character varying(191)"; empty on
+	// SQLite): the cast that lets the column itself refuse a value too
+	// long, where a cast to the full type would cut it.
 	Base string
 	// Generated: the database computes it (GENERATED … AS, or an identity
 	// GENERATED ALWAYS); nothing may write it.
