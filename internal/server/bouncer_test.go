@@ -72,6 +72,16 @@ func TestThroughPgBouncer(t *testing.T) {
 	if diff := storetest.DiffUsers(storetest.MustUsers(t, replicas[1]), storetest.Rows(mapping.Default(), users...)); diff != "" {
 		t.Fatalf("users table:\n%s", diff)
 	}
+	// What doctor, mockclerk check and the inspector's relay mode read
+	// through: a view, read-only.
+	view, _, err := OpenView(ctx, dsn, mapping.Default())
+	if err != nil {
+		t.Fatalf("open a view through PgBouncer: %v", err)
+	}
+	defer view.Close()
+	if rows, err := view.Users(ctx); err != nil || len(rows) != len(users)-len(waves[2]) {
+		t.Fatalf("the view reads %d users, %v; want %d", len(rows), err, len(users)-len(waves[2]))
+	}
 	recs, err := replicas[0].History(ctx, store.Before(time.Now().Add(time.Minute)), 500)
 	if err != nil || len(recs) != sent {
 		t.Fatalf("history: %d deliveries, %v; want %d", len(recs), err, sent)

@@ -272,6 +272,20 @@ func (s *Store) Record(ctx context.Context, d store.Delivery, o store.Outcome, e
 type View struct {
 	pool  *pgxpool.Pool
 	table *table
+	// readOnly: each read runs in a READ ONLY transaction. Not a setting
+	// sent at connection (default_transaction_read_only), which PgBouncer
+	// refuses, and which a pooled server connection would carry over to
+	// its next client.
+	readOnly bool
+}
+
+// read runs fn in a READ ONLY transaction when v is a view, through the
+// pool as it is when v is a store's own.
+func (v *View) read(ctx context.Context, fn func(querier) error) error {
+	if !v.readOnly {
+		return fn(v.pool)
+	}
+	return pgx.BeginTxFunc(ctx, v.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error { return fn(tx) })
 }
 
 // OpenView connects to url read-only to show the table that m names; it
@@ -308,18 +322,19 @@ func openView(ctx context.Context, url string, m mapping.Mapping) (*View, error)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.MaxConns = 2
 	pool, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	info, err := inspect(ctx, pool, m)
-	if err != nil {
+	v := &View{pool: pool, readOnly: true}
+	var info mapping.TableInfo
+	if err := v.read(ctx, func(q querier) (err error) { info, err = inspect(ctx, q, m); return err }); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &View{pool: pool, table: newTable(m, info)}, nil
+	v.table = newTable(m, info)
+	return v, nil
 }
 
 // Inspect reads how the database at url declares the mapping's table,
@@ -334,7 +349,10 @@ func Inspect(ctx context.Context, url string, m mapping.Mapping) (mapping.TableI
 }
 
 // Users lists the rows of the users table ordered by the key.
-func (v *View) Users(ctx context.Context) ([]store.User, error) { return v.table.users(ctx, v.pool) }
+func (v *View) Users(ctx context.Context) (users []store.User, err error) {
+	err = v.read(ctx, func(q querier) (err error) { users, err = v.table.users(ctx, q); return err })
+	return users, err
+}
 
 // Ping checks that the database answers.
 func (v *View) Ping(ctx context.Context) error {
