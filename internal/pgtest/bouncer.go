@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,28 +49,26 @@ func Bouncer(tb testing.TB, dbURL string) string {
 	if err := errors.Join(own.chown(dir), own.checkReachable(dir)); err != nil {
 		tb.Fatalf("pgtest: bouncer: %v", err)
 	}
-	port, err := FreePort()
-	if err != nil {
-		tb.Fatalf("pgtest: bouncer: %v", err)
-	}
-	// PgBouncer takes its own clients on trust and logs in to the server
-	// with the password of its user list: the URL's, if any.
+	// PgBouncer takes its own clients on trust, on a Unix socket in dir
+	// (no port that another process could take meanwhile), and logs in to
+	// the server with the password of its user list: the URL's, if any.
 	user := u.User.Username()
 	password, _ := u.User.Password()
+	const port = 6432 // names the socket: dir/.s.PGSQL.6432
 	ini := fmt.Sprintf(`[databases]
 * = host=%s port=%s
 
 [pgbouncer]
-listen_addr = 127.0.0.1
+listen_addr =
 listen_port = %d
-unix_socket_dir =
+unix_socket_dir = %s
 auth_type = trust
 auth_file = %s
 pool_mode = transaction
 default_pool_size = 4
 max_client_conn = 500
-`, u.Hostname(), u.Port(), port, filepath.Join(dir, "users.txt"))
-	for name, text := range map[string]string{"pgbouncer.ini": ini, "users.txt": strconv.Quote(user) + " " + strconv.Quote(password) + "\n"} {
+`, u.Hostname(), u.Port(), port, dir, filepath.Join(dir, "users.txt"))
+	for name, text := range map[string]string{"pgbouncer.ini": ini, "users.txt": authQuote(user) + " " + authQuote(password) + "\n"} {
 		path := filepath.Join(dir, name)
 		if err := errors.Join(os.WriteFile(path, []byte(text), 0o600), own.chown(path)); err != nil {
 			tb.Fatalf("pgtest: bouncer: %v", err)
@@ -82,30 +81,38 @@ max_client_conn = 500
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("pgtest: start pgbouncer: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	tb.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	socket := filepath.Join(dir, ".s.PGSQL."+strconv.Itoa(port))
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		if c, err := net.DialTimeout("unix", socket, time.Second); err == nil {
 			c.Close()
 			break
 		}
 		select {
-		case err := <-exited:
-			tb.Fatalf("pgtest: pgbouncer exited (%v):\n%s", err, out.String())
+		case <-exited:
+			tb.Fatalf("pgtest: pgbouncer exited (%v):\n%s", waitErr, out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("pgtest: pgbouncer did not listen on %s within 10 s:\n%s", addr, out.String())
+			tb.Fatalf("pgtest: pgbouncer did not listen on %s within 10 s:\n%s", socket, out.String())
 		}
 	}
-	u.Host = addr
-	return u.String()
+	// The URL through it, made afresh: none of dbURL's host, port or TLS
+	// settings may lead around it.
+	through := url.URL{Scheme: "postgres", User: u.User, Path: u.Path,
+		RawQuery: url.Values{"host": {dir}, "port": {strconv.Itoa(port)}, "sslmode": {"disable"}}.Encode()}
+	return through.String()
 }
+
+// authQuote quotes a field of PgBouncer's auth_file: in double quotes, a
+// double quote doubled.
+func authQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // syncBuffer is a buffer that a process's output and a test may share.
 type syncBuffer struct {

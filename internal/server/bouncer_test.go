@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/clerk-sync/clerk-sync/internal/fake"
 	"github.com/clerk-sync/clerk-sync/internal/mapping"
@@ -24,7 +27,21 @@ func TestThroughPgBouncer(t *testing.T) {
 	ctx := context.Background()
 	// As Supabase's guide writes it; schema=public asks for what the
 	// server's default search_path gives.
-	dsn := withParams(pgtest.Bouncer(t, pgtest.URL(t)), "pgbouncer=true&connection_limit=8&schema=public")
+	direct := pgtest.URL(t)
+	// Settings that change how values read as text: the statements must
+	// keep to binary formats (pgx's exec mode did not).
+	conn, err := pgx.Connect(ctx, direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgx.Identifier{conn.Config().Database}.Sanitize()
+	_, err = conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %[1]s SET datestyle = 'SQL, DMY'; ALTER DATABASE %[1]s SET bytea_output = 'escape';
+		ALTER DATABASE %[1]s SET array_nulls = off`, db))
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := withParams(pgtest.Bouncer(t, direct), "pgbouncer=true&connection_limit=8&schema=public")
 	var replicas []store.Store
 	for range 2 {
 		st, _, err := OpenStore(ctx, dsn, mapping.Default())
@@ -56,10 +73,14 @@ func TestThroughPgBouncer(t *testing.T) {
 		errs := make(chan error, len(wave))
 		for _, ev := range wave {
 			sent++
-			id, st := fmt.Sprintf("msg_bouncer_%d", sent), replicas[sent%2]
+			st := replicas[sent%2]
+			d, c, err := storetest.Delivery(fmt.Sprintf("msg_bouncer_%d", sent), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
 			wg.Go(func() {
-				if o, err := storetest.Apply(t, st, id, ev); err != nil || o != store.Applied {
-					errs <- fmt.Errorf("%s %s: %s %v, want applied", ev.Type, id, o, err)
+				if o, err := st.Apply(ctx, d, c); err != nil || o != store.Applied {
+					errs <- fmt.Errorf("%s %s: %s %v, want applied", d.Type, d.SvixID, o, err)
 				}
 			})
 		}
@@ -85,5 +106,59 @@ func TestThroughPgBouncer(t *testing.T) {
 	recs, err := replicas[0].History(ctx, store.Before(time.Now().Add(time.Minute)), 500)
 	if err != nil || len(recs) != sent {
 		t.Fatalf("history: %d deliveries, %v; want %d", len(recs), err, sent)
+	}
+	for _, rec := range recs {
+		if rec.UserID != users[1].ID { // not deleted: its bodies are kept
+			continue
+		}
+		if r, err := replicas[1].Delivery(ctx, rec.SvixID); err != nil || len(r.Payload) == 0 || r.Payload[0] != '{' {
+			t.Fatalf("a delivery's stored body: %.40q, %v; want the JSON", r.Payload, err)
+		}
+	}
+}
+
+// Behind PgBouncer the URL's schema cannot be sent at connection: clerk-sync
+// checks that the server's search_path leads there, and says what to do
+// when it does not, rather than make its tables elsewhere.
+func TestSchemaThroughPgBouncer(t *testing.T) {
+	ctx := context.Background()
+	direct := pgtest.URL(t)
+	conn, err := pgx.Connect(ctx, direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA "MyApp"`); err != nil {
+		t.Fatal(err)
+	}
+	dsn := withParams(pgtest.Bouncer(t, direct), "pgbouncer=true&schema=MyApp")
+	for name, open := range map[string]func() error{
+		"store":  func() error { _, _, err := OpenStore(ctx, dsn, mapping.Default()); return err },
+		"view":   func() error { _, _, err := OpenView(ctx, dsn, mapping.Default()); return err },
+		"doctor": func() error { _, _, err := Doctor(ctx, dsn, mapping.Default()); return err },
+	} {
+		err := open()
+		if want := `asks for schema=MyApp, but behind PgBouncer (pgbouncer=true) clerk-sync cannot set it on its connections, and their search_path leads to "public": make it the role's default (ALTER ROLE … SET search_path = "MyApp"`; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want an error saying %q", name, err, want)
+		}
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'clerk_sync%'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d clerk_sync tables made (%v), want none", n, err)
+	}
+
+	// Once the server's search_path leads there (here the database's; the
+	// pooler's open connections keep the old one: a new pooler), it works.
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s SET search_path = "MyApp"`, pgx.Identifier{conn.Config().Database}.Sanitize())); err != nil {
+		t.Fatal(err)
+	}
+	dsn = withParams(pgtest.Bouncer(t, direct), "pgbouncer=true&schema=MyApp")
+	st, _, err := OpenStore(ctx, dsn, mapping.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'MyApp' AND tablename = 'clerk_sync_entities'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf(`clerk_sync_entities in "MyApp": %d (%v), want 1`, n, err)
 	}
 }

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Database is a parsed --db / DATABASE_URL.
@@ -16,6 +21,42 @@ type Database struct {
 	URL string
 	// Desc names the database for logs and screens, without a password.
 	Desc string
+	// Schema is the schema that the URL's ?schema= asks for when it could
+	// not be sent at connection (behind PgBouncer): CheckSchema checks
+	// that the server's search_path leads there.
+	Schema string
+}
+
+// CheckSchema checks, when the URL asked for a schema that it cannot
+// send (see Schema), that the connections' current schema is that one:
+// else the sync's tables and the app's would be looked for elsewhere.
+func (db Database) CheckSchema(ctx context.Context) error {
+	if db.Schema == "" {
+		return nil
+	}
+	cfg, err := pgxpool.ParseConfig(db.URL) // takes out the pool's own settings
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.Desc, err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return fmt.Errorf("%s: connect: %w", db.Desc, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var current *string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&current); err != nil {
+		return fmt.Errorf("%s: read the current schema: %w", db.Desc, err)
+	}
+	if current == nil || *current != db.Schema {
+		now := "none"
+		if current != nil {
+			now = strconv.Quote(*current)
+		}
+		return fmt.Errorf("%s: the URL asks for schema=%s, but behind PgBouncer (pgbouncer=true) clerk-sync cannot set it on its connections, "+
+			"and their search_path leads to %s: make it the role's default (ALTER ROLE … SET search_path = %s; the pooler's open connections keep the old one until they are renewed), "+
+			"or give clerk-sync the direct URL (Prisma's directUrl)", db.Desc, db.Schema, now, quoteIdent(db.Schema))
+	}
+	return nil
 }
 
 // prismaParams are the parameters of Prisma's PostgreSQL URLs that pgx
@@ -77,14 +118,15 @@ func parsePostgres(dsn string) (Database, error) {
 		// url.Parse's error repeats the URL, password included.
 		return Database{}, fmt.Errorf("database URL is not a valid postgres:// URL")
 	}
-	if u.RawQuery, err = pgxQuery(u.RawQuery); err != nil {
+	var schema string
+	if u.RawQuery, schema, err = pgxQuery(u.RawQuery); err != nil {
 		return Database{}, err
 	}
 	desc := "postgres " + u.Host + u.Path
 	if user := u.User.Username(); user != "" {
 		desc = "postgres " + user + "@" + u.Host + u.Path
 	}
-	return Database{Postgres: true, URL: u.String(), Desc: desc}, nil
+	return Database{Postgres: true, URL: u.String(), Desc: desc, Schema: schema}, nil
 }
 
 // pgxQuery rewrites the query of a Prisma URL for pgx, in order. Each
@@ -92,8 +134,8 @@ func parsePostgres(dsn string) (Database, error) {
 // space) and is written as pgx reads it (libpq's rules: only %XX is
 // decoded). ?schema= becomes a quoted search_path, since Prisma keeps the
 // schema's case; ?pgbouncer=true, statements that a transaction pooler
-// can pass on.
-func pgxQuery(raw string) (string, error) {
+// can pass on, and no search_path: schema is then the one asked for.
+func pgxQuery(raw string) (query, schema string, err error) {
 	type param struct{ key, value string }
 	var params []param
 	given := map[string]bool{}
@@ -107,7 +149,7 @@ func pgxQuery(raw string) (string, error) {
 		value, verr := url.QueryUnescape(rawValue)
 		if kerr != nil || verr != nil {
 			// The parameter's value may be a password: not shown.
-			return "", fmt.Errorf("database URL: the parameter %q has a %% not followed by two hex digits", key)
+			return "", "", fmt.Errorf("database URL: the parameter %q has a %% not followed by two hex digits", key)
 		}
 		given[key] = true
 		params = append(params, param{key, value})
@@ -121,12 +163,9 @@ func pgxQuery(raw string) (string, error) {
 		case to == "" || given[to] || p.value == "":
 			continue
 		case p.key == "schema" && bouncer:
-			// PgBouncer refuses a search_path sent at connection; public
-			// is where the server's default one leads anyway.
-			if p.value != "public" {
-				return "", fmt.Errorf("database URL: behind PgBouncer (pgbouncer=true) clerk-sync cannot set the schema %q on its connections: "+
-					"give clerk-sync the direct URL (Prisma's directUrl), or make it the role's default: ALTER ROLE … SET search_path = %s", p.value, quoteIdent(p.value))
-			}
+			// PgBouncer refuses a search_path sent at connection: the
+			// server's must lead there (CheckSchema).
+			schema = p.value
 			continue
 		case p.key == "schema":
 			p.key, p.value = to, quoteIdent(p.value)
@@ -134,11 +173,14 @@ func pgxQuery(raw string) (string, error) {
 			// Behind PgBouncer in transaction mode a server connection
 			// serves one transaction, then another client's: pgx's named,
 			// cached prepared statements would meet ones they did not
-			// make, or miss their own. Unnamed ones live within a call.
+			// make, or miss their own. Unnamed ones live within a call;
+			// cache_describe keeps the binary formats (exec's text ones
+			// would depend on the server's datestyle, bytea_output and
+			// array_nulls).
 			if p.value != "true" {
 				continue
 			}
-			p.key, p.value = to, "exec"
+			p.key, p.value = to, "cache_describe"
 		default:
 			p.key = to
 		}
@@ -147,7 +189,7 @@ func pgxQuery(raw string) (string, error) {
 		}
 		b.WriteString(escapeParam(p.key) + "=" + escapeParam(p.value))
 	}
-	return b.String(), nil
+	return b.String(), schema, nil
 }
 
 // quoteIdent quotes a PostgreSQL identifier, keeping its case.

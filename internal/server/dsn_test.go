@@ -30,9 +30,9 @@ func TestParseDatabase(t *testing.T) {
 		{"postgresql://app:hunter2@db/app?schema=MyApp&connection_limit=5&pool_timeout=10", true,
 			`postgresql://app:hunter2@db/app?search_path=%22MyApp%22&pool_max_conns=5`, "postgres app@db/app"},
 		// Behind PgBouncer: unnamed statements, and no search_path at
-		// connection (public is the default's anyway).
+		// connection (CheckSchema checks where the server's leads).
 		{"postgresql://app:hunter2@db:6543/app?pgbouncer=true&connection_limit=1&schema=public", true,
-			`postgresql://app:hunter2@db:6543/app?default_query_exec_mode=exec&pool_max_conns=1`, "postgres app@db:6543/app"},
+			`postgresql://app:hunter2@db:6543/app?default_query_exec_mode=cache_describe&pool_max_conns=1`, "postgres app@db:6543/app"},
 		{"postgresql://app:hunter2@db:6543/app?pgbouncer=false", true, `postgresql://app:hunter2@db:6543/app`, "postgres app@db:6543/app"},
 		{"postgres://db/app?password=hunter2&sslmode=disable", true, "postgres://db/app?password=hunter2&sslmode=disable", "postgres db/app"},
 		// Prisma keeps the schema's case and reads + as a space; pgx reads
@@ -63,7 +63,6 @@ func TestParseDatabase(t *testing.T) {
 		{"file::memory:", "in-memory SQLite database is gone when clerk-sync exits"},
 		{"sqlite::memory:?cache=shared", "in-memory SQLite database is gone when clerk-sync exits"},
 		{"users.db\x00.bak", "has a NUL byte"},
-		{"postgres://u:hunter2@db:6543/app?schema=MyApp&pgbouncer=true", `behind PgBouncer (pgbouncer=true) clerk-sync cannot set the schema "MyApp"`},
 	} {
 		_, err := ParseDatabase(bad.in)
 		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), "hunter2") {

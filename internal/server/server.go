@@ -36,6 +36,9 @@ const DrainTimeout = 20 * time.Second
 // never includes a password.
 func OpenStore(ctx context.Context, dsn string, m mapping.Mapping) (store.Store, string, error) {
 	db, err := ParseDatabase(dsn)
+	if err == nil {
+		err = db.CheckSchema(ctx)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -55,6 +58,9 @@ func OpenStore(ctx context.Context, dsn string, m mapping.Mapping) (store.Store,
 // users table of mapping m that the app's own handler writes (relay mode).
 func OpenView(ctx context.Context, dsn string, m mapping.Mapping) (store.View, string, error) {
 	db, err := ParseDatabase(dsn)
+	if err == nil {
+		err = db.CheckSchema(ctx)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -76,6 +82,9 @@ func OpenView(ctx context.Context, dsn string, m mapping.Mapping) (store.View, s
 // description of the database.
 func Doctor(ctx context.Context, dsn string, m mapping.Mapping) ([]mapping.Finding, string, error) {
 	db, err := ParseDatabase(dsn)
+	if err == nil {
+		err = db.CheckSchema(ctx)
+	}
 	if err != nil {
 		return nil, "", err
 	}

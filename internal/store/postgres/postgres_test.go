@@ -371,10 +371,11 @@ func TestHistoryUnderICU(t *testing.T) {
 
 // The whole suite again behind PgBouncer in transaction mode, as
 // clerk-sync connects there (a URL with ?pgbouncer=true gives pgx's
-// default_query_exec_mode=exec: unnamed statements, which a server
-// connection shared between transactions of other clients can pass on).
+// default_query_exec_mode=cache_describe: unnamed statements, which a
+// server connection shared between transactions of other clients can
+// pass on).
 func TestConformanceThroughPgBouncer(t *testing.T) {
 	storetest.Run(t, storetest.Harness{Open: func(t *testing.T, mode store.DeleteMode) (store.Store, func(string) error) {
-		return storetest.PostgresAt(t, pgtest.Bouncer(t, pgtest.URL(t))+"&default_query_exec_mode=exec", mode)
+		return storetest.PostgresAt(t, pgtest.Bouncer(t, pgtest.URL(t))+"&default_query_exec_mode=cache_describe", mode)
 	}})
 }

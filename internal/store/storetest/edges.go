@@ -211,7 +211,7 @@ func RunAppTableEdges(t *testing.T, driver string, open func(t *testing.T, m map
 // Apply delivers ev to st under svix-id id, as the syncer would.
 func Apply(t *testing.T, st store.Store, id string, ev fake.Event) (store.Outcome, error) {
 	t.Helper()
-	d, c, err := delivery(id, ev)
+	d, c, err := Delivery(id, ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -395,7 +395,7 @@ func runMixedProperty(t *testing.T, h Harness) {
 	for lane, st := range []store.Store{a, b} {
 		wg.Go(func() {
 			for _, it := range lanes[lane] {
-				d, c, err := delivery(it.id, it.ev)
+				d, c, err := Delivery(it.id, it.ev)
 				if err != nil {
 					errs <- err
 					return

@@ -239,7 +239,7 @@ func checkShuffles(t *testing.T, h Harness, race bool) {
 func runCase(inOrder store.Store, appliers []store.Store, c pcase) error {
 	ctx := context.Background()
 	for _, it := range c.inOrder {
-		d, ch, err := delivery(it.id, it.ev)
+		d, ch, err := Delivery(it.id, it.ev)
 		if err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func runCase(inOrder store.Store, appliers []store.Store, c pcase) error {
 			defer wg.Done()
 			for i := a; i < len(c.shuffled); i += len(appliers) {
 				it := c.shuffled[i]
-				d, ch, err := delivery(it.id, it.ev)
+				d, ch, err := Delivery(it.id, it.ev)
 				o := store.Outcome("")
 				if err == nil {
 					o, err = st.Apply(ctx, d, ch)

@@ -15,7 +15,7 @@ import (
 // applyAt sends ev under svix-id id as if it had been received at t.
 func (e *env) applyAt(id string, ev fake.Event, at time.Time) store.Outcome {
 	e.t.Helper()
-	d, c, err := delivery(id, ev)
+	d, c, err := Delivery(id, ev)
 	if err != nil {
 		e.t.Fatal(err)
 	}

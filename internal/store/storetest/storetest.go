@@ -121,8 +121,9 @@ func (e *env) applyID(id string, ev fake.Event) (store.Outcome, error) {
 	return Apply(e.t, e.st, id, ev)
 }
 
-// delivery parses a generated event into what the syncer hands the store.
-func delivery(id string, ev fake.Event) (store.Delivery, store.Change, error) {
+// Delivery parses a generated event into what the syncer hands the
+// store, under svix-id id.
+func Delivery(id string, ev fake.Event) (store.Delivery, store.Change, error) {
 	parsed, c, err := clerk.Parse(ev.Body)
 	if err != nil || c == nil {
 		return store.Delivery{}, store.Change{}, fmt.Errorf("generated %s does not parse: %v", ev.Type, err)
@@ -483,7 +484,7 @@ func runRules(t *testing.T, h Harness) {
 		errs := make(chan error, len(jobs))
 		for i, j := range jobs {
 			go func() {
-				d, c, err := delivery(fmt.Sprintf("msg_c%d", i), j.ev)
+				d, c, err := Delivery(fmt.Sprintf("msg_c%d", i), j.ev)
 				if err != nil {
 					errs <- err
 					return
