@@ -1,7 +1,6 @@
 package pgtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -74,9 +72,16 @@ max_client_conn = 500
 			tb.Fatalf("pgtest: bouncer: %v", err)
 		}
 	}
-	var out syncBuffer
+	// Its output goes to a file, read when it fails to start.
+	logPath := filepath.Join(dir, "pgbouncer.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		tb.Fatalf("pgtest: bouncer: %v", err)
+	}
+	defer logFile.Close()
+	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
 	cmd := exec.Command(bin, filepath.Join(dir, "pgbouncer.ini"))
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, serverEnv(), &out, &out
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, serverEnv(), logFile, logFile
 	own.apply(cmd)
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("pgtest: start pgbouncer: %v", err)
@@ -96,11 +101,11 @@ max_client_conn = 500
 		}
 		select {
 		case <-exited:
-			tb.Fatalf("pgtest: pgbouncer exited (%v):\n%s", waitErr, out.String())
+			tb.Fatalf("pgtest: pgbouncer exited (%v):\n%s", waitErr, output())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("pgtest: pgbouncer did not listen on %s within 10 s:\n%s", socket, out.String())
+			tb.Fatalf("pgtest: pgbouncer did not listen on %s within 10 s:\n%s", socket, output())
 		}
 	}
 	// The URL through it, made afresh: none of dbURL's host, port or TLS
@@ -113,21 +118,3 @@ max_client_conn = 500
 // authQuote quotes a field of PgBouncer's auth_file: in double quotes, a
 // double quote doubled.
 func authQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// syncBuffer is a buffer that a process's output and a test may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
