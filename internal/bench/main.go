@@ -68,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stores := fs.String("stores", "postgres,sqlite", "stores to measure, comma-separated: postgres, sqlite")
+	stores := fs.String("stores", "postgres,sqlite", "stores to measure, comma-separated: postgres, sqlite, pgbouncer (PostgreSQL through PgBouncer in transaction mode, a pool of 20, ?pgbouncer=true)")
 	conc := fs.String("concurrency", "1,16,64", "numbers of concurrent senders, comma-separated")
 	fs.IntVar(&c.deliveries, "deliveries", 20000, "deliveries per run, duplicates included")
 	fs.IntVar(&c.users, "users", 2000, "users; each is created once, so 2000 gives about 10/80/10% created/updated/deleted, 9500 gives 50/40/10%")
@@ -123,8 +123,8 @@ Flags:
 		c.inspector = &ic
 	}
 	for s := range strings.SplitSeq(*stores, ",") {
-		if s != "postgres" && s != "sqlite" {
-			return c, fmt.Errorf("-stores: unknown store %q (want postgres or sqlite)", s)
+		if s != "postgres" && s != "sqlite" && s != "pgbouncer" {
+			return c, fmt.Errorf("-stores: unknown store %q (want postgres, sqlite or pgbouncer)", s)
 		}
 		c.stores = append(c.stores, s)
 	}
@@ -196,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var cl *pgtest.Cluster
 	var pgSettings []string
-	if slices.Contains(cfg.stores, "postgres") {
+	if slices.Contains(cfg.stores, "postgres") || slices.Contains(cfg.stores, "pgbouncer") {
 		fmt.Fprintln(stdout, "starting a durable throwaway PostgreSQL")
 		cl, err = pgtest.Start(ctx, pgtest.Options{Durable: true, Settings: map[string]string{
 			"max_connections": "300", "shared_buffers": "256MB",
@@ -271,19 +271,30 @@ func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *p
 		name += "_pruned"
 	}
 	db := filepath.Join(tmp, name+".db")
-	if storeName == "postgres" {
+	driver := storeName // how the database is reached, not the store
+	if storeName == "postgres" || storeName == "pgbouncer" {
+		driver = "postgres"
 		var err error
 		if db, err = freshPostgres(ctx, cl, name); err != nil {
 			return r, err
 		}
 	}
-	m, args, err := prisma.Prepare(ctx, cfg.table, storeName, db, filepath.Join(tmp, name+".yaml"))
+	receiverDB := db // the checks read the database directly
+	if storeName == "pgbouncer" {
+		through, stop, err := pgtest.StartBouncer(db, 20)
+		if err != nil {
+			return r, err
+		}
+		defer stop()
+		receiverDB = through + "&pgbouncer=true"
+	}
+	m, args, err := prisma.Prepare(ctx, cfg.table, driver, db, filepath.Join(tmp, name+".yaml"))
 	if err != nil {
 		return r, err
 	}
 	logPath := filepath.Join(tmp, name+".log")
 	secret := fake.NewSecret()
-	rcv, err := startReceiver(bin, tmp, logPath, db, secret, append(args, v.args...)...)
+	rcv, err := startReceiver(bin, tmp, logPath, receiverDB, secret, append(args, v.args...)...)
 	if err != nil {
 		return r, err
 	}
@@ -314,7 +325,7 @@ func measure(ctx context.Context, cfg config, b receiverBuild, tmp string, cl *p
 	}
 	if v.name != "" {
 		v.settle(ctx)
-		if r.ledger, err = readLedger(ctx, storeName, db, v.keep); err != nil {
+		if r.ledger, err = readLedger(ctx, driver, db, v.keep); err != nil {
 			return r, fmt.Errorf("read the ledger of %s: %w", name, err)
 		}
 	}
