@@ -78,11 +78,7 @@ func TestRelayReportsTheAppsHeaders(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer app.Close()
-	secret, _ := ParseSecret(vectorSecret)
-	v, _ := NewVerifier(secret)
-	reports := make(chan Report, 1)
-	relay := httptest.NewServer(NewRelay(v, app.URL, nil, Options{Observe: func(r Report) { reports <- r }}))
-	defer relay.Close()
+	relay, reports := observedRelay(t, app.URL)
 	signer, _ := fake.NewSigner(vectorSecret)
 	g := fake.New(6, time.Now())
 	d, err := g.Deliver(signer, g.Created(g.NewUser()), time.Now())
@@ -103,11 +99,7 @@ func TestRelayReportsTheAppsHeaders(t *testing.T) {
 func TestRelayReportsTheEntity(t *testing.T) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer app.Close()
-	secret, _ := ParseSecret(vectorSecret)
-	v, _ := NewVerifier(secret)
-	reports := make(chan Report, 1)
-	relay := httptest.NewServer(NewRelay(v, app.URL, nil, Options{Observe: func(r Report) { reports <- r }}))
-	defer relay.Close()
+	relay, reports := observedRelay(t, app.URL)
 	signer, _ := fake.NewSigner(vectorSecret)
 	g := fake.New(7, time.Now())
 	u := g.NewUser()
@@ -132,4 +124,15 @@ func TestRelayReportsTheEntity(t *testing.T) {
 			t.Errorf("%s: report id %q, user_id %q; want %q, %q", tc.ev.Type, rep.ID, rep.UserID, tc.id, tc.userID)
 		}
 	}
+}
+
+// observedRelay is a relay to app, verifying with the test vectors'
+// secret, and the channel that its reports go to.
+func observedRelay(t *testing.T, app string) (*httptest.Server, <-chan Report) {
+	secret, _ := ParseSecret(vectorSecret)
+	v, _ := NewVerifier(secret)
+	reports := make(chan Report, 1)
+	relay := httptest.NewServer(NewRelay(v, app, nil, Options{Observe: func(r Report) { reports <- r }}))
+	t.Cleanup(relay.Close)
+	return relay, reports
 }

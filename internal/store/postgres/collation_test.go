@@ -51,8 +51,7 @@ func TestBulkAndWebhooksDoNotDeadlockUnderICU(t *testing.T) {
 	// receiver's only after 10 s, so that PostgreSQL always makes ApplyAll
 	// the victim of a deadlock, which it reports: a deadlocked batch of
 	// webhooks is applied again one delivery at a time, which hides it.
-	backfill, _ := storetest.PostgresAt(t, withParam(t, url, "deadlock_timeout", "20ms"), store.HardDelete)
-	receiver, _ := storetest.PostgresAt(t, withParam(t, url, "deadlock_timeout", "10s"), store.HardDelete)
+	backfill, receiver := victimAndOther(t, url)
 	bulk := backfill.(store.BulkApplier)
 
 	// A start in the past: the generator's clock never passes the wall
@@ -174,8 +173,7 @@ func TestDeletionsDoNotDeadlockUnderICU(t *testing.T) {
 	// deadlock, which Apply reports: a deadlocked batch is applied again
 	// one delivery at a time, which hides it (the server's count of
 	// deadlocks, checked at the end, would still show it).
-	batcher, _ := storetest.PostgresAt(t, withParam(t, url, "deadlock_timeout", "10s"), store.HardDelete)
-	deleter, _ := storetest.PostgresAt(t, withParam(t, url, "deadlock_timeout", "20ms"), store.HardDelete)
+	deleter, batcher := victimAndOther(t, url)
 	db := connect(t, url, "SELECT 1")
 
 	// A start in the past: the generator's clock never passes the wall
@@ -476,6 +474,16 @@ func wantOrders(t *testing.T, url string, ids []string) {
 
 // withParam is url with the query parameter k=v, which pgx sends as a
 // run-time setting when it is not one of its own.
+// victimAndOther opens two stores on the database at url, like two
+// replicas: PostgreSQL looks for deadlocks on the victim's connections
+// after 20 ms, on the other's only after 10 s, so that the victim is the
+// one a deadlock aborts.
+func victimAndOther(t *testing.T, url string) (victim, other store.Store) {
+	victim, _ = storetest.PostgresAt(t, withParam(t, url, "deadlock_timeout", "20ms"), store.HardDelete)
+	other, _ = storetest.PostgresAt(t, withParam(t, url, "deadlock_timeout", "10s"), store.HardDelete)
+	return victim, other
+}
+
 func withParam(t *testing.T, url, k, v string) string {
 	t.Helper()
 	u, err := neturl.Parse(url)
